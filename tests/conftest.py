@@ -1,0 +1,131 @@
+"""Shared fixtures: a fresh data folder per test, the app, a client, a real server thread."""
+from __future__ import annotations
+
+import json
+import os
+import threading
+from typing import Any, Callable, Iterator
+
+import pytest
+from werkzeug.serving import make_server
+
+from vice_ai import create_app
+
+
+@pytest.fixture(autouse=True)
+def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests never see the developer's model server or settings."""
+    for name in list(os.environ):
+        if name.startswith(("OPENAI_", "VICE_AI_")) and name != "VICE_AI_REQUIRE_BROWSER":
+            monkeypatch.delenv(name)
+
+
+@pytest.fixture
+def data_dir(tmp_path) -> str:
+    path = tmp_path / "data"
+    path.mkdir()
+    return str(path)
+
+
+@pytest.fixture
+def make_app(data_dir: str) -> Iterator[Callable[..., Any]]:
+    """Build apps over the test's data folder (call twice to simulate a restart)."""
+    apps = []
+
+    def _make(**config: Any):
+        app = create_app({"TESTING": True, "DATA_DIR": data_dir, **config})
+        apps.append(app)
+        return app
+
+    yield _make
+    for app in apps:
+        app.extensions["vice_engine"].shutdown()
+
+
+@pytest.fixture
+def app(make_app):
+    return make_app()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+class LiveServer:
+    """The app in a real threaded werkzeug server on a free localhost port."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+        self.server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.port = self.server.server_port
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.ws_url = f"ws://127.0.0.1:{self.port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, name="live-server", daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.app.extensions["vice_engine"].shutdown()
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(5)
+
+
+@pytest.fixture
+def live_server(app) -> Iterator[LiveServer]:
+    server = LiveServer(app)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def start_server() -> Iterator[Callable[[Any], LiveServer]]:
+    """Start (and at the end stop) live servers for apps a test builds itself."""
+    servers: list[LiveServer] = []
+
+    def _start(app) -> LiveServer:
+        server = LiveServer(app)
+        servers.append(server)
+        return server
+
+    yield _start
+    for server in servers:
+        server.stop()
+
+
+# -- helpers for common actions ------------------------------------------------------
+
+def make_document(client, title: str = "Grant proposal", sections: list[dict] | None = None) -> dict:
+    """Create a document (by default with two sections) and return it."""
+    if sections is None:
+        sections = [
+            {"title": "Summary", "content": "We ask for funding. The budget is 40,000 euros over two years."},
+            {"title": "Methods", "content": "We interview forty teams and code the transcripts."},
+        ]
+    resp = client.post("/api/documents", json={"title": title, "sections": sections})
+    assert resp.status_code == 201, resp.get_json()
+    return resp.get_json()
+
+
+def make_session(client, doc: dict, index: int = 0, **body: Any) -> dict:
+    section = doc["sections"][index]
+    resp = client.post(f"/api/documents/{doc['id']}/sections/{section['id']}/sessions", json=body)
+    assert resp.status_code == 201, resp.get_json()
+    return resp.get_json()
+
+
+def ws_events(ws, until: Callable[[dict], bool], timeout: float = 10.0) -> list[dict]:
+    """Read JSON events from a websocket client until `until(event)` holds."""
+    import time
+
+    events: list[dict] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        raw = ws.receive(timeout=max(0.01, deadline - time.monotonic()))
+        if raw is None:
+            continue
+        event = json.loads(raw)
+        events.append(event)
+        if until(event):
+            return events
+    raise AssertionError(f"timed out; got {[e.get('type') for e in events]}")

@@ -1,0 +1,1 @@
+"""The chat engine and the context it sends to the model."""

@@ -1,0 +1,297 @@
+"""The chat engine: one round = persist the user message, generate in a worker thread, persist the reply.
+
+Both doors use it: `POST /api/sessions/<id>/messages` waits for the round, the
+websocket streams its events. Events go to the hub (every tab on the session)
+and to an optional per-call handler.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from flask import Flask
+
+from ..errors import BadRequest, Busy, ModelError, NotFound
+from ..live.hub import Hub
+from ..llm import LLMService
+from ..llm.base import ChatRequest, TextDelta
+from ..models import ChatSession, Document, Message, Section
+from ..state import AppState
+from .context import build_messages
+
+log = logging.getLogger(__name__)
+
+EventHandler = Callable[[dict[str, Any]], None]
+
+# How often a streaming reply is written to disk, so a crash keeps most of it.
+CHECKPOINT_SECONDS = 1.0
+
+
+@dataclass
+class Round:
+    """One user turn and the reply to it."""
+
+    session_id: str
+    document_id: str
+    user_message: Message
+    assistant_message: Message | None = None
+    error: ModelError | None = None
+    cancel: threading.Event = field(default_factory=threading.Event)
+    finished: threading.Event = field(default_factory=threading.Event)
+    thread: threading.Thread | None = None
+
+    def wait(self, timeout: float | None = None) -> bool:
+        return self.finished.wait(timeout)
+
+    @property
+    def status(self) -> str:
+        return self.assistant_message.status if self.assistant_message else "running"
+
+
+class ChatEngine:
+    """Runs generations in worker threads, one at a time per session."""
+
+    def __init__(self) -> None:
+        self._rounds: dict[str, Round] = {}
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def init_app(self, app: Flask, state: AppState, llm: LLMService, hub: Hub) -> None:
+        self.state, self.llm, self.hub = state, llm, hub
+        self.max_message_chars = app.config["MAX_MESSAGE_CHARS"]
+        self.context_tokens = app.config["CONTEXT_TOKENS"]
+        self.max_reply_tokens = app.config["MAX_REPLY_TOKENS"]
+        app.extensions["vice_engine"] = self
+
+    # -- public API -------------------------------------------------------------------
+    def send_message(self, session_id: str, content: Any, handler: EventHandler | None = None) -> Round:
+        """Persist the user's message (the acknowledgement) and start the reply in a worker thread."""
+        if not isinstance(content, str) or not content.strip():
+            raise BadRequest("The message is empty.", field="content")
+        if len(content) > self.max_message_chars:
+            raise BadRequest(f"The message is longer than {self.max_message_chars} characters.", field="content")
+        return self._start(session_id, content, handler)
+
+    def regenerate(self, session_id: str, handler: EventHandler | None = None) -> Round:
+        """Answer the last user message again (after an error, a stop, or a changed section)."""
+        return self._start(session_id, None, handler)
+
+    def stop(self, session_id: str) -> bool:
+        """Stop the running generation of a session; True if there was one."""
+        with self._lock:
+            rnd = self._rounds.get(session_id)
+        if rnd is None:
+            return False
+        rnd.cancel.set()
+        return True
+
+    def running(self, session_id: str) -> Round | None:
+        with self._lock:
+            return self._rounds.get(session_id)
+
+    def shutdown(self, timeout: float = 5.0) -> None:
+        """Stop every generation and wait for the workers (each saves its partial reply)."""
+        with self._lock:
+            self._closed = True
+            rounds = list(self._rounds.values())
+        for rnd in rounds:
+            rnd.cancel.set()
+        deadline = time.monotonic() + timeout
+        for rnd in rounds:
+            if rnd.thread is not None:
+                rnd.thread.join(max(0.0, deadline - time.monotonic()))
+
+    def recover(self, session_id: str) -> None:
+        """Mark replies left 'streaming' by a stopped server as interrupted (kept, never dropped)."""
+        if self.running(session_id):
+            return
+        session = self.state.get_chat_session(session_id)
+        if session is None:
+            return
+        stale = [m for m in session.messages if m.status == "streaming"]
+        if not stale:
+            return
+        with self.state.edit_session(session_id) as writer:
+            if self.running(session_id):
+                return
+            for message in stale:
+                message.status = "interrupted"
+                message.error = {
+                    "reason": "server_restart",
+                    "message": "The server stopped while this reply was being written; what had arrived is kept.",
+                    "retryable": True,
+                }
+                writer.put_message(message)
+
+    # -- a round ----------------------------------------------------------------------
+    def _start(self, session_id: str, content: str | None, handler: EventHandler | None) -> Round:
+        session = self.state.get_chat_session(session_id)
+        if session is None:
+            raise NotFound("Chat session not found.")
+        self.recover(session_id)
+        with self._lock:
+            if self._closed:
+                raise Busy("The server is shutting down.")
+            if session_id in self._rounds:
+                raise Busy("A reply is already being generated in this chat. Stop it or wait for it to finish.")
+            placeholder = Round(session_id, session.document_id, Message(role="user", content=""))
+            self._rounds[session_id] = placeholder
+        try:
+            rnd = self._persist_user_turn(session, content, placeholder)
+        except BaseException:
+            with self._lock:
+                self._rounds.pop(session_id, None)
+            raise
+        emit = self._emitter(rnd, handler)
+        emit({"type": "user_message", "message": rnd.user_message.to_dict(), "regenerate": content is None})
+        rnd.thread = threading.Thread(
+            target=self._run, args=(rnd, emit), name=f"chat-{session_id[:8]}", daemon=True
+        )
+        rnd.thread.start()
+        return rnd
+
+    def _persist_user_turn(self, session: ChatSession, content: str | None, rnd: Round) -> Round:
+        doc, section = self._section_of(session)
+        if content is None:
+            last_user = next((m for m in reversed(session.messages) if m.role == "user"), None)
+            if last_user is None:
+                raise BadRequest("There is no message to answer again.")
+            rnd.user_message = last_user
+            return rnd
+        message = Message(
+            role="user",
+            content=content,
+            parent_id=session.last_message_id(),
+            section_version=section.version,
+        )
+        self.state.append_message(session.id, message)
+        rnd.user_message = message
+        return rnd
+
+    def _section_of(self, session: ChatSession) -> tuple[Document, Section]:
+        doc = self.state.get_document(session.document_id)
+        section = doc.section(session.section_id) if doc else None
+        if doc is None or section is None:
+            raise NotFound("The section of this chat no longer exists.")
+        return doc, section
+
+    def _emitter(self, rnd: Round, handler: EventHandler | None) -> EventHandler:
+        def emit(event: dict[str, Any]) -> None:
+            published = self.hub.publish(rnd.session_id, rnd.document_id, event)
+            if handler is not None:
+                try:
+                    handler(published)
+                except Exception:  # a broken listener must not break the round
+                    log.exception("event handler failed")
+
+        return emit
+
+    def _run(self, rnd: Round, emit: EventHandler) -> None:
+        reply: Message | None = None
+        try:
+            session = self.state.get_chat_session(rnd.session_id)
+            if session is None:
+                raise NotFound("Chat session not found.")
+            doc, section = self._section_of(session)
+            model, note = self.llm.resolve(session.config.get("model"))
+            messages, receipt = build_messages(doc, section, session, self.context_tokens, upto=rnd.user_message.id)
+            receipt["model"] = model
+            if note:
+                receipt["notice"] = note
+            reply = Message(
+                role="assistant",
+                content="",
+                parent_id=rnd.user_message.id,
+                status="streaming",
+                model=model,
+                section_version=section.version,
+                receipt=receipt,
+            )
+            rnd.assistant_message = reply
+            self.state.append_message(rnd.session_id, reply)
+            emit({"type": "round_start", "message": reply.to_dict()})
+            temperature = session.config.get("temperature")
+            request = ChatRequest(
+                model=model,
+                messages=messages,
+                temperature=temperature if isinstance(temperature, (int, float)) else None,
+                max_tokens=self.max_reply_tokens,
+                section_text=section.content,
+                section_title=section.title,
+            )
+            self._stream(rnd, reply, request, emit)
+            reply.status = "stopped" if rnd.cancel.is_set() else "complete"
+        except ModelError as exc:
+            rnd.error = exc
+            if reply is not None:
+                reply.status = "interrupted" if reply.content else "error"
+                reply.error = {"reason": exc.reason, "message": exc.message, "retryable": exc.retryable}
+        except NotFound as exc:
+            rnd.error = ModelError(exc.message, retryable=False, reason="not_found")
+        except Exception:
+            log.exception("generation failed in session %s", rnd.session_id)
+            rnd.error = ModelError("The reply failed because of an error in the server; it has been logged.", reason="internal")
+            if reply is not None:
+                reply.status = "interrupted" if reply.content else "error"
+                reply.error = {"reason": "internal", "message": rnd.error.message, "retryable": True}
+        finally:
+            self._finish(rnd, reply, emit)
+
+    def _stream(self, rnd: Round, reply: Message, request: ChatRequest, emit: EventHandler) -> None:
+        parts: list[str] = []
+        last_save = time.monotonic()
+        try:
+            for chunk in self.llm.stream(request, rnd.cancel):
+                if rnd.cancel.is_set():
+                    break
+                if isinstance(chunk, TextDelta) and chunk.text:
+                    parts.append(chunk.text)
+                    emit({"type": "delta", "message_id": reply.id, "text": chunk.text})
+                    if time.monotonic() - last_save > CHECKPOINT_SECONDS:
+                        reply.content = "".join(parts)
+                        self.state.append_message(rnd.session_id, reply)
+                        last_save = time.monotonic()
+        finally:
+            reply.content = "".join(parts)
+
+    def _finish(self, rnd: Round, reply: Message | None, emit: EventHandler) -> None:
+        try:
+            if reply is not None:
+                self.state.append_message(rnd.session_id, reply)
+        except NotFound:
+            pass  # the session was deleted meanwhile
+        except Exception:
+            log.exception("could not save the reply in session %s", rnd.session_id)
+        finally:
+            message = reply.to_dict() if reply is not None else None
+            if rnd.error is not None:
+                final = {"type": "error", "message": message, "error": rnd.error.to_dict()["error"]}
+            elif reply is not None and reply.status == "stopped":
+                final = {"type": "stopped", "message": message}
+            else:
+                final = {"type": "done", "message": message}
+            # Free the session and announce the end in one step, so a client that
+            # sends again on seeing "done" never finds the session still busy.
+            with self._lock:
+                self._rounds.pop(rnd.session_id, None)
+                emit(final)
+            rnd.finished.set()
+            self._notify_document(rnd)
+
+    def _notify_document(self, rnd: Round) -> None:
+        session = self.state.get_chat_session(rnd.session_id)
+        if session is None:
+            return
+        self.hub.notify_document(
+            rnd.document_id,
+            {
+                "kind": "reply_finished",
+                "text": f"A reply finished in \u201c{session.title}\u201d.",
+                "section_id": session.section_id,
+                "from_session_id": rnd.session_id,
+            },
+            exclude_session=rnd.session_id,
+        )

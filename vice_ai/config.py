@@ -1,0 +1,64 @@
+"""Configuration: defaults, then environment, then the mapping given to the factory."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Callable
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+DEFAULTS: dict[str, Any] = {
+    "DATA_DIR": str(PROJECT_ROOT / "sessions_data"),
+    # Whole request bodies; Flask answers 413 above this.
+    "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
+    "MAX_MESSAGE_CHARS": 100_000,
+    "MAX_SECTION_CHARS": 500_000,
+    "MAX_TITLE_CHARS": 300,
+    # Model server (issue: chat engine). No key and no URL means offline assistant.
+    "OPENAI_API_KEY": None,
+    "OPENAI_BASE_URL": None,
+    "MODEL": "gpt-4o-mini",
+    "MODELS": None,
+    "REQUEST_TIMEOUT": 60.0,
+    "IDLE_TIMEOUT": 30.0,
+    "CONNECT_TIMEOUT": 10.0,
+    "MAX_RETRY_AFTER": 20.0,
+    "CONTEXT_TOKENS": 12_000,
+    "MAX_REPLY_TOKENS": 2_000,
+    # Store: compact a session journal once it outgrows its snapshot and this floor.
+    "JOURNAL_COMPACT_BYTES": 256 * 1024,
+    # Websocket
+    "WS_PING_INTERVAL": 25,
+    "WS_MAX_MESSAGE_SIZE": 256 * 1024,
+    "EVENT_BUFFER": 2_000,
+}
+
+# env var -> (config key, conversion)
+ENVIRONMENT: dict[str, tuple[str, Callable[[str], Any]]] = {
+    "VICE_AI_DATA_DIR": ("DATA_DIR", str),
+    "VICE_AI_MAX_BODY_BYTES": ("MAX_CONTENT_LENGTH", int),
+    "OPENAI_API_KEY": ("OPENAI_API_KEY", str),
+    "OPENAI_BASE_URL": ("OPENAI_BASE_URL", str),
+    "VICE_AI_MODEL": ("MODEL", str),
+    "VICE_AI_MODELS": ("MODELS", lambda v: [m.strip() for m in v.split(",") if m.strip()]),
+    "VICE_AI_REQUEST_TIMEOUT": ("REQUEST_TIMEOUT", float),
+    "VICE_AI_IDLE_TIMEOUT": ("IDLE_TIMEOUT", float),
+    "VICE_AI_CONTEXT_TOKENS": ("CONTEXT_TOKENS", int),
+    "VICE_AI_MAX_REPLY_TOKENS": ("MAX_REPLY_TOKENS", int),
+    "VICE_AI_SECRET_KEY": ("SECRET_KEY", str),
+}
+
+
+def from_environment(environ: dict[str, str] | None = None) -> dict[str, Any]:
+    """Read the settings that are present in the environment, converted to their types."""
+    environ = os.environ if environ is None else environ
+    found: dict[str, Any] = {}
+    for var, (key, convert) in ENVIRONMENT.items():
+        raw = environ.get(var)
+        if raw is None or raw == "":
+            continue
+        try:
+            found[key] = convert(raw)
+        except ValueError as exc:
+            raise SystemExit(f"{var}={raw!r} is not valid: {exc}") from exc
+    return found

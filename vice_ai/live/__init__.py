@@ -1,0 +1,1 @@
+"""Live updates: the notification hub and the websocket endpoints."""

@@ -1,0 +1,127 @@
+"""One websocket connection on a chat session: a reader thread for commands, one writer.
+
+Only the writer (the thread that runs the connection) ever calls `ws.send`:
+worker threads publish to the hub, the hub puts events on this connection's
+queue, and the writer sends them. Events about the session carry the session's
+`seq`; replies meant for this connection only carry `"local": true`.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import threading
+from typing import Any, Callable
+
+from simple_websocket import ConnectionClosed
+
+from ..errors import ApiError
+from .hub import Hub, QueueSubscriber
+
+log = logging.getLogger(__name__)
+
+_CLOSE = {"type": "_close"}
+
+
+class SessionConnection:
+    """Relays a session's events to one socket and its commands to the engine."""
+
+    def __init__(self, ws: Any, session_id: str, document_id: str, hub: Hub, engine: Any,
+                 snapshot: Callable[[], dict[str, Any]], user: Any = None) -> None:
+        self.ws = ws
+        self.session_id = session_id
+        self.document_id = document_id
+        self.hub = hub
+        self.engine = engine
+        self.snapshot = snapshot  # the persisted session, for a client too far behind
+        self.sub = QueueSubscriber(user)
+
+    def run(self) -> None:
+        """Serve until either side closes; returns when the socket is done."""
+        seq = self.hub.subscribe(self.session_id, self.document_id, self.sub)
+        try:
+            self._send({
+                "type": "hello", "local": True, "seq": seq, "session_id": self.session_id,
+                "generating": self.engine.running(self.session_id) is not None,
+            })
+            reader = threading.Thread(target=self._read_loop, name=f"ws-read-{self.session_id[:8]}", daemon=True)
+            reader.start()
+            self._write_loop()
+        finally:
+            self.hub.unsubscribe(self.session_id, self.sub)
+
+    def _write_loop(self) -> None:
+        while True:
+            try:
+                event = self.sub.queue.get(timeout=1.0)
+            except queue.Empty:
+                if self.sub.overflowed or not self.ws.connected:
+                    return  # too slow a reader: the client reconnects and resumes
+                continue
+            if event is None or event is _CLOSE:
+                return
+            self._send(event)
+            if event.get("type") == "deleted":
+                return
+
+    def _send(self, event: dict[str, Any]) -> None:
+        self.ws.send(json.dumps(event, ensure_ascii=False))
+
+    def _local(self, event: dict[str, Any]) -> None:
+        self.sub.put({**event, "local": True})
+
+    def _read_loop(self) -> None:
+        try:
+            while True:
+                raw = self.ws.receive()
+                if raw is None:
+                    continue
+                self.handle(raw)
+        except ConnectionClosed:
+            pass
+        except Exception:
+            log.exception("websocket reader failed")
+        finally:
+            self.sub.put(None)  # wake the writer so it can finish
+
+    def handle(self, raw: str | bytes) -> None:
+        """Parse one client command and delegate it."""
+        try:
+            command = json.loads(raw)
+        except ValueError:
+            command = None
+        if not isinstance(command, dict) or not isinstance(command.get("type"), str):
+            self._error("bad_request", 'Commands are JSON objects with a "type".')
+            return
+        kind = command["type"]
+        try:
+            if kind == "send":
+                self.engine.send_message(self.session_id, command.get("content"))
+            elif kind == "retry":
+                self.engine.regenerate(self.session_id)
+            elif kind == "stop":
+                self.engine.stop(self.session_id)
+            elif kind == "resume":
+                self.resume(command.get("after"))
+            elif kind == "ping":
+                self._local({"type": "pong"})
+            else:
+                self._error("bad_request", f"Unknown command type {kind!r}.")
+        except ApiError as err:
+            self._error(err.code, err.message, retryable=err.code == "busy", **err.details)
+
+    def resume(self, after: Any) -> None:
+        """Send what the client missed after `after`, or the persisted session if too much."""
+        if isinstance(after, bool) or not isinstance(after, int) or after < 0:
+            self._error("bad_request", '"after" must be a non-negative integer.')
+            return
+        events, current = self.hub.since(self.session_id, after)
+        if events is None:
+            self._local({"type": "sync", "seq": current, "session": self.snapshot()})
+            return
+        for event in events:
+            self.sub.put(event)
+
+    def _error(self, code: str, message: str, **details: Any) -> None:
+        details.setdefault("retryable", False)
+        self._local({"type": "error", "error": {"code": code, "message": message, **details}})

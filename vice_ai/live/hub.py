@@ -1,0 +1,120 @@
+"""The notification hub: numbered, buffered events per session, fanned out to subscribers.
+
+Any thread may publish. Each session has a sequence counter and a bounded buffer
+of its recent events so that a reconnecting tab can catch up (`since`). Each
+subscriber is a queue drained by exactly one writer thread (its websocket).
+"""
+from __future__ import annotations
+
+import queue
+import threading
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+
+class Subscriber(Protocol):
+    user: Any
+
+    def put(self, event: dict[str, Any]) -> None: ...
+
+
+@dataclass
+class _Channel:
+    document_id: str
+    seq: int = 0
+    buffer: deque[dict[str, Any]] = field(default_factory=deque)
+    subscribers: set[Subscriber] = field(default_factory=set)
+
+
+class Hub:
+    """Routes events from worker threads to the sockets watching a session or its document."""
+
+    def __init__(self, buffer_size: int = 2000) -> None:
+        self.buffer_size = buffer_size
+        self._lock = threading.Lock()
+        self._channels: dict[str, _Channel] = {}
+
+    def _channel(self, session_id: str, document_id: str) -> _Channel:
+        channel = self._channels.get(session_id)
+        if channel is None:
+            channel = self._channels[session_id] = _Channel(document_id, buffer=deque(maxlen=self.buffer_size))
+        return channel
+
+    def publish(self, session_id: str, document_id: str, event: dict[str, Any]) -> dict[str, Any]:
+        """Number an event, keep it for catch-up, and hand it to every subscriber of the session."""
+        with self._lock:
+            channel = self._channel(session_id, document_id)
+            channel.seq += 1
+            event = {**event, "seq": channel.seq, "session_id": session_id}
+            channel.buffer.append(event)
+            # Queues never block, so delivering under the lock keeps every
+            # subscriber's order identical to the seq order.
+            for sub in channel.subscribers:
+                sub.put(event)
+        return event
+
+    def notify_document(self, document_id: str, payload: dict[str, Any], exclude_session: str | None = None) -> int:
+        """Publish a notification to every watched session of a document; returns how many."""
+        with self._lock:
+            targets = [
+                sid for sid, ch in self._channels.items()
+                if ch.document_id == document_id and ch.subscribers and sid != exclude_session
+            ]
+        for sid in targets:
+            self.publish(sid, document_id, {"type": "notification", **payload})
+        return len(targets)
+
+    def subscribe(self, session_id: str, document_id: str, sub: Subscriber) -> int:
+        """Start delivering a session's events to `sub`; returns the current seq."""
+        with self._lock:
+            channel = self._channel(session_id, document_id)
+            channel.subscribers.add(sub)
+            return channel.seq
+
+    def unsubscribe(self, session_id: str, sub: Subscriber) -> None:
+        with self._lock:
+            channel = self._channels.get(session_id)
+            if channel is not None:
+                channel.subscribers.discard(sub)
+
+    def since(self, session_id: str, after: int) -> tuple[list[dict[str, Any]] | None, int]:
+        """Buffered events after `after`, or None when the buffer no longer reaches back that far."""
+        with self._lock:
+            channel = self._channels.get(session_id)
+            if channel is None:
+                return ([] if after == 0 else None), 0
+            if after > channel.seq:
+                return None, channel.seq  # a seq from before a restart
+            oldest = channel.buffer[0]["seq"] if channel.buffer else channel.seq + 1
+            if after + 1 < oldest:
+                return None, channel.seq
+            return [e for e in channel.buffer if e["seq"] > after], channel.seq
+
+    def subscribers(self, session_id: str) -> list[Subscriber]:
+        with self._lock:
+            channel = self._channels.get(session_id)
+            return list(channel.subscribers) if channel else []
+
+    def drop_session(self, session_id: str) -> None:
+        """Forget a deleted session; its subscribers get a final event and are released."""
+        with self._lock:
+            channel = self._channels.pop(session_id, None)
+        if channel:
+            for sub in channel.subscribers:
+                sub.put({"type": "deleted", "session_id": session_id, "seq": channel.seq + 1})
+
+
+class QueueSubscriber:
+    """A subscriber backed by a bounded queue; overflow marks it so its socket can close."""
+
+    def __init__(self, user: Any = None, maxsize: int = 10_000) -> None:
+        self.user = user
+        self.queue: queue.Queue[dict[str, Any] | None] = queue.Queue(maxsize=maxsize)
+        self.overflowed = False
+
+    def put(self, event: dict[str, Any] | None) -> None:
+        try:
+            self.queue.put_nowait(event)
+        except queue.Full:
+            self.overflowed = True

@@ -1,0 +1,87 @@
+"""The model service: picks the backend from the configuration and resolves model names."""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any, Iterator
+
+from flask import Flask
+
+from ..errors import ModelError
+from .base import Backend, ChatRequest, Chunk
+from .offline import OFFLINE_MODEL, OfflineBackend
+
+log = logging.getLogger(__name__)
+
+MODELS_TTL = 300.0
+
+
+class LLMService:
+    """Chat completions from the configured OpenAI-compatible server, or the offline assistant."""
+
+    def __init__(self, app: Flask | None = None) -> None:
+        self.backend: Backend = OfflineBackend()
+        self.default_model = OFFLINE_MODEL
+        self._configured_models: list[str] | None = None
+        self._models_cache: tuple[float, list[str]] | None = None
+        self._lock = threading.Lock()
+        if app is not None:
+            self.init_app(app)
+
+    def init_app(self, app: Flask) -> None:
+        cfg = app.config
+        if cfg.get("LLM_BACKEND") is not None:  # tests and embedders may hand one in
+            self.backend = cfg["LLM_BACKEND"]
+            self.default_model = cfg.get("MODEL") or self.backend.models()[0]
+        elif cfg.get("OPENAI_API_KEY") or cfg.get("OPENAI_BASE_URL"):
+            from .openai_backend import OpenAIBackend
+
+            self.backend = OpenAIBackend.from_config(cfg)
+            self.default_model = cfg["MODEL"]
+        else:
+            self.backend = OfflineBackend()
+            self.default_model = OFFLINE_MODEL
+        self._configured_models = cfg.get("MODELS") if not self.backend.offline else None
+        self._models_cache = None
+        app.extensions["vice_llm"] = self
+
+    @property
+    def offline(self) -> bool:
+        return bool(self.backend.offline)
+
+    def models(self) -> list[str]:
+        """Models a user may pick: the configured list, else the server's (cached), else the default."""
+        if self._configured_models:
+            names = list(self._configured_models)
+        else:
+            with self._lock:
+                cached = self._models_cache
+            if cached and time.monotonic() - cached[0] < MODELS_TTL:
+                names = cached[1]
+            else:
+                try:
+                    names = self.backend.models()
+                except ModelError as exc:
+                    log.warning("could not list models: %s", exc.message)
+                    names = []
+                with self._lock:
+                    self._models_cache = (time.monotonic(), names)
+        if self.default_model not in names:
+            names = [self.default_model, *names]
+        return names
+
+    def describe(self) -> dict[str, Any]:
+        return {"default": self.default_model, "offline": self.offline, "models": self.models()}
+
+    def resolve(self, requested: str | None) -> tuple[str, str | None]:
+        """The model to use and, when the requested one is not available, a note saying so."""
+        if not requested or requested == self.default_model:
+            return self.default_model, None
+        if requested in self.models():
+            return requested, None
+        note = f"Model \u201c{requested}\u201d is not available; answered with \u201c{self.default_model}\u201d."
+        return self.default_model, note
+
+    def stream(self, request: ChatRequest, cancel: threading.Event) -> Iterator[Chunk]:
+        return self.backend.stream(request, cancel)

@@ -1,0 +1,54 @@
+"""What every model backend speaks: a request in, a stream of chunks out."""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Iterator, Protocol
+
+
+@dataclass
+class ChatRequest:
+    """One Chat Completions call: OpenAI-shaped messages and options."""
+
+    model: str
+    messages: list[dict[str, Any]]
+    temperature: float | None = None
+    max_tokens: int | None = None
+    tools: list[dict[str, Any]] | None = None
+    # What the offline assistant works from (the current section), not sent to servers.
+    section_text: str = ""
+    section_title: str = ""
+
+
+@dataclass
+class TextDelta:
+    text: str
+
+
+@dataclass
+class ToolCallDelta:
+    """A piece of a streamed tool call; `index` may be missing on some servers."""
+
+    index: int | None
+    id: str | None = None
+    name: str | None = None
+    arguments: str = ""
+
+
+@dataclass
+class Finish:
+    reason: str | None = None
+    usage: dict[str, Any] | None = field(default=None)
+
+
+Chunk = TextDelta | ToolCallDelta | Finish
+
+
+class Backend(Protocol):
+    """A model backend. `stream` stops promptly once `cancel` is set."""
+
+    offline: bool
+
+    def models(self) -> list[str]: ...
+
+    def stream(self, request: ChatRequest, cancel: threading.Event) -> Iterator[Chunk]: ...

@@ -1,0 +1,81 @@
+"""The built-in offline assistant: answers from the section text, no model server needed.
+
+Deterministic and fast, so it also serves tests and a first run.
+"""
+from __future__ import annotations
+
+import re
+import threading
+from typing import Iterator
+
+from .base import ChatRequest, Chunk, Finish, TextDelta
+
+OFFLINE_MODEL = "offline-assistant"
+
+_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'\-]*")
+_SENTENCE = re.compile(r"(?<=[.!?])\s+")
+_STOP = frozenset(
+    "a an and are as at be by can do does for from has have how i in is it its me my of on or our "
+    "please section should so that the their this to was what when which who why will with you your".split()
+)
+
+HOW_TO_CONNECT = (
+    "_This is the offline assistant: no model server is configured. Set `OPENAI_API_KEY` "
+    "and/or `OPENAI_BASE_URL` (any OpenAI-compatible server) and restart to chat with a real model._"
+)
+
+
+def _terms(text: str) -> set[str]:
+    return {w.lower() for w in _WORD.findall(text) if w.lower() not in _STOP}
+
+
+def _sentences(text: str) -> list[str]:
+    return [s.strip() for s in _SENTENCE.split(text.strip()) if s.strip()]
+
+
+def answer(question: str, section_title: str, section_text: str) -> str:
+    """Compose a reply from the section: its size, its gist, the sentences nearest the question."""
+    words = len(_WORD.findall(section_text))
+    sentences = _sentences(section_text)
+    title = section_title or "this section"
+    if not sentences:
+        return (
+            f"**{title}** is empty so far. Write a first draft and I can count, summarise "
+            f"and quote it for you.\n\n{HOW_TO_CONNECT}"
+        )
+    wanted = _terms(question)
+    scored = sorted(
+        ((len(wanted & _terms(s)), -i, s) for i, s in enumerate(sentences)),
+        reverse=True,
+    )
+    relevant = [s for score, _, s in scored if score > 0][:3]
+    parts = [f"**{title}** has {words} words in {len(sentences)} sentences."]
+    parts.append(f"It opens with: \u201c{sentences[0]}\u201d")
+    if relevant:
+        parts.append("The sentences closest to your question:")
+        parts.extend(f"- {s}" for s in relevant)
+    else:
+        parts.append("No sentence in the section shares words with your question.")
+    parts.append(HOW_TO_CONNECT)
+    return "\n\n".join(parts)
+
+
+class OfflineBackend:
+    """A backend with one model that never leaves the machine."""
+
+    offline = True
+
+    def models(self) -> list[str]:
+        return [OFFLINE_MODEL]
+
+    def stream(self, request: ChatRequest, cancel: threading.Event) -> Iterator[Chunk]:
+        question = next(
+            (m["content"] for m in reversed(request.messages) if m.get("role") == "user"), ""
+        )
+        reply = answer(str(question), request.section_title, request.section_text)
+        # Stream word by word, as a real server would.
+        for piece in re.findall(r"\S+\s*|\s+", reply):
+            if cancel.is_set():
+                return
+            yield TextDelta(piece)
+        yield Finish("stop")
