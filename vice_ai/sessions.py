@@ -8,6 +8,7 @@ from flask import Blueprint, current_app, jsonify
 
 from .errors import ApiError, BadRequest, NotFound
 from .models import now
+from .render import message_view
 from .services import app_state, engine, load_document, load_section, load_session
 from .validation import get_choice, get_object, get_text, json_body
 
@@ -44,6 +45,7 @@ def session_view(session_id: str) -> dict[str, Any]:
     doc = load_document(data["document_id"])
     data["section_version"] = load_section(doc, data["section_id"]).version
     data["generating"] = engine().running(session_id) is not None
+    data["messages"] = [message_view(m) for m in data["messages"]]
     return data
 
 
@@ -125,8 +127,8 @@ def _round_response(round_):
     """Wait for a round and answer with both messages (an error keeps the user message too)."""
     round_.wait(current_app.config["REQUEST_TIMEOUT"] * 2 + 30)
     body = {
-        "user_message": round_.user_message.to_dict(),
-        "assistant_message": round_.assistant_message.to_dict() if round_.assistant_message else None,
+        "user_message": message_view(round_.user_message),
+        "assistant_message": message_view(round_.assistant_message) if round_.assistant_message else None,
     }
     if round_.error is not None:
         err: ApiError = round_.error

@@ -19,6 +19,7 @@ from ..live.hub import Hub
 from ..llm import LLMService
 from ..llm.base import ChatRequest, TextDelta
 from ..models import ChatSession, Document, Message, Section
+from ..render import message_view, render_markdown
 from ..state import AppState
 from .context import build_messages
 
@@ -28,6 +29,8 @@ EventHandler = Callable[[dict[str, Any]], None]
 
 # How often a streaming reply is written to disk, so a crash keeps most of it.
 CHECKPOINT_SECONDS = 1.0
+# How often a delta event carries the rendered HTML of the reply so far.
+RENDER_SECONDS = 0.1
 
 
 @dataclass
@@ -146,7 +149,7 @@ class ChatEngine:
                 self._rounds.pop(session_id, None)
             raise
         emit = self._emitter(rnd, handler)
-        emit({"type": "user_message", "message": rnd.user_message.to_dict(), "regenerate": content is None})
+        emit({"type": "user_message", "message": message_view(rnd.user_message), "regenerate": content is None})
         rnd.thread = threading.Thread(
             target=self._run, args=(rnd, emit), name=f"chat-{session_id[:8]}", daemon=True
         )
@@ -212,7 +215,7 @@ class ChatEngine:
             )
             rnd.assistant_message = reply
             self.state.append_message(rnd.session_id, reply)
-            emit({"type": "round_start", "message": reply.to_dict()})
+            emit({"type": "round_start", "message": message_view(reply)})
             temperature = session.config.get("temperature")
             request = ChatRequest(
                 model=model,
@@ -242,14 +245,20 @@ class ChatEngine:
 
     def _stream(self, rnd: Round, reply: Message, request: ChatRequest, emit: EventHandler) -> None:
         parts: list[str] = []
-        last_save = time.monotonic()
+        last_save = last_render = time.monotonic()
         try:
             for chunk in self.llm.stream(request, rnd.cancel):
                 if rnd.cancel.is_set():
                     break
                 if isinstance(chunk, TextDelta) and chunk.text:
                     parts.append(chunk.text)
-                    emit({"type": "delta", "message_id": reply.id, "text": chunk.text})
+                    event = {"type": "delta", "message_id": reply.id, "text": chunk.text}
+                    if time.monotonic() - last_render > RENDER_SECONDS:
+                        # The rendered reply so far, now and then, so a tab shows
+                        # formatted text while streaming and nothing jumps at the end.
+                        event["html"] = render_markdown("".join(parts))
+                        last_render = time.monotonic()
+                    emit(event)
                     if time.monotonic() - last_save > CHECKPOINT_SECONDS:
                         reply.content = "".join(parts)
                         self.state.append_message(rnd.session_id, reply)
@@ -266,7 +275,7 @@ class ChatEngine:
         except Exception:
             log.exception("could not save the reply in session %s", rnd.session_id)
         finally:
-            message = reply.to_dict() if reply is not None else None
+            message = message_view(reply) if reply is not None else None
             if rnd.error is not None:
                 final = {"type": "error", "message": message, "error": rnd.error.to_dict()["error"]}
             elif reply is not None and reply.status == "stopped":
