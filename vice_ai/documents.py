@@ -48,13 +48,22 @@ def create_document():
         title=get_text(body, "title", max_len=title_max, required=True, allow_empty=False),
         description=get_text(body, "description", max_len=10_000, default=""),
     )
-    raw_sections = body.get("sections") or []
+    raw_sections = body.get("sections")
+    if raw_sections is None:
+        raw_sections = []
+    # Only a list will do: a falsy "" or {} must not pass as "no sections".
     if not isinstance(raw_sections, list) or len(raw_sections) > MAX_SECTIONS:
         raise BadRequest(f"'sections' must be a list of at most {MAX_SECTIONS} sections.", field="sections")
-    for raw in raw_sections:
+    for i, raw in enumerate(raw_sections):
+        where = f"sections[{i}]"
         if not isinstance(raw, dict) or set(raw) - {"title", "content", "type", "level"}:
-            raise BadRequest("Each section must be an object with title, content?, type?, level?.", field="sections")
-        doc.sections.append(_new_section(doc.id, raw))
+            raise BadRequest(f"'{where}' must be an object with title, content?, type?, level?.", field=where)
+        try:
+            doc.sections.append(_new_section(doc.id, raw))
+        except BadRequest as exc:
+            # Name the entry, so the caller knows which of many sections is wrong.
+            field = f"{where}.{exc.details.get('field')}"
+            raise BadRequest(f"{where}: {exc.message}", **{**exc.details, "field": field}) from exc
     app_state().create_document(doc)
     return jsonify(doc.public()), 201
 
