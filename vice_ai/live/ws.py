@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Flask, jsonify, request
+from flask import Blueprint, Flask, current_app, jsonify, request
 from flask_sock import Sock
 
 from ..services import app_state, engine, hub
@@ -33,8 +33,13 @@ def session_socket(ws, session_id: str) -> None:
         ws.send(json.dumps({"type": "error", "local": True, "seq": 0,
                             "error": {"code": "not_found", "message": "Chat session not found.", "retryable": False}}))
         return
-    conn = SessionConnection(ws, session.id, session.document_id, hub(), engine(),
-                             snapshot=lambda: session_view(session_id))
+    app = current_app._get_current_object()
+
+    def snapshot() -> dict:
+        with app.app_context():  # called from the connection's reader thread
+            return session_view(session_id)
+
+    conn = SessionConnection(ws, session.id, session.document_id, hub(), engine(), snapshot=snapshot)
     conn.run()
 
 
