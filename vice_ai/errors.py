@@ -4,8 +4,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, jsonify
-from werkzeug.exceptions import HTTPException
+from flask import Flask, jsonify, request
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +70,15 @@ def error_response(err: ApiError):
 def init_app(app: Flask) -> None:
     """Answer every error, ours or werkzeug's, in the one JSON shape."""
 
+    @app.before_request
+    def _refuse_large_bodies() -> None:
+        # Werkzeug enforces MAX_CONTENT_LENGTH only when a view reads the body; refuse
+        # up front so every route answers 413 the same way and does no work first.
+        limit = app.config.get("MAX_CONTENT_LENGTH")
+        length = request.content_length
+        if limit is not None and length is not None and length > limit:
+            raise RequestEntityTooLarge()
+
     @app.errorhandler(ApiError)
     def _api_error(err: ApiError):
         return error_response(err)
@@ -77,10 +86,13 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http_error(err: HTTPException):
         code = (err.name or "error").lower().replace(" ", "_")
+        error: dict[str, Any] = {"code": code, "message": err.description or err.name}
         if err.code == 413:
-            code = "payload_too_large"
-        body = {"error": {"code": code, "message": err.description or err.name}}
-        return jsonify(body), err.code or 500
+            error["code"] = "payload_too_large"
+            error["limit"] = app.config.get("MAX_CONTENT_LENGTH")
+        # Keep werkzeug's headers (a 405 must say which methods are allowed), not its HTML type.
+        headers = [(k, v) for k, v in err.get_headers() if k.lower() != "content-type"]
+        return jsonify({"error": error}), err.code or 500, headers
 
     @app.errorhandler(Exception)
     def _unexpected(err: Exception):
