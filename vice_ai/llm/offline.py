@@ -12,8 +12,11 @@ from .base import ChatRequest, Chunk, Finish, TextDelta
 
 OFFLINE_MODEL = "offline-assistant"
 
-_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'\-]*")
+# Words in any script; "40,000" and "3.5" count as one word each.
+_WORD = re.compile(r"\d+(?:[.,]\d+)+|\w[\w'\-]*")
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
+# Markdown that starts a line but is not part of what it says: bullets, numbers, quotes.
+_LINE_MARK = re.compile(r"^\s*(?:>\s*)*(?:[-*+]\s+|\d+[.)]\s+)?")
 _STOP = frozenset(
     "a an and are as at be by can do does for from has have how i in is it its me my of on or our "
     "please section should so that the their this to was what when which who why will with you your".split()
@@ -25,12 +28,29 @@ HOW_TO_CONNECT = (
 )
 
 
+def _term(word: str) -> str:
+    # A crude plural fold, so "risks" finds "risk" (no stemmer dependency for a fallback).
+    word = word.lower()
+    return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
+
+
 def _terms(text: str) -> set[str]:
-    return {w.lower() for w in _WORD.findall(text) if w.lower() not in _STOP}
+    return {_term(w) for w in _WORD.findall(text) if w.lower() not in _STOP}
 
 
 def _sentences(text: str) -> list[str]:
-    return [s.strip() for s in _SENTENCE.split(text.strip()) if s.strip()]
+    """Sentences of the section: each line on its own (list items, headings aside), split at . ! ?"""
+    found: list[str] = []
+    for line in text.splitlines():
+        if line.lstrip().startswith("#"):
+            continue  # a heading names a part; it is not a sentence to quote
+        line = _LINE_MARK.sub("", line, count=1)
+        found.extend(s.strip() for s in _SENTENCE.split(line) if s.strip())
+    return found
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def answer(question: str, section_title: str, section_text: str) -> str:
@@ -38,10 +58,15 @@ def answer(question: str, section_title: str, section_text: str) -> str:
     words = len(_WORD.findall(section_text))
     sentences = _sentences(section_text)
     title = section_title or "this section"
-    if not sentences:
+    if not section_text.strip():
         return (
             f"**{title}** is empty so far. Write a first draft and I can count, summarise "
             f"and quote it for you.\n\n{HOW_TO_CONNECT}"
+        )
+    if not sentences:
+        return (
+            f"**{title}** has {_count(words, 'word')} but only headings so far, nothing to quote yet."
+            f"\n\n{HOW_TO_CONNECT}"
         )
     wanted = _terms(question)
     scored = sorted(
@@ -49,11 +74,11 @@ def answer(question: str, section_title: str, section_text: str) -> str:
         reverse=True,
     )
     relevant = [s for score, _, s in scored if score > 0][:3]
-    parts = [f"**{title}** has {words} words in {len(sentences)} sentences."]
+    parts = [f"**{title}** has {_count(words, 'word')} in {_count(len(sentences), 'sentence')}."]
     parts.append(f"It opens with: \u201c{sentences[0]}\u201d")
     if relevant:
-        parts.append("The sentences closest to your question:")
-        parts.extend(f"- {s}" for s in relevant)
+        # One Markdown list, best match first.
+        parts.append("The sentences closest to your question:\n\n" + "\n".join(f"- {s}" for s in relevant))
     else:
         parts.append("No sentence in the section shares words with your question.")
     parts.append(HOW_TO_CONNECT)
