@@ -41,7 +41,16 @@ class Finish:
     usage: dict[str, Any] | None = field(default=None)
 
 
-Chunk = TextDelta | ToolCallDelta | Finish
+@dataclass
+class Retrying:
+    """The backend is waiting before it tries again (e.g. a 429 with Retry-After); nothing was sent yet."""
+
+    seconds: float
+    reason: str
+    message: str
+
+
+Chunk = TextDelta | ToolCallDelta | Finish | Retrying
 
 
 class Backend(Protocol):

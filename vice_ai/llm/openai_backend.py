@@ -1,0 +1,390 @@
+"""Chat Completions over the `openai` package, for any OpenAI-compatible server.
+
+Everything the openai/httpx2 stack can raise is translated here into
+`ModelError` with a plain-language message, a `reason` and whether retrying may
+help; the rest of the app never sees an openai exception. The API key never
+appears in a message: server-supplied texts are scrubbed before use.
+
+Timeouts: `CONNECT_TIMEOUT` to open the connection, `IDLE_TIMEOUT` for any
+silence of the server (before the first byte and between chunks, so a stalled
+stream fails), `REQUEST_TIMEOUT` for plain requests such as the model list.
+"""
+from __future__ import annotations
+
+import email.utils
+import logging
+import re
+import socket
+import threading
+import time
+from typing import Any, Iterator, Mapping
+from urllib.parse import urlsplit
+
+import httpx2
+import openai
+
+from ..errors import ModelError
+from .base import ChatRequest, Chunk, Finish, Retrying, TextDelta, ToolCallDelta
+
+log = logging.getLogger(__name__)
+
+# Local servers (Ollama, llama.cpp...) need no key, but the client insists on one.
+PLACEHOLDER_KEY = "unused"
+_KEYLIKE = re.compile(r"\bsk-[A-Za-z0-9_\-*.]{6,}")
+_MAX_SERVER_TEXT = 300
+
+
+class OpenAIBackend:
+    """A backend that streams from an OpenAI-compatible server."""
+
+    offline = False
+
+    def __init__(self, *, api_key: str | None = None, base_url: str | None = None, connect_timeout: float = 10.0,
+                 idle_timeout: float = 30.0, request_timeout: float = 60.0, max_retry_after: float = 20.0) -> None:
+        self._key = api_key or ""
+        self.idle_timeout = idle_timeout
+        self.connect_timeout = connect_timeout
+        self.request_timeout = request_timeout
+        self.max_retry_after = max_retry_after
+        self.where = _describe_server(base_url)
+        self._stream_timeout = httpx2.Timeout(connect=connect_timeout, read=idle_timeout,
+                                              write=request_timeout, pool=connect_timeout)
+        self._http = httpx2.Client(
+            event_hooks={"request": [_attach_trace]},
+            # One fresh connection per request: its socket is known from the
+            # moment it opens, so a stop can cut it at once, even before the
+            # first byte. Streamed replies rarely leave a reusable connection anyway.
+            limits=httpx2.Limits(max_keepalive_connections=0),
+        )
+        self._client = openai.OpenAI(
+            api_key=api_key or PLACEHOLDER_KEY,
+            base_url=base_url or None,
+            max_retries=0,  # retries are ours: only 429, within MAX_RETRY_AFTER
+            timeout=self._stream_timeout,
+            http_client=self._http,
+        )
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> "OpenAIBackend":
+        """Build the backend from the app config (OPENAI_* and the timeouts)."""
+        return cls(
+            api_key=config.get("OPENAI_API_KEY"),
+            base_url=config.get("OPENAI_BASE_URL"),
+            connect_timeout=float(config["CONNECT_TIMEOUT"]),
+            idle_timeout=float(config["IDLE_TIMEOUT"]),
+            request_timeout=float(config["REQUEST_TIMEOUT"]),
+            max_retry_after=float(config["MAX_RETRY_AFTER"]),
+        )
+
+    def close(self) -> None:
+        """Release the HTTP client's connections."""
+        self._http.close()
+
+    # -- models -------------------------------------------------------------------------
+    def models(self) -> list[str]:
+        """The model ids the server lists under /models."""
+        try:
+            page = self._client.with_options(timeout=self.request_timeout).models.list()
+            return [m.id for m in page.data if getattr(m, "id", None)]
+        except (openai.OpenAIError, ValueError, TypeError) as exc:
+            raise self._translate(exc, model=None, started=False) from exc
+
+    # -- chat -------------------------------------------------------------------------
+    def stream(self, request: ChatRequest, cancel: threading.Event) -> Iterator[Chunk]:
+        """Stream a reply as TextDelta / ToolCallDelta / Finish; a set `cancel` cuts the connection."""
+        params = self._params(request)
+        watch = _Watch(cancel)
+        _WATCHER.add(watch)
+        try:
+            waited = 0.0
+            while True:
+                if cancel.is_set():
+                    return
+                try:
+                    stream = self._create(params, watch)
+                    break
+                except openai.RateLimitError as exc:
+                    if cancel.is_set():
+                        return
+                    delay = retry_after(exc.response)
+                    if delay is None or waited + delay > self.max_retry_after:
+                        raise self._rate_limited(delay) from exc
+                    waited += delay
+                    yield Retrying(delay, "rate_limited",
+                                   f"The model server is busy; trying again in {_seconds(delay)}.")
+                    if cancel.wait(delay):
+                        return
+                except (openai.OpenAIError, ValueError, TypeError) as exc:
+                    if cancel.is_set():
+                        return
+                    raise self._translate(exc, model=request.model, started=False) from exc
+            yield from self._read(stream, request.model, cancel)
+        finally:
+            _WATCHER.remove(watch)
+
+    def _params(self, request: ChatRequest) -> dict[str, Any]:
+        # section_text/section_title are for the offline assistant only.
+        params: dict[str, Any] = {"model": request.model, "messages": request.messages, "stream": True}
+        if request.temperature is not None:
+            params["temperature"] = request.temperature
+        if request.max_tokens:
+            params["max_tokens"] = request.max_tokens  # the name every compatible server knows
+        if request.tools:
+            params["tools"] = request.tools
+        return params
+
+    def _create(self, params: dict[str, Any], watch: "_Watch") -> Any:
+        _current.watch = watch  # read by the request hook, in this thread, during this call
+        try:
+            return self._client.chat.completions.create(**params)
+        finally:
+            _current.watch = None
+
+    def _read(self, stream: Any, model: str, cancel: threading.Event) -> Iterator[Chunk]:
+        finish: str | None = None
+        usage: dict[str, Any] | None = None
+        try:
+            for chunk in stream:
+                if cancel.is_set():
+                    return
+                if getattr(chunk, "usage", None) is not None:
+                    usage = chunk.usage.model_dump()
+                for choice in getattr(chunk, "choices", None) or []:
+                    if choice.index not in (0, None):
+                        continue  # we ask for one choice
+                    delta = choice.delta
+                    if delta is not None and delta.content:
+                        yield TextDelta(delta.content)
+                    for call in (delta.tool_calls if delta is not None else None) or []:
+                        function = call.function
+                        yield ToolCallDelta(
+                            index=call.index, id=call.id,
+                            name=function.name if function is not None else None,
+                            arguments=(function.arguments if function is not None else None) or "",
+                        )
+                    if choice.finish_reason:
+                        finish = choice.finish_reason
+        except (openai.OpenAIError, ValueError, TypeError, AttributeError) as exc:
+            # AttributeError: a chunk of the wrong shape (the client builds models leniently).
+            if cancel.is_set():
+                return
+            raise self._translate(exc, model=model, started=True) from exc
+        finally:
+            stream.close()
+        if cancel.is_set():
+            return
+        if finish is None:
+            raise ModelError(
+                "The model server closed the stream before the reply was finished; what arrived is kept.",
+                reason="connection", retryable=True,
+            )
+        yield Finish(finish, usage)
+
+    # -- errors -------------------------------------------------------------------------
+    def _rate_limited(self, delay: float | None) -> ModelError:
+        if delay is None:
+            message = "The model server is rate-limiting requests. Wait a moment and try again."
+        else:
+            message = (f"The model server is rate-limiting requests and asked to wait {_seconds(delay)}, "
+                       f"longer than this app waits ({_seconds(self.max_retry_after)}). Try again later.")
+        details = {"retry_after": delay} if delay is not None else {}
+        return ModelError(message, reason="rate_limited", retryable=True, **details)
+
+    def _translate(self, exc: BaseException, *, model: str | None, started: bool) -> ModelError:
+        """One openai/httpx2/parsing error as a ModelError a user can act on."""
+        if isinstance(exc, openai.APITimeoutError):
+            if started:
+                return ModelError(f"The model server stopped sending for {_seconds(self.idle_timeout)}; "
+                                  "the reply was cut off there.", reason="stalled")
+            if _caused_by(exc, httpx2.ConnectTimeout):
+                return ModelError(f"Could not connect to the model server at {self.where} within "
+                                  f"{_seconds(self.connect_timeout)}.", reason="timeout")
+            return ModelError(f"The model server at {self.where} did not answer within "
+                              f"{_seconds(self.idle_timeout)}.", reason="timeout")
+        if isinstance(exc, openai.APIConnectionError):
+            if started:
+                return ModelError("The connection to the model server was lost in the middle of the reply.",
+                                  reason="connection")
+            return ModelError(f"Could not reach the model server at {self.where}. Is it running?",
+                              reason="connection")
+        if isinstance(exc, openai.APIStatusError):
+            return self._status_error(exc, model)
+        if isinstance(exc, openai.APIError):  # an {"error": ...} chunk inside the stream
+            detail = self._scrub(exc.message)
+            return ModelError(f"The model server reported an error: {detail}" if detail else
+                              "The model server reported an error.", reason="server_error")
+        if isinstance(exc, (ValueError, TypeError, AttributeError)):
+            return ModelError("The model server sent something that is not a valid reply chunk.",
+                              reason="bad_stream")
+        return ModelError("The model server request failed.", reason="model_error")
+
+    def _status_error(self, exc: openai.APIStatusError, model: str | None) -> ModelError:
+        status = exc.status_code
+        detail = self._scrub(_server_message(exc))
+        said = f" It said: {detail}" if detail else ""
+        if status in (401, 403):
+            # The server's own text can quote part of the key: never pass it on.
+            return ModelError(f"The model server refused the credentials ({status}). "
+                              "Check OPENAI_API_KEY.", reason="auth", retryable=False, status_code=status)
+        if status == 404:
+            what = f"the model \u201c{model}\u201d" if model else "that address"
+            return ModelError(f"The model server does not know {what} (404). Pick another model, "
+                              "or check OPENAI_BASE_URL.", reason="model_not_found", retryable=False,
+                              status_code=status)
+        if status == 429:
+            return self._rate_limited(retry_after(exc.response))
+        if status in (400, 413, 422):
+            return ModelError(f"The model server rejected the request ({status}).{said}",
+                              reason="bad_request", retryable=False, status_code=status)
+        if status >= 500:
+            return ModelError(f"The model server failed ({status}). Try again in a moment.{said}",
+                              reason="server_error", status_code=status)
+        return ModelError(f"The model server answered {status}.{said}", reason="server_error",
+                          retryable=False, status_code=status)
+
+    def _scrub(self, text: str | None) -> str:
+        """A server-supplied text, shortened, with anything key-like removed."""
+        if not text:
+            return ""
+        if self._key:
+            text = text.replace(self._key, "[redacted]")
+        text = _KEYLIKE.sub("[redacted]", text)
+        return text if len(text) <= _MAX_SERVER_TEXT else text[:_MAX_SERVER_TEXT] + "\u2026"
+
+
+# -- helpers --------------------------------------------------------------------------------
+
+def retry_after(response: httpx2.Response | None) -> float | None:
+    """Seconds the server asks to wait: `retry-after-ms`, `Retry-After` (seconds or a date), or None."""
+    if response is None:
+        return None
+    headers = response.headers
+    raw_ms = headers.get("retry-after-ms")
+    if raw_ms:
+        try:
+            return max(0.0, float(raw_ms) / 1000)
+        except ValueError:
+            pass
+    raw = headers.get("retry-after")
+    if not raw:
+        return None
+    try:
+        return max(0.0, float(raw))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(raw)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def _server_message(exc: openai.APIStatusError) -> str:
+    body = exc.body
+    if isinstance(body, dict):
+        inner = body.get("error", body)
+        if isinstance(inner, dict) and isinstance(inner.get("message"), str):
+            return inner["message"]
+        if isinstance(inner, str):
+            return inner
+    return ""
+
+
+def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, kind):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def _seconds(value: float) -> str:
+    return f"{value:g} second" + ("" if value == 1 else "s")
+
+
+def _describe_server(base_url: str | None) -> str:
+    """Scheme, host and port only: a URL may carry credentials."""
+    if not base_url:
+        return "api.openai.com"
+    parts = urlsplit(base_url)
+    host = parts.hostname or "?"
+    return f"{parts.scheme}://{host}" + (f":{parts.port}" if parts.port else "")
+
+
+# -- cutting a stream on stop ----------------------------------------------------------------
+
+class _Watch:
+    """One request's cancel event and the connection it runs on."""
+
+    __slots__ = ("cancel", "network_stream", "cut")
+
+    def __init__(self, cancel: threading.Event) -> None:
+        self.cancel = cancel
+        self.network_stream: Any = None
+        self.cut = False
+
+    def trace(self, name: str, info: dict[str, Any]) -> None:
+        """httpcore2's trace hook: remember the connection as soon as it is open."""
+        if name.endswith(("connect_tcp.complete", "start_tls.complete")):
+            self.network_stream = info.get("return_value")
+            if self.cancel.is_set():
+                self.shutdown()
+
+    def shutdown(self) -> None:
+        """Shut the socket down: unlike close(), this wakes a thread blocked reading it."""
+        stream = self.network_stream
+        sock = stream.get_extra_info("socket") if stream is not None else None
+        if sock is None:
+            return
+        try:
+            # The plain socket method, so a TLS socket's state is left to its reader.
+            socket.socket.shutdown(sock, socket.SHUT_RDWR)
+        except OSError:
+            pass  # already closed
+
+
+class _Watcher:
+    """One thread for the whole process that cuts the connections of cancelled requests."""
+
+    POLL_SECONDS = 0.05
+
+    def __init__(self) -> None:
+        self._watches: set[_Watch] = set()
+        self._cond = threading.Condition()
+        self._thread: threading.Thread | None = None
+
+    def add(self, watch: _Watch) -> None:
+        with self._cond:
+            self._watches.add(watch)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="llm-cancel-watch", daemon=True)
+                self._thread.start()
+
+    def remove(self, watch: _Watch) -> None:
+        with self._cond:
+            self._watches.discard(watch)
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                if not self._watches:
+                    self._thread = None  # nothing to watch: end; add() starts a new one
+                    return
+                due = [w for w in self._watches if not w.cut and w.cancel.is_set()]
+                for w in due:
+                    w.cut = True
+            for w in due:
+                w.shutdown()
+            time.sleep(self.POLL_SECONDS)
+
+
+_WATCHER = _Watcher()
+_current = threading.local()
+
+
+def _attach_trace(request: httpx2.Request) -> None:
+    """httpx2 request hook: let the current stream's watch see the connection it opens."""
+    watch = getattr(_current, "watch", None)
+    if watch is not None:
+        request.extensions["trace"] = watch.trace
