@@ -9,7 +9,7 @@ from typing import Any, Callable, Iterator
 import pytest
 from werkzeug.serving import make_server
 
-from vice_ai import create_app
+from vice_ai import create_app, shutdown
 
 
 @pytest.fixture(autouse=True)
@@ -39,7 +39,7 @@ def make_app(data_dir: str) -> Iterator[Callable[..., Any]]:
 
     yield _make
     for app in apps:
-        app.extensions["vice_engine"].shutdown()
+        shutdown(app)
 
 
 @pytest.fixture
@@ -65,7 +65,7 @@ class LiveServer:
         self.thread.start()
 
     def stop(self) -> None:
-        self.app.extensions["vice_engine"].shutdown()
+        shutdown(self.app)
         self.server.shutdown()
         self.server.server_close()
         self.thread.join(5)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import atexit
 import logging
 import secrets
+import threading
 from typing import Any
 
 from flask import Flask, jsonify
@@ -15,8 +16,10 @@ from .live.hub import Hub
 from .llm import LLMService
 from .state import AppState
 from .store import Store
+from .tools.builtin import builtin_registry
+from .tools.streams import NotificationStreams
 
-__all__ = ["create_app"]
+__all__ = ["create_app", "shutdown"]
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -34,17 +37,22 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     state = AppState(store, compact_bytes=app.config["JOURNAL_COMPACT_BYTES"])
     hub = Hub(app.config["EVENT_BUFFER"])
     llm = LLMService(app)
+    tools = builtin_registry()
+    streams = NotificationStreams()
+    streams.init_app(app, state, llm, hub, tools)
     engine = ChatEngine()
-    engine.init_app(app, state, llm, hub)
+    engine.init_app(app, state, llm, hub, tools, streams)
     app.extensions.update(vice_state=state, vice_hub=hub)
 
     errors.init_app(app)
     from . import documents, sessions, web
     from .live import ws
+    from .tools import routes as tool_routes
 
     app.register_blueprint(documents.bp)
     app.register_blueprint(sessions.bp)
     app.register_blueprint(web.bp)
+    app.register_blueprint(tool_routes.bp)
     ws.init_app(app)
 
     @app.get("/api/health")
@@ -55,5 +63,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     def models():
         return jsonify(llm.describe())
 
-    atexit.register(engine.shutdown)
+    # Streams that were running before a restart start again, off the request path.
+    threading.Thread(target=streams.restore, name="streams-restore", daemon=True).start()
+    atexit.register(shutdown, app)
     return app
+
+
+def shutdown(app: Flask, timeout: float = 5.0) -> None:
+    """Stop notification streams and generations, waiting for their threads (idempotent)."""
+    app.extensions["vice_streams"].shutdown(timeout)
+    app.extensions["vice_engine"].shutdown(timeout)

@@ -25,6 +25,13 @@ DEFAULTS: dict[str, Any] = {
     "MAX_RETRY_AFTER": 20.0,
     "CONTEXT_TOKENS": 12_000,
     "MAX_REPLY_TOKENS": 2_000,
+    # Function calling and notification streams
+    "MAX_TOOL_ROUNDS": 5,
+    "STREAMS_PER_SESSION": 3,
+    "STREAMS_TOTAL": 20,
+    "STREAM_MIN_INTERVAL": 10.0,
+    "STREAM_MAX_LIFETIME": 24 * 3600.0,
+    "STREAM_MAX_FAILURES": 3,
     # Store: compact a session journal once it outgrows its snapshot and this floor.
     "JOURNAL_COMPACT_BYTES": 256 * 1024,
     # Websocket
@@ -46,6 +53,11 @@ ENVIRONMENT: dict[str, tuple[str, Callable[[str], Any]]] = {
     "VICE_AI_CONTEXT_TOKENS": ("CONTEXT_TOKENS", int),
     "VICE_AI_MAX_REPLY_TOKENS": ("MAX_REPLY_TOKENS", int),
     "VICE_AI_SECRET_KEY": ("SECRET_KEY", str),
+    "VICE_AI_MAX_TOOL_ROUNDS": ("MAX_TOOL_ROUNDS", int),
+    "VICE_AI_STREAMS_PER_SESSION": ("STREAMS_PER_SESSION", int),
+    "VICE_AI_STREAMS_TOTAL": ("STREAMS_TOTAL", int),
+    "VICE_AI_STREAM_MIN_INTERVAL": ("STREAM_MIN_INTERVAL", float),
+    "VICE_AI_STREAM_MAX_LIFETIME": ("STREAM_MAX_LIFETIME", float),
 }
 
 

@@ -76,6 +76,10 @@ class ChatSession:
     references: list[Any] = field(default_factory=list)
     config: dict[str, Any] = field(default_factory=dict)
     variables: dict[str, Any] = field(default_factory=dict)
+    # Section edits proposed by the assistant: pending until the user accepts or rejects.
+    suggestions: list[dict[str, Any]] = field(default_factory=list)
+    # Notification stream definitions (restarted after a server restart while active).
+    streams: list[dict[str, Any]] = field(default_factory=list)
     created_at: str = field(default_factory=now)
     updated_at: str = field(default_factory=now)
     format_version: int = FORMAT_VERSION
@@ -84,7 +88,7 @@ class ChatSession:
         self._positions = {m.id: i for i, m in enumerate(self.messages)}
 
     # Editable top-level fields, as journal "set" records carry them.
-    SETTABLE = ("title", "context_documents", "references", "config", "variables", "updated_at")
+    SETTABLE = ("title", "context_documents", "references", "config", "variables", "suggestions", "streams")
 
     def upsert_message(self, message: Message) -> None:
         """Append a message, or replace the one with the same id (a reply being finished)."""

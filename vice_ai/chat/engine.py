@@ -17,10 +17,12 @@ from flask import Flask
 from ..errors import BadRequest, Busy, ModelError, NotFound
 from ..live.hub import Hub
 from ..llm import LLMService
-from ..llm.base import ChatRequest, TextDelta
+from ..llm.base import ChatRequest
 from ..models import ChatSession, Document, Message, Section
 from ..render import message_view, render_markdown
 from ..state import AppState
+from ..tools import ToolContext, ToolRegistry
+from ..tools.calls import ToolCallAccumulator, collect
 from .context import build_messages
 
 log = logging.getLogger(__name__)
@@ -62,8 +64,10 @@ class ChatEngine:
         self._lock = threading.Lock()
         self._closed = False
 
-    def init_app(self, app: Flask, state: AppState, llm: LLMService, hub: Hub) -> None:
-        self.state, self.llm, self.hub = state, llm, hub
+    def init_app(self, app: Flask, state: AppState, llm: LLMService, hub: Hub, tools: ToolRegistry,
+                 streams: Any) -> None:
+        self.state, self.llm, self.hub, self.tools, self.streams = state, llm, hub, tools, streams
+        self.max_tool_rounds = app.config["MAX_TOOL_ROUNDS"]
         self.max_message_chars = app.config["MAX_MESSAGE_CHARS"]
         self.context_tokens = app.config["CONTEXT_TOKENS"]
         self.max_reply_tokens = app.config["MAX_REPLY_TOKENS"]
@@ -204,28 +208,31 @@ class ChatEngine:
             receipt["model"] = model
             if note:
                 receipt["notice"] = note
-            reply = Message(
-                role="assistant",
-                content="",
-                parent_id=rnd.user_message.id,
-                status="streaming",
-                model=model,
-                section_version=section.version,
-                receipt=receipt,
-            )
-            rnd.assistant_message = reply
-            self.state.append_message(rnd.session_id, reply)
-            emit({"type": "round_start", "message": message_view(reply)})
             temperature = session.config.get("temperature")
-            request = ChatRequest(
-                model=model,
-                messages=messages,
-                temperature=temperature if isinstance(temperature, (int, float)) else None,
-                max_tokens=self.max_reply_tokens,
-                section_text=section.content,
-                section_title=section.title,
-            )
-            self._stream(rnd, reply, request, emit)
+            allowed = self._allowed_tools(session)
+            ctx = ToolContext(session.id, doc.id, section.id, self.state, services={"streams": self.streams})
+            parent = rnd.user_message.id
+            for step in range(self.max_tool_rounds + 1):
+                reply = Message(role="assistant", content="", parent_id=parent, status="streaming", model=model,
+                                section_version=section.version, receipt=receipt)
+                rnd.assistant_message = reply
+                self.state.append_message(rnd.session_id, reply)
+                emit({"type": "round_start", "message": message_view(reply), "step": step})
+                # The last step offers no tools, so the model has to answer in text.
+                offer = allowed if step < self.max_tool_rounds else []
+                request = ChatRequest(
+                    model=model,
+                    messages=messages,
+                    temperature=temperature if isinstance(temperature, (int, float)) else None,
+                    max_tokens=self.max_reply_tokens,
+                    tools=[t.spec() for t in self.tools.select(offer)] or None,
+                    section_text=section.content,
+                    section_title=section.title,
+                )
+                calls = self._stream(rnd, reply, request, emit)
+                if rnd.cancel.is_set() or not calls:
+                    break
+                parent = self._run_tools(rnd, reply, calls.calls(), messages, ctx, offer, emit)
             reply.status = "stopped" if rnd.cancel.is_set() else "complete"
         except ModelError as exc:
             rnd.error = exc
@@ -243,28 +250,57 @@ class ChatEngine:
         finally:
             self._finish(rnd, reply, emit)
 
-    def _stream(self, rnd: Round, reply: Message, request: ChatRequest, emit: EventHandler) -> None:
+    def _allowed_tools(self, session: ChatSession) -> list[str]:
+        """The session's tools: all built-ins unless its config names a subset (or none)."""
+        chosen = session.config.get("tools")
+        names = [t.name for t in self.tools.select(chosen if isinstance(chosen, list) else None)]
+        return [n for n in names if n != "send_notification"]  # only streams may notify
+
+    def _run_tools(self, rnd: Round, reply: Message, wire: list[dict[str, Any]], messages: list[dict[str, Any]],
+                   ctx: ToolContext, allowed: list[str], emit: EventHandler) -> str:
+        """Save the tool-calling reply, run each call, save and send back each result; returns the last id."""
+        reply.tool_calls = wire
+        reply.status = "complete"
+        self.state.append_message(rnd.session_id, reply)
+        emit({"type": "tool_call", "message": message_view(reply)})
+        messages.append({"role": "assistant", "content": reply.content, "tool_calls": wire})
+        ctx.message_id = reply.id
+        parent = reply.id
+        for call in wire:
+            result, ok = self.tools.execute(call["function"]["name"], call["function"]["arguments"], ctx, allowed)
+            result_message = Message(role="tool", content=result, parent_id=parent, tool_call_id=call["id"],
+                                     status="complete" if ok else "error")
+            self.state.append_message(rnd.session_id, result_message)
+            emit({"type": "tool_result", "message": message_view(result_message), "ok": ok,
+                  "name": call["function"]["name"]})
+            messages.append({"role": "tool", "tool_call_id": call["id"], "content": result})
+            parent = result_message.id
+        return parent
+
+    def _stream(self, rnd: Round, reply: Message, request: ChatRequest, emit: EventHandler) -> ToolCallAccumulator:
+        """Stream one model answer into `reply`, emitting deltas; returns its tool calls."""
         parts: list[str] = []
-        last_save = last_render = time.monotonic()
+        timers = {"save": time.monotonic(), "render": time.monotonic()}
+
+        def on_text(text: str) -> None:
+            parts.append(text)
+            event = {"type": "delta", "message_id": reply.id, "text": text}
+            if time.monotonic() - timers["render"] > RENDER_SECONDS:
+                # The rendered reply so far, now and then, so a tab shows
+                # formatted text while streaming and nothing jumps at the end.
+                event["html"] = render_markdown("".join(parts))
+                timers["render"] = time.monotonic()
+            emit(event)
+            if time.monotonic() - timers["save"] > CHECKPOINT_SECONDS:
+                reply.content = "".join(parts)
+                self.state.append_message(rnd.session_id, reply)
+                timers["save"] = time.monotonic()
+
         try:
-            for chunk in self.llm.stream(request, rnd.cancel):
-                if rnd.cancel.is_set():
-                    break
-                if isinstance(chunk, TextDelta) and chunk.text:
-                    parts.append(chunk.text)
-                    event = {"type": "delta", "message_id": reply.id, "text": chunk.text}
-                    if time.monotonic() - last_render > RENDER_SECONDS:
-                        # The rendered reply so far, now and then, so a tab shows
-                        # formatted text while streaming and nothing jumps at the end.
-                        event["html"] = render_markdown("".join(parts))
-                        last_render = time.monotonic()
-                    emit(event)
-                    if time.monotonic() - last_save > CHECKPOINT_SECONDS:
-                        reply.content = "".join(parts)
-                        self.state.append_message(rnd.session_id, reply)
-                        last_save = time.monotonic()
+            _, calls = collect(self.llm.stream(request, rnd.cancel), rnd.cancel, on_text)
         finally:
             reply.content = "".join(parts)
+        return calls
 
     def _finish(self, rnd: Round, reply: Message | None, emit: EventHandler) -> None:
         try:
