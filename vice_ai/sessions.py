@@ -14,12 +14,12 @@ from .validation import get_choice, get_object, get_text, json_body
 
 bp = Blueprint("sessions", __name__, url_prefix="/api")
 
-CONFIG_KEYS = {"model", "temperature", "system_prompt"}
+CONFIG_KEYS = {"model", "temperature", "system_prompt", "tools"}
 MAX_VARIABLES_BYTES = 64 * 1024
 
 
 def _config(raw: dict[str, Any]) -> dict[str, Any]:
-    """Validate a session config: model name, temperature in [0, 2], instructions."""
+    """Validate a session config: model name, temperature in [0, 2], instructions, tools."""
     unknown = sorted(set(raw) - CONFIG_KEYS)
     if unknown:
         raise BadRequest(f"Unknown config key(s): {', '.join(unknown)}.", field="config")
@@ -33,7 +33,20 @@ def _config(raw: dict[str, Any]) -> dict[str, Any]:
         config["temperature"] = temperature
     if raw.get("system_prompt") is not None:
         config["system_prompt"] = get_text(raw, "system_prompt", max_len=20_000)
+    if raw.get("tools") is not None:
+        config["tools"] = _tool_names(raw["tools"])
     return config
+
+
+def _tool_names(raw: Any) -> list[str]:
+    """The built-in tools a session may use ([] turns function calling off)."""
+    known = sorted(engine().tools.tools)
+    if not isinstance(raw, list) or not all(isinstance(n, str) for n in raw):
+        raise BadRequest("'tools' must be a list of tool names.", field="tools")
+    unknown = sorted(set(raw) - set(known))
+    if unknown:
+        raise BadRequest(f"Unknown tool(s): {', '.join(unknown)}. Known: {', '.join(known)}.", field="tools")
+    return list(dict.fromkeys(raw))
 
 
 def session_view(session_id: str) -> dict[str, Any]:
