@@ -20,6 +20,9 @@ from .store import CorruptFile, Store
 
 log = logging.getLogger(__name__)
 
+# What building a model from parsed JSON of the wrong shape raises.
+_SHAPE_ERRORS = (KeyError, TypeError, ValueError, AttributeError)
+
 
 @dataclass
 class _DiskMark:
@@ -74,7 +77,13 @@ class AppState:
             return None
         if snap is None:
             return None
-        doc = Document.from_dict(snap.data)
+        try:
+            doc = Document.from_dict(snap.data)
+        except _SHAPE_ERRORS as exc:
+            # Valid JSON of the wrong shape is as corrupt as a torn file.
+            self.store.quarantine("documents", doc_id, f"{doc_id}.json: bad document data ({exc!r})")
+            self._forget_document(doc_id)
+            return None
         with self.locks["documents"]:
             self.documents[doc_id] = doc
         self._doc_keys[doc_id] = snap.key
@@ -158,8 +167,8 @@ class AppState:
                     if record["seq"] > mark.seq:
                         _apply(session, record)
                         mark.seq = record["seq"]
-        except (CorruptFile, KeyError, TypeError, ValueError) as exc:
-            self.store.quarantine("sessions", session_id, str(exc))
+        except (CorruptFile, *_SHAPE_ERRORS) as exc:
+            self.store.quarantine("sessions", session_id, str(exc) if isinstance(exc, CorruptFile) else repr(exc))
             self._forget_session(session_id)
             return None
         with self.locks["chat_sessions"]:

@@ -91,7 +91,7 @@ class Store:
         with self._locks_guard:
             lock = self._locks.get(name)
             if lock is None:
-                lock = FileLock(self.root / "locks" / f"{name}.lock", thread_local=False)
+                lock = FileLock(self.root / "locks" / f"{name}.lock", thread_local=False, poll_interval=0.002)
                 self._locks[name] = lock
             return lock
 
@@ -240,10 +240,11 @@ class Store:
 
     def quarantine(self, kind: str, item_id: str, reason: str) -> Path:
         """Move a corrupt resource's files aside so everything else keeps loading."""
+        paths = list(self._files(kind, item_id))  # validates kind and id before any mkdir
         stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%f")
         dest = self.root / "quarantine" / kind
         dest.mkdir(parents=True, exist_ok=True)
-        for path in self._files(kind, item_id):
+        for path in paths:
             if path.exists():
                 os.replace(path, dest / f"{path.name}.{stamp}")
         _fsync_dir(self.root / kind)
