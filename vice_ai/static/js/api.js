@@ -1,0 +1,38 @@
+// JSON API calls with one error type, so every caller reports failures the same way.
+
+export class ApiError extends Error {
+  constructor(status, body) {
+    const err = (body && body.error) || {};
+    super(err.message || `The server answered ${status}.`);
+    this.status = status;
+    this.code = err.code || (status === 0 ? "network" : "error");
+    this.details = err;
+  }
+}
+
+export async function api(method, path, body) {
+  const init = { method, headers: { Accept: "application/json" } };
+  if (body !== undefined) {
+    init.headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  let resp;
+  try {
+    resp = await fetch(path, init);
+  } catch (exc) {
+    // The server is down or restarting: a network error, not an HTTP status.
+    throw new ApiError(0, { error: { code: "network", message: "The server cannot be reached. Retrying…" } });
+  }
+  let data = null;
+  const text = await resp.text();
+  if (text) {
+    try { data = JSON.parse(text); } catch (exc) { data = null; }
+  }
+  if (!resp.ok) throw new ApiError(resp.status, data);
+  return data;
+}
+
+export const get = (path) => api("GET", path);
+export const post = (path, body) => api("POST", path, body === undefined ? {} : body);
+export const patch = (path, body) => api("PATCH", path, body);
+export const del = (path) => api("DELETE", path);

@@ -1,0 +1,100 @@
+// The document page: sections on the left, the selected section's chat on the right.
+import { get } from "./api.js";
+import { toast } from "./ui.js";
+import { SectionsPane } from "./sections.js";
+import { ChatPane } from "./chat.js";
+
+const pane = document.getElementById("sections-pane");
+const documentId = pane.dataset.documentId;
+const connState = document.getElementById("conn-state");
+const docTitle = document.getElementById("doc-title");
+
+const CONN_LABELS = { idle: "", connecting: "Connecting…", live: "Live", reconnecting: "Reconnecting…", closed: "" };
+
+function showConnState(state) {
+  connState.dataset.state = state;
+  connState.textContent = CONN_LABELS[state] || "";
+  connState.hidden = !CONN_LABELS[state];
+}
+
+// The selected section and chat live in the URL hash, so a reload comes back to them.
+function readHash() {
+  const params = new URLSearchParams(location.hash.slice(1));
+  return { section: params.get("section"), chat: params.get("chat") };
+}
+
+function writeHash(sectionId, chatId) {
+  const params = new URLSearchParams();
+  if (sectionId) params.set("section", sectionId);
+  if (chatId) params.set("chat", chatId);
+  history.replaceState(null, "", `${location.pathname}${location.search}#${params}`);
+}
+
+let chat = null;
+let preferredChat = readHash().chat;
+
+const sections = new SectionsPane({
+  documentId,
+  list: document.getElementById("section-list"),
+  countLabel: document.getElementById("section-count"),
+  addEndButton: document.getElementById("add-section-end"),
+  onSelect: (section) => {
+    const wanted = preferredChat;
+    preferredChat = null;
+    writeHash(section && section.id, null);
+    chat.setSection(section, wanted);
+  },
+  onChange: (section) => chat.sectionChanged(section),
+});
+
+async function refreshDocument() {
+  try {
+    const doc = await get(`/api/documents/${documentId}`);
+    docTitle.textContent = doc.title;
+    document.title = `${doc.title} · VICE AI`;
+    sections.setSections(doc.sections);
+    return doc;
+  } catch (err) {
+    toast(`Could not load the document: ${err.message}`, { kind: "error" });
+    return null;
+  }
+}
+
+function onNotification(event) {
+  if (event.kind === "reply_finished" && event.section_id) sections.markNew(event.section_id);
+  const elsewhere = event.section_id && event.section_id !== sections.selectedId;
+  const target = event.section_id;
+  toast(event.text || "Something happened in this document.", {
+    action: elsewhere && sections.get(target) ? { label: "Open", run: () => sections.select(target) } : null,
+  });
+}
+
+async function main() {
+  let models;
+  try {
+    models = await get("/api/models");
+  } catch (err) {
+    models = { default: "", offline: true, models: [] };
+    toast(`Could not load the model list: ${err.message}`, { kind: "error" });
+  }
+  chat = new ChatPane({
+    documentId,
+    models,
+    onSectionUpdate: (section) => sections.replace(section),
+    onNotification,
+    onConnState: showConnState,
+    onSessionChange: (sectionId, chatId) => writeHash(sectionId, chatId),
+    onServerRestart: () => {
+      refreshDocument();
+      toast("Reconnected to the server; everything is up to date.");
+    },
+  });
+  showConnState("idle");
+  const doc = await refreshDocument();
+  if (!doc) return;
+  const wanted = readHash().section;
+  const first = doc.sections.find((s) => s.id === wanted) || doc.sections[0];
+  if (first) sections.select(first.id);
+}
+
+main();

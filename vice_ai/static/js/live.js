@@ -1,0 +1,150 @@
+// One websocket on one chat session, kept open: reconnects by itself, resumes
+// from the last event it applied, and hands events to the page strictly in
+// `seq` order (replays may repeat events or deliver them out of order).
+
+const RECONNECT_DELAYS = [250, 500, 1000, 2000, 3000, 5000];
+const GAP_WAIT_MS = 2000;
+
+export class SessionSocket {
+  /**
+   * handlers: onEvent(event) for session events in seq order;
+   * onReload() -> Promise, to fetch the session over HTTP (first open, or the server restarted);
+   * onSync(session) when the server cannot replay what was missed;
+   * onLocal(event) for replies to this connection (errors such as "busy");
+   * onState(state) with "connecting" | "live" | "reconnecting" | "closed".
+   */
+  constructor(sessionId, handlers) {
+    this.sessionId = sessionId;
+    this.h = handlers;
+    this.ws = null;
+    this.lastSeq = null;
+    this.held = new Map();
+    this.loading = false;
+    this.closed = false;
+    this.attempt = 0;
+    this.gapTimer = null;
+    this.state = "connecting";
+  }
+
+  start() {
+    this.connect();
+    return this;
+  }
+
+  get isOpen() {
+    return this.ws !== null && this.ws.readyState === WebSocket.OPEN && this.state === "live";
+  }
+
+  send(command) {
+    if (!this.isOpen) return false;
+    this.ws.send(JSON.stringify(command));
+    return true;
+  }
+
+  close() {
+    this.closed = true;
+    clearTimeout(this.gapTimer);
+    clearTimeout(this.retryTimer);
+    if (this.ws) this.ws.close();
+    this.setState("closed");
+  }
+
+  setState(state) {
+    if (this.state === state) return;
+    this.state = state;
+    if (this.h.onState) this.h.onState(state);
+  }
+
+  connect() {
+    if (this.closed) return;
+    const scheme = location.protocol === "https:" ? "wss" : "ws";
+    const ws = new WebSocket(`${scheme}://${location.host}/ws/sessions/${encodeURIComponent(this.sessionId)}`);
+    this.ws = ws;
+    ws.addEventListener("message", (msg) => {
+      if (ws !== this.ws) return;
+      let event;
+      try { event = JSON.parse(msg.data); } catch (exc) { return; }
+      this.receive(event);
+    });
+    ws.addEventListener("close", () => {
+      if (ws !== this.ws || this.closed) return;
+      this.setState("reconnecting");
+      const delay = RECONNECT_DELAYS[Math.min(this.attempt, RECONNECT_DELAYS.length - 1)];
+      this.attempt += 1;
+      this.retryTimer = setTimeout(() => this.connect(), delay);
+    });
+  }
+
+  async receive(event) {
+    if (event.local) {
+      if (event.type === "hello") await this.hello(event);
+      else if (event.type === "sync") this.sync(event);
+      else if (event.type !== "pong" && this.h.onLocal) this.h.onLocal(event);
+      return;
+    }
+    if (event.type === "error" && event.seq === 0 && event.error && event.error.code === "not_found") {
+      // The session is gone (deleted elsewhere, or never existed): stop trying.
+      this.closed = true;
+      this.setState("closed");
+      if (this.h.onGone) this.h.onGone();
+      return;
+    }
+    if (typeof event.seq !== "number") return;
+    if (this.lastSeq !== null && event.seq <= this.lastSeq) return;
+    this.held.set(event.seq, event);
+    this.drain();
+  }
+
+  async hello(event) {
+    this.attempt = 0;
+    if (this.lastSeq === null || event.seq < this.lastSeq) {
+      // First open, or a restarted server (its counter began again): the persisted
+      // session over HTTP is the truth; events after hello.seq are applied on top.
+      this.lastSeq = event.seq;
+      this.held.clear();
+      this.loading = true;
+      this.setState("live");
+      try {
+        await this.h.onReload();
+      } finally {
+        this.loading = false;
+      }
+      this.drain();
+      return;
+    }
+    this.setState("live");
+    this.ws.send(JSON.stringify({ type: "resume", after: this.lastSeq }));
+  }
+
+  sync(event) {
+    this.lastSeq = event.seq;
+    for (const seq of [...this.held.keys()]) if (seq <= this.lastSeq) this.held.delete(seq);
+    if (this.h.onSync) this.h.onSync(event.session);
+    this.drain();
+  }
+
+  drain() {
+    if (this.loading || this.lastSeq === null) return;
+    while (this.held.has(this.lastSeq + 1)) {
+      const event = this.held.get(this.lastSeq + 1);
+      this.held.delete(this.lastSeq + 1);
+      this.lastSeq = event.seq;
+      try {
+        this.h.onEvent(event);
+      } catch (exc) {
+        console.error("event handler failed", exc);
+      }
+      if (event.type === "deleted") {
+        this.close();
+        return;
+      }
+    }
+    clearTimeout(this.gapTimer);
+    if (this.held.size) {
+      // A hole in the sequence that does not fill: ask the server for what is missing.
+      this.gapTimer = setTimeout(() => {
+        if (this.held.size && this.isOpen) this.ws.send(JSON.stringify({ type: "resume", after: this.lastSeq }));
+      }, GAP_WAIT_MS);
+    }
+  }
+}
