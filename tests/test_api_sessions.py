@@ -588,3 +588,58 @@ def test_everything_acknowledged_is_there_after_a_restart(make_app):
     # The restarted app carries on where the first left off.
     more = _send(again, expected_session, "And the duration?")
     assert more["user_message"]["parent_id"] == sent["assistant_message"]["id"]
+
+
+# -- deleting a chat that is busy ------------------------------------------------------------------
+
+def _delete_url(which: str, doc: dict, session: dict) -> str:
+    return {
+        "session": f"/api/sessions/{session['id']}",
+        "section": f"/api/documents/{doc['id']}/sections/{doc['sections'][0]['id']}",
+        "document": f"/api/documents/{doc['id']}",
+    }[which]
+
+
+@pytest.mark.parametrize("which", ["session", "section", "document"])
+def test_deleting_stops_a_running_generation(make_app, data_dir, which):
+    """No worker keeps spending model tokens on, or writing to, a chat that is gone."""
+    backend = GatedBackend()
+    app = make_app(LLM_BACKEND=backend)
+    client = app.test_client()
+    doc = make_document(client)
+    session = make_session(client, doc)
+    result: dict = {}
+
+    def post() -> None:
+        resp = app.test_client().post(f"/api/sessions/{session['id']}/messages", json={"content": "Go"})
+        result["status"] = resp.status_code
+
+    worker = threading.Thread(target=post)
+    worker.start()
+    try:
+        assert backend.started.wait(10)
+        assert client.delete(_delete_url(which, doc, session)).status_code == 200
+        # The model was cancelled, not released: the round ended because of the delete.
+        assert app.extensions["vice_engine"].running(session["id"]) is None
+    finally:
+        backend.release.set()
+        worker.join(10)
+    assert result["status"] == 201
+    assert client.get(f"/api/sessions/{session['id']}").status_code == 404
+    assert _session_files(data_dir, session["id"]) == []
+
+
+@pytest.mark.parametrize("which", ["session", "section", "document"])
+def test_deleting_stops_notification_streams(make_app, which):
+    from vice_ai.tools import ToolContext
+
+    app = make_app()
+    client = app.test_client()
+    doc = make_document(client)
+    session = make_session(client, doc)
+    streams = app.extensions["vice_streams"]
+    ctx = ToolContext(session["id"], doc["id"], doc["sections"][0]["id"], app.extensions["vice_state"])
+    streams.start(ctx, "Tell me when the budget changes", 3600)
+    assert streams.running(session["id"])
+    assert client.delete(_delete_url(which, doc, session)).status_code == 200
+    assert streams.running(session["id"]) == []

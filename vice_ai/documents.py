@@ -8,6 +8,7 @@ from flask import Blueprint, current_app, jsonify
 from .errors import BadRequest, Conflict, NotFound
 from .models import SECTION_STATUSES, SECTION_TYPES, Document, Section, new_id, now
 from .services import app_state, load_document, load_section
+from .sessions import halt_sessions, release_sessions
 from .validation import get_choice, get_int, get_text, json_body
 
 bp = Blueprint("documents", __name__, url_prefix="/api/documents")
@@ -87,9 +88,15 @@ def update_document(doc_id: str):
     return jsonify(doc.public())
 
 
+def _session_ids(doc: Document) -> list[str]:
+    return [sid for section in doc.sections for sid in section.session_ids]
+
+
 @bp.delete("/<doc_id>")
 def delete_document(doc_id: str):
+    halt_sessions(_session_ids(load_document(doc_id)))
     doc = app_state().delete_document(doc_id)
+    release_sessions(_session_ids(doc))
     return jsonify({"deleted": doc.id})
 
 
@@ -141,11 +148,13 @@ def update_section(doc_id: str, section_id: str):
 @bp.delete("/<doc_id>/sections/<section_id>")
 def delete_section(doc_id: str, section_id: str):
     state = app_state()
+    halt_sessions(load_section(load_document(doc_id), section_id).session_ids)
     with state.edit_document(doc_id) as doc:
         section = load_section(doc, section_id)
         doc.sections.remove(section)
     for session_id in section.session_ids:
         state.delete_chat_session(session_id)
+    release_sessions(section.session_ids)
     return jsonify({"deleted": section.id})
 
 

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+import time
+from typing import Any, Iterable
 
 from flask import Blueprint, current_app, jsonify
 
@@ -124,15 +125,35 @@ def _context_documents(raw: Any) -> list[dict[str, str]]:
     return out
 
 
+def halt_sessions(session_ids: Iterable[str], timeout: float = 10.0) -> None:
+    """Stop the generations and notification streams of sessions about to be deleted, and wait for them."""
+    ids = list(session_ids)
+    streams = current_app.extensions.get("vice_streams")
+    for session_id in ids:
+        engine().stop(session_id)
+    for session_id in ids:
+        if streams is not None:
+            streams.stop_session(session_id)
+    # Wait, so no worker writes to (or spends model tokens on) a chat that is gone.
+    deadline = time.monotonic() + timeout
+    for session_id in ids:
+        round_ = engine().running(session_id)
+        if round_ is not None:
+            round_.wait(max(0.0, deadline - time.monotonic()))
+
+
+def release_sessions(session_ids: Iterable[str]) -> None:
+    """Tell the tabs of deleted sessions and free their event buffers."""
+    for session_id in session_ids:
+        current_app.extensions["vice_hub"].drop_session(session_id)
+
+
 @bp.delete("/sessions/<session_id>")
 def delete_session(session_id: str):
     load_session(session_id)
-    engine().stop(session_id)
-    round_ = engine().running(session_id)
-    if round_ is not None:
-        round_.wait(10)
+    halt_sessions([session_id])
     app_state().delete_chat_session(session_id)
-    current_app.extensions["vice_hub"].drop_session(session_id)
+    release_sessions([session_id])
     return jsonify({"deleted": session_id})
 
 
