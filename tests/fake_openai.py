@@ -36,9 +36,11 @@ from typing import Any, Iterator
 
 import pytest
 
-__all__ = ["FakeOpenAI", "Reply", "ToolCall", "RecordedRequest", "fake_openai"]
+__all__ = ["FAKE_KEY", "FakeOpenAI", "Reply", "ToolCall", "RecordedRequest", "fake_openai"]
 
 ENDINGS = ("done", "stall", "cut", "malformed", "error")
+# Obviously fake; tests check that it is sent to the server and shown nowhere else.
+FAKE_KEY = "sk-test-not-a-real-key"
 
 
 @dataclass
@@ -187,6 +189,10 @@ class FakeOpenAI:
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
+
+    def app_config(self, **extra: Any) -> dict[str, Any]:
+        """Config for `create_app` that points VICE AI at this server (default model "fake-small")."""
+        return {"OPENAI_BASE_URL": self.url, "OPENAI_API_KEY": FAKE_KEY, "MODEL": self.models[0], **extra}
 
     # -- scripting and inspection -----------------------------------------------------
     def script(self, *replies: Reply) -> None:

@@ -15,6 +15,8 @@ from .offline import OFFLINE_MODEL, OfflineBackend
 log = logging.getLogger(__name__)
 
 MODELS_TTL = 300.0
+# A failed /models call is asked again sooner: the server may just be starting.
+MODELS_FAILURE_TTL = 15.0
 
 
 class LLMService:
@@ -57,16 +59,18 @@ class LLMService:
         else:
             with self._lock:
                 cached = self._models_cache
-            if cached and time.monotonic() - cached[0] < MODELS_TTL:
-                names = cached[1]
+            if cached and time.monotonic() < cached[0]:
+                names = list(cached[1])
             else:
                 try:
                     names = self.backend.models()
+                    expires = time.monotonic() + MODELS_TTL
                 except ModelError as exc:
                     log.warning("could not list models: %s", exc.message)
                     names = []
+                    expires = time.monotonic() + MODELS_FAILURE_TTL
                 with self._lock:
-                    self._models_cache = (time.monotonic(), names)
+                    self._models_cache = (expires, names)
         if self.default_model not in names:
             names = [self.default_model, *names]
         return names
