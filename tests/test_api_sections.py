@@ -238,6 +238,7 @@ def test_move(client, index, body, titles):
     ({"position": "0"}, "position"),
     ({"position": False}, "position"),
     ({"position": 1, "steps": 2}, "steps"),
+    ({"direction": "up", "position": 0}, "position"),
 ])
 def test_move_rejects_bad_input(client, body, field):
     doc = _doc(client)

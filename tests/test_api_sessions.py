@@ -438,6 +438,12 @@ def test_generating_busy_and_stop(make_app):
         busy = client.post(f"{url}/messages", json={"content": "Again"})
         assert busy.status_code == 409
         assert busy.get_json()["error"]["code"] == "busy"
+        # Half a reply cannot be applied to the section.
+        streaming = during["messages"][1]
+        assert streaming["status"] == "streaming"
+        early = client.post(f"{url}/apply", json={"message_id": streaming["id"], "mode": "replace"})
+        assert early.status_code == 409
+        assert early.get_json()["error"]["code"] == "conflict"
         assert client.post(f"{url}/stop").get_json() == {"stopped": True}
     finally:
         backend.release.set()
@@ -449,6 +455,11 @@ def test_generating_busy_and_stop(make_app):
     after = client.get(url).get_json()
     assert after["generating"] is False
     assert [m["content"] for m in after["messages"]] == ["Go", "Partial "]
+    assert client.get(f"/api/documents/{session['document_id']}").get_json()["sections"][0]["version"] == 1
+    # Once stopped, what arrived may be applied.
+    applied = client.post(f"{url}/apply", json={"message_id": reply["id"], "mode": "replace"})
+    assert applied.status_code == 200
+    assert applied.get_json()["section"]["content"] == "Partial "
 
 
 # -- apply ----------------------------------------------------------------------------------------

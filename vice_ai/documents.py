@@ -162,6 +162,8 @@ def delete_section(doc_id: str, section_id: str):
 def move_section(doc_id: str, section_id: str):
     body = json_body({"direction", "position"})
     direction = get_choice(body, "direction", ("up", "down"))
+    if direction is not None and body.get("position") is not None:
+        raise BadRequest("Give either 'direction' or 'position', not both.", field="position")
     with app_state().edit_document(doc_id) as doc:
         section = load_section(doc, section_id)
         index = doc.sections.index(section)

@@ -7,7 +7,7 @@ from typing import Any, Iterable
 
 from flask import Blueprint, current_app, jsonify
 
-from .errors import ApiError, BadRequest, NotFound
+from .errors import ApiError, BadRequest, Conflict, NotFound
 from .models import now
 from .render import message_view
 from .services import app_state, engine, load_document, load_section, load_session
@@ -202,6 +202,9 @@ def apply_reply(session_id: str):
     message = session.get_message(message_id)
     if message is None or message.role != "assistant":
         raise NotFound("No assistant reply with that id in this chat.")
+    if message.status == "streaming":
+        # Half a reply would land in the section; apply it once it is finished or stopped.
+        raise Conflict("That reply is still being written.", field="message_id")
     if not message.content.strip():
         raise BadRequest("That reply is empty.", field="message_id")
     limit = current_app.config["MAX_SECTION_CHARS"]
