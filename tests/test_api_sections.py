@@ -358,3 +358,31 @@ def test_history_survives_a_restart(make_app):
     again = make_app().test_client()
     assert again.get(_url(doc, 0, "/versions")).get_json() == before
     assert before["current_version"] == 3
+
+
+def test_concurrent_edits_of_one_version_let_exactly_one_win(app):
+    """Eight tabs save over version 1 at once: one succeeds, seven are told about the conflict."""
+    import threading
+
+    client = app.test_client()
+    doc = _doc(client)
+    barrier = threading.Barrier(8)
+    statuses: list[int] = []
+    lock = threading.Lock()
+
+    def save(n: int) -> None:
+        own = app.test_client()
+        barrier.wait()
+        resp = own.patch(_url(doc), json={"content": f"Tab {n}.", "version": 1})
+        with lock:
+            statuses.append(resp.status_code)
+
+    threads = [threading.Thread(target=save, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert sorted(statuses) == [200] + [409] * 7
+    history = client.get(_url(doc, 0, "/versions")).get_json()
+    assert history["current_version"] == 2
+    assert len(history["versions"]) == 2
