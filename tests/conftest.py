@@ -11,6 +11,10 @@ from werkzeug.serving import make_server
 
 from vice_ai import create_app, shutdown
 
+from fake_openai import FakeOpenAI, fake_openai  # noqa: F401  (a fixture for every test module)
+
+FAKE_KEY = "sk-test-not-a-real-key-0123456789"
+
 
 @pytest.fixture(autouse=True)
 def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -50,6 +54,17 @@ def app(make_app):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+def model_config(server: FakeOpenAI, **extra: Any) -> dict[str, Any]:
+    """App settings that point the model client at a fake OpenAI-compatible server."""
+    return {"OPENAI_BASE_URL": server.url, "OPENAI_API_KEY": FAKE_KEY, "MODEL": "fake-small", **extra}
+
+
+@pytest.fixture
+def model_app(make_app, fake_openai: FakeOpenAI):
+    """An app whose model is the fake OpenAI-compatible server."""
+    return make_app(**model_config(fake_openai))
 
 
 class LiveServer:
