@@ -128,12 +128,11 @@ def _context_documents(raw: Any) -> list[dict[str, str]]:
 def halt_sessions(session_ids: Iterable[str], timeout: float = 10.0) -> None:
     """Stop the generations and notification streams of sessions about to be deleted, and wait for them."""
     ids = list(session_ids)
-    streams = current_app.extensions.get("vice_streams")
+    streams = current_app.extensions["vice_streams"]
     for session_id in ids:
         engine().stop(session_id)
     for session_id in ids:
-        if streams is not None:
-            streams.stop_session(session_id)
+        streams.stop_session(session_id)
     # Wait, so no worker writes to (or spends model tokens on) a chat that is gone.
     deadline = time.monotonic() + timeout
     for session_id in ids:

@@ -130,13 +130,14 @@ class NotificationStreams:
         return True
 
     def stop_session(self, session_id: str) -> None:
-        """Stop every stream of a session that is going away (no record is saved)."""
+        """Stop every stream of a session that is going away (its record goes with the session)."""
         with self._lock:
             runs = [r for r in self._running.values() if r.session_id == session_id]
             for run in runs:
                 self._running.pop(run.record["id"], None)
         for run in runs:
             run.stop.set()
+            self._unindex(run.record["id"])
         for run in runs:
             if run.thread is not None:
                 run.thread.join(5)
