@@ -45,11 +45,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.extensions.update(vice_state=state, vice_hub=hub)
 
     errors.init_app(app)
-    from . import documents, sessions, web
+    from . import documents, export, sessions, web
     from .live import ws
     from .tools import routes as tool_routes
 
     app.register_blueprint(documents.bp)
+    app.register_blueprint(export.bp)
     app.register_blueprint(sessions.bp)
     app.register_blueprint(web.bp)
     app.register_blueprint(tool_routes.bp)
