@@ -17,9 +17,11 @@ Usage::
     server.requests[-1].json["messages"]                    # what was sent
     server.requests[-1].headers["authorization"]            # "Bearer sk-test-..."
     server.requests[-1].disconnected.wait(5)                # the client hung up early
-    server.close()
+    server.close()                                         # a closed server refuses connections
+    server.start()                                         # ...until it starts again, same url
 
 When the script queue is empty every chat request gets `server.default`.
+`server.app_config()` is the config that points `create_app` at the server.
 """
 from __future__ import annotations
 
@@ -155,17 +157,19 @@ class FakeOpenAI:
         self._counter = 0
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self.port = 0
         self.url = ""
 
     # -- lifecycle --------------------------------------------------------------------
     def start(self) -> "FakeOpenAI":
-        """Listen on a free port of 127.0.0.1 and serve in a daemon thread."""
+        """Serve in a daemon thread on a free port of 127.0.0.1 (after a close(): on the same port again)."""
         server = self
 
         class Handler(_Handler):
             fake = server
 
-        httpd = _Server(("127.0.0.1", 0), Handler)
+        self._closing.clear()
+        httpd = _Server(("127.0.0.1", self.port), Handler)
         self._httpd = httpd
         self.port = httpd.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}/v1"
