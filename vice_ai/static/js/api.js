@@ -12,6 +12,8 @@ export class ApiError extends Error {
 
 export async function api(method, path, body) {
   const init = { method, headers: { Accept: "application/json" } };
+  // The server refuses state changes without this header: a cross-site form cannot add it.
+  if (method !== "GET" && method !== "HEAD") init.headers["X-VICE-CSRF"] = "1";
   if (body !== undefined) {
     init.headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);
@@ -27,6 +29,10 @@ export async function api(method, path, body) {
   const text = await resp.text();
   if (text) {
     try { data = JSON.parse(text); } catch (exc) { data = null; }
+  }
+  if (resp.status === 401 && !path.startsWith("/api/auth/")) {
+    // Signed out (elsewhere, or the cookie expired): sign in again and come back here.
+    location.assign(`/signin?next=${encodeURIComponent(location.pathname + location.search + location.hash)}`);
   }
   if (!resp.ok) throw new ApiError(resp.status, data);
   return data;

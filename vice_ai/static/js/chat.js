@@ -30,13 +30,27 @@ function tailHost(container) {
   return p;
 }
 
+// The page's Content-Security-Policy refuses style attributes, even while parsing.
+// The server's sanitiser keeps exactly one: text-align on table cells. Text in its
+// output never holds a raw "<", so this rewrite only ever touches real cell tags.
+const ALIGNED_CELL = /<(td|th) style="text-align:(left|center|right)">/g;
+
+function setHtml(container, html) {
+  container.innerHTML = (html || "").replace(ALIGNED_CELL, '<$1 class="align-$2">');
+}
+
+function plural(n, word) {
+  return `${n} ${word}${n === 1 ? "" : "s"}`;
+}
+
 function receiptText(m) {
   const r = m.receipt || {};
   const parts = [];
   if (m.model) parts.push(m.model);
   if (r.section_version != null) parts.push(`section v${r.section_version}`);
   if (r.messages_kept != null) {
-    parts.push(r.messages_dropped ? `${r.messages_kept} msgs sent, ${r.messages_dropped} dropped` : `${r.messages_kept} msgs sent`);
+    const sent = plural(r.messages_kept, "message");
+    parts.push(r.messages_dropped ? `${sent} sent, ${r.messages_dropped} dropped` : `${sent} sent`);
   }
   if (r.prompt_tokens_estimate != null) parts.push(`≈${r.prompt_tokens_estimate} tokens`);
   return parts.join(" · ");
@@ -81,7 +95,7 @@ class MessageView {
       return;
     }
     this.body = el("div", { class: "md msg-body" });
-    this.body.innerHTML = m.html || "";
+    setHtml(this.body, m.html);
     this.tail = null;
     this.errorBox = el("div", { class: "msg-error", role: "alert", hidden: true });
     this.staleBox = el("div", { class: "msg-stale", hidden: true });
@@ -138,7 +152,7 @@ class MessageView {
     this.data.content = (this.data.content || "") + text;
     if (!this.body) return;
     if (html !== undefined && html !== null) {
-      this.body.innerHTML = html;
+      setHtml(this.body, html);
       this.tail = null;
       this.body.append(this.caret());
       return;

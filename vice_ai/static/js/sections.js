@@ -28,13 +28,13 @@ class SectionCard {
     this.statusSelect = el("select", { class: "status-badge", "aria-label": "Status", title: "Status" },
       STATUSES.map((value) => el("option", { value, text: value })));
     this.titleInput = el("input", { class: "sec-title", "aria-label": "Section title", maxlength: 300, placeholder: "Section title" });
-    this.content = el("textarea", { class: "sec-content", "aria-label": "Section text", rows: 3, placeholder: "Write this section…" });
+    this.content = el("textarea", { class: "sec-content", "aria-label": "Section text", rows: 1, placeholder: "Write this section…" });
     this.meta = el("span", { class: "sec-meta muted small" });
     this.newMark = el("span", { class: "new-reply", hidden: true, title: "A reply finished in this section", text: "● New reply" });
     this.upBtn = el("button", { class: "icon-btn", type: "button", title: "Move up (Alt+↑)", "aria-label": "Move up", text: "↑" });
     this.downBtn = el("button", { class: "icon-btn", type: "button", title: "Move down (Alt+↓)", "aria-label": "Move down", text: "↓" });
-    this.historyBtn = el("button", { class: "btn btn-small btn-ghost", type: "button", "aria-expanded": "false", text: "History" });
-    this.deleteBtn = el("button", { class: "btn btn-small btn-ghost btn-danger-text", type: "button", text: "Delete" });
+    this.historyBtn = el("button", { class: "btn btn-small btn-ghost", type: "button", "aria-expanded": "false", "aria-label": "Section history", text: "History" });
+    this.deleteBtn = el("button", { class: "btn btn-small btn-ghost btn-danger-text", type: "button", "aria-label": "Delete section", text: "Delete" });
     this.conflictBox = el("div", { class: "conflict", role: "alert", hidden: true });
     this.historyBox = el("div", { class: "history", hidden: true });
     this.node = el("article", { class: "section-card", dataset: { id: s.id }, tabindex: "-1" },
@@ -92,6 +92,7 @@ class SectionCard {
     this.statusSelect.dataset.status = section.status;
     this.node.dataset.type = section.type;
     this.node.dataset.level = String(section.level);
+    this.content.placeholder = section.type === "header" ? "Optional text under this heading…" : "Write this section…";
     this.showMeta(keepText ? "Unsaved changes" : null);
     if (force) this.hideConflict();
     if (!this.historyBox.hidden) this.loadHistory();

@@ -1,0 +1,70 @@
+"""What a user does on the pages, as small functions the browser tests share."""
+from __future__ import annotations
+
+from typing import Any
+
+from playwright.sync_api import Page, expect
+
+# Records every distinct text of the reply being streamed, as the user saw it.
+RECORD_STREAM = """() => {
+  window.__streamed = [];
+  const list = document.getElementById('messages');
+  new MutationObserver(() => {
+    const body = list.querySelector('.msg-assistant.status-streaming .msg-body');
+    if (!body) return;
+    const text = body.textContent;
+    if (text && window.__streamed[window.__streamed.length - 1] !== text) window.__streamed.push(text);
+  }).observe(list, { subtree: true, childList: true, characterData: true });
+}"""
+
+
+def open_document(page: Page, base_url: str, doc: dict, section_index: int = 0) -> None:
+    """Open a document page and select one of its sections."""
+    page.goto(f"{base_url}/documents/{doc['id']}")
+    card(page, section_index).locator(".sec-title").click()
+    expect(page.locator("#chat-section-name")).to_contain_text(doc["sections"][section_index]["title"])
+    expect(page.locator("#composer-input")).to_be_enabled()
+
+
+def card(page: Page, index: int):
+    return page.locator(".section-card").nth(index)
+
+
+def send(page: Page, text: str) -> None:
+    """Type a message and press Enter, as a user does."""
+    box = page.locator("#composer-input")
+    box.click()
+    box.fill(text)
+    box.press("Enter")
+
+
+def assistant(page: Page, index: int = -1):
+    replies = page.locator("#messages .msg-assistant")
+    return replies.last if index == -1 else replies.nth(index)
+
+
+def wait_live(page: Page) -> None:
+    """Wait until the chat's websocket is open and the session is loaded."""
+    expect(page.locator("#conn-state")).to_have_attribute("data-state", "live")
+
+
+def streamed(page: Page) -> list[str]:
+    return page.evaluate("window.__streamed || []")
+
+
+def session_of(served: Any, page: Page) -> dict:
+    """The session the page shows, read back through the API."""
+    chat_id = page.evaluate("new URLSearchParams(location.hash.slice(1)).get('chat')")
+    assert chat_id, "the page shows no chat"
+    return served.api("GET", f"/api/sessions/{chat_id}")
+
+
+def expect_section_titles(page: Page, expected: list[str], timeout: float = 10_000) -> None:
+    """Wait until the outline shows exactly these section titles, in order."""
+    script = """want => JSON.stringify([...document.querySelectorAll('.section-card .sec-title')]
+        .map(input => input.value)) === JSON.stringify(want)"""
+    try:
+        page.wait_for_function(script, arg=expected, timeout=timeout)
+    except Exception:
+        shown = page.locator(".section-card .sec-title").evaluate_all("els => els.map(e => e.value)")
+        raise AssertionError(f"the outline shows {shown}, expected {expected}") from None
