@@ -34,6 +34,10 @@ export async function api(method, path, body) {
     // Signed out (elsewhere, or the cookie expired): sign in again and come back here.
     location.assign(`/signin?next=${encodeURIComponent(location.pathname + location.search + location.hash)}`);
   }
+  if (resp.status === 401 && !path.startsWith("/api/auth/")) {
+    // Signed out (expired, or signed out in another tab): sign in and come back here.
+    window.location.assign(`/signin?next=${encodeURIComponent(location.pathname + location.search)}`);
+  }
   if (!resp.ok) throw new ApiError(resp.status, data);
   return data;
 }

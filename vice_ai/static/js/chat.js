@@ -104,7 +104,7 @@ class MessageView {
     this.foot = el("div", { class: "msg-foot" });
     this.node.replaceChildren(this.noticeBox, this.body, this.errorBox, this.staleBox, this.foot, this.applyBox);
     if (m.status === "streaming") {
-      this.body.append(this.caret());
+      this.startTail("");
       this.foot.append(el("span", { class: "msg-state", text: "Generating…" }));
       return;
     }
@@ -153,17 +153,22 @@ class MessageView {
     if (!this.body) return;
     if (html !== undefined && html !== null) {
       setHtml(this.body, html);
-      this.tail = null;
-      this.body.append(this.caret());
+      // Rendering trims the reply's trailing whitespace; the raw text that follows
+      // must keep it, or two words run together until the next render.
+      const trailing = /\s*$/.exec(this.data.content)[0];
+      this.startTail(trailing.includes("\n") ? "\n" : trailing ? " " : "");
       return;
     }
-    if (!this.tail) {
-      this.tail = el("span", { class: "stream-tail" });
-      const caret = this.body.querySelector(".caret");
-      if (caret) caret.remove();
-      tailHost(this.body).append(this.tail, this.caret());
-    }
+    if (!this.tail) this.startTail("");
     this.tail.append(document.createTextNode(text));
+  }
+
+  /** Raw text and the caret continue inside the last block, so nothing moves to a new line. */
+  startTail(prefix) {
+    const caret = this.body.querySelector(".caret");
+    if (caret) caret.remove();
+    this.tail = el("span", { class: "stream-tail" }, prefix);
+    tailHost(this.body).append(this.tail, this.caret());
   }
 
   async apply(mode) {
@@ -391,6 +396,13 @@ export class ChatPane {
       onSync: (session) => this.renderSession(session),
       onLocal: (event) => this.handleLocal(event),
       onState: (state) => this.onConnState(state),
+      onRetry: (attempt) => {
+        // A refused handshake (signed out, chat deleted) looks like a dropped line:
+        // ask over HTTP, which says which it is (api.js sends a signed-out user to sign in).
+        if (attempt % 3 === 0) {
+          get(`/api/sessions/${id}`).then(() => {}, (err) => { if (err.status === 404) this.sessionGone(); });
+        }
+      },
       onGone: () => this.sessionGone(),
     }).start();
   }

@@ -11,7 +11,8 @@ export class SessionSocket {
    * onReload() -> Promise, to fetch the session over HTTP (first open, or the server restarted);
    * onSync(session) when the server cannot replay what was missed;
    * onLocal(event) for replies to this connection (errors such as "busy");
-   * onState(state) with "connecting" | "live" | "reconnecting" | "closed".
+   * onState(state) with "connecting" | "live" | "reconnecting" | "closed";
+   * onRetry(attempt) before each reconnection attempt.
    */
   constructor(sessionId, handlers) {
     this.sessionId = sessionId;
@@ -71,6 +72,7 @@ export class SessionSocket {
       this.setState("reconnecting");
       const delay = RECONNECT_DELAYS[Math.min(this.attempt, RECONNECT_DELAYS.length - 1)];
       this.attempt += 1;
+      if (this.h.onRetry) this.h.onRetry(this.attempt);
       this.retryTimer = setTimeout(() => this.connect(), delay);
     });
   }
