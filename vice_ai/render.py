@@ -19,7 +19,8 @@ _TAGS = {
     "p", "br", "hr", "h1", "h2", "h3", "h4", "h5", "h6", "strong", "em", "del", "s", "code", "pre",
     "blockquote", "ul", "ol", "li", "table", "thead", "tbody", "tr", "th", "td", "a", "img",
 }
-_ATTRIBUTES = {"a": {"href", "title"}, "img": {"alt", "title", "src"}, "th": {"style"}, "td": {"style"},
+_ALIGN_CLASSES = {"align-left", "align-center", "align-right"}
+_ATTRIBUTES = {"a": {"href", "title"}, "img": {"alt", "title", "src"}, "th": {"class"}, "td": {"class"},
                "ol": {"start"}, "code": {"class"}}
 
 
@@ -27,14 +28,26 @@ def _filter_attribute(tag: str, attr: str, value: str) -> str | None:
     # Remote images would leak what the user reads to a third party: never load them.
     if tag == "img" and attr == "src":
         return None
-    if attr == "style" and value not in ("text-align:left", "text-align:center", "text-align:right"):
+    if tag in ("th", "td") and value not in _ALIGN_CLASSES:
+        return None
+    if tag == "code" and not value.startswith("language-"):
         return None
     return value
 
 
+def _align_as_class(tokens: list) -> list:
+    """Table alignment as a class, not a style attribute (the page's CSP allows no inline styles)."""
+    for token in tokens:
+        style = token.attrGet("style") if token.type in ("th_open", "td_open") else None
+        if isinstance(style, str) and style.startswith("text-align:"):
+            token.attrs.pop("style")
+            token.attrSet("class", "align-" + style.split(":", 1)[1])
+    return tokens
+
+
 def render_markdown(text: str) -> str:
     """Render Markdown (CommonMark with tables) to sanitized HTML."""
-    html = _md.render(text or "")
+    html = _md.renderer.render(_align_as_class(_md.parse(text or "")), _md.options, {})
     return nh3.clean(
         html,
         tags=_TAGS,

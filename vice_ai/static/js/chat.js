@@ -31,12 +31,9 @@ function tailHost(container) {
 }
 
 // The page's Content-Security-Policy refuses style attributes, even while parsing.
-// The server's sanitiser keeps exactly one: text-align on table cells. Text in its
-// output never holds a raw "<", so this rewrite only ever touches real cell tags.
-const ALIGNED_CELL = /<(td|th) style="text-align:(left|center|right)">/g;
-
+// Only server-rendered, sanitised HTML ever goes through innerHTML.
 function setHtml(container, html) {
-  container.innerHTML = (html || "").replace(ALIGNED_CELL, '<$1 class="align-$2">');
+  container.innerHTML = html || "";
 }
 
 function plural(n, word) {

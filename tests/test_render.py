@@ -1,0 +1,39 @@
+"""Replies render as Markdown and nothing from a model or a document can run in the page."""
+from __future__ import annotations
+
+import pytest
+
+from vice_ai.render import message_view, render_markdown
+
+
+@pytest.mark.parametrize("hostile", [
+    "<script>alert(1)</script>",
+    "<img src=x onerror=alert(1)>",
+    '<a href="javascript:alert(1)">x</a>',
+    "[click](javascript:alert(1))",
+    '<iframe src="https://example.com"></iframe>',
+    '<div onclick="alert(1)">hi</div>',
+])
+def test_raw_html_and_script_urls_never_become_markup(hostile):
+    html = render_markdown(hostile)
+    for bad in ("<script", "<img src", "onerror=", "javascript:", "<iframe", "onclick="):
+        assert bad not in html
+
+
+def test_markdown_features_render():
+    html = render_markdown("# Title\n\n- one\n- **two**\n\n```py\nx = 1\n```\n\n| a | b |\n|:-|-:|\n| 1 | 2 |\n")
+    assert "<h1>Title</h1>" in html and "<li><strong>two</strong></li>" in html
+    assert '<code class="language-py">x = 1' in html
+    assert '<th class="align-left">a</th>' in html and '<td class="align-right">2</td>' in html
+    assert "style=" not in html  # the page's CSP allows no inline styles
+
+
+def test_remote_images_are_never_loaded_and_links_are_safe():
+    html = render_markdown("![tracker](https://evil.example/pixel.png) [site](https://example.com)")
+    assert 'alt="tracker"' in html and "evil.example" not in html
+    assert 'href="https://example.com"' in html and 'rel="noopener noreferrer nofollow"' in html
+
+
+def test_only_assistant_messages_carry_html():
+    assert "html" in message_view({"role": "assistant", "content": "*hi*"})
+    assert "html" not in message_view({"role": "user", "content": "*hi*"})
