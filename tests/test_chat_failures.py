@@ -28,8 +28,11 @@ TECHNICAL = re.compile(r"\b\w+(Error|Exception)\b|Traceback|httpx|openai\.")
 
 
 def connect(server, session_id: str) -> simple_websocket.Client:
+    """A websocket on the session, past its hello (the ping: see test_openai_backend.connect)."""
     ws = simple_websocket.Client.connect(f"{server.ws_url}/ws/sessions/{session_id}")
-    assert json.loads(ws.receive(5))["type"] == "hello"
+    ws.send(json.dumps({"type": "ping"}))
+    events = ws_events(ws, lambda e: e["type"] == "pong")
+    assert events[0]["type"] == "hello"
     return ws
 
 
