@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -28,6 +29,9 @@ from vice_ai.store import Store  # noqa: E402
 
 # Big enough to look like a real chat turn (a few hundred bytes on disk).
 FILLER = "The budget covers two years of interviews with forty teams. " * 4
+# Seconds to rest between writes: the file lock is not fair, and a writer that
+# never pauses may finish before a waiting one gets a turn.
+PAUSE = float(os.environ.get("STORE_WRITER_PAUSE", "0"))
 
 
 def append_messages(state: AppState, session_id: str, count: int, tag: str) -> None:
@@ -37,6 +41,8 @@ def append_messages(state: AppState, session_id: str, count: int, tag: str) -> N
         state.append_message(session_id, message)
         sys.stdout.write(f"{message.id} {tag}-{k}\n")
         sys.stdout.flush()
+        if PAUSE:
+            time.sleep(PAUSE)
 
 
 def edit_document(state: AppState, doc_id: str, count: int, tag: str) -> None:
@@ -47,6 +53,8 @@ def edit_document(state: AppState, doc_id: str, count: int, tag: str) -> None:
             doc.sections.append(Section(id=new_id(), document_id=doc_id, title=f"{tag}-{k}"))
         sys.stdout.write(f"{tag}-{k}\n")
         sys.stdout.flush()
+        if PAUSE:
+            time.sleep(PAUSE)
 
 
 CRASH_POINTS = ("journal-write", "snapshot-temp", "snapshot-renamed", "journal-reset")
@@ -70,13 +78,14 @@ def arm_crash(point: str, nth: int) -> None:
     def die() -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
-    real_write, real_replace, real_reset = os.write, os.replace, store_module.Store.reset_journal
+    real_pwrite, real_replace, real_reset = os.pwrite, os.replace, store_module.Store.reset_journal
 
-    def write(fd: int, data: bytes) -> int:
-        if due():
-            real_write(fd, data[: len(data) // 2])
+    def pwrite(fd: int, data: bytes, offset: int) -> int:
+        # Only appends to the journal count (the lock file's counters are written too).
+        if os.readlink(f"/proc/self/fd/{fd}").endswith(".journal") and due():
+            real_pwrite(fd, data[: len(data) // 2], offset)
             die()
-        return real_write(fd, data)
+        return real_pwrite(fd, data, offset)
 
     def replace(src: str, dst: str) -> None:
         if point == "snapshot-temp" and due():
@@ -91,7 +100,7 @@ def arm_crash(point: str, nth: int) -> None:
         real_reset(self, kind, item_id)
 
     if point == "journal-write":
-        store_module.os.write = write  # type: ignore[assignment]  # the store is the only os.write user here
+        store_module.os.pwrite = pwrite  # type: ignore[assignment]  # the store is the only os.pwrite user here
     elif point in ("snapshot-temp", "snapshot-renamed"):
         store_module.os.replace = replace  # type: ignore[assignment]
     elif point == "journal-reset":

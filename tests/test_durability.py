@@ -43,8 +43,11 @@ def assert_files_parse(data_dir: str) -> None:
             assert doc["format_version"] == 1 and isinstance(doc["data"], dict), path
         for path in (data / kind).glob("*.journal"):
             raw = path.read_bytes()
-            for line in raw[: raw.rfind(b"\n") + 1].splitlines():
+            records, padding = raw.split(b"\0", 1) if b"\0" in raw else (raw, b"")
+            for line in records[: records.rfind(b"\n") + 1].splitlines():
                 assert isinstance(json.loads(line)["seq"], int), path
+            # Past the end only zeros, and at most a torn line nobody was told about.
+            assert not padding.strip(b"\0"), path
     assert not list((data / "quarantine").rglob("*.*")), "nothing may be quarantined"
 
 
@@ -98,13 +101,14 @@ def test_eight_threads_append_to_one_session(data_dir, compact_bytes):
 
 # -- processes ----------------------------------------------------------------------
 
-def start_writer(*args: str) -> subprocess.Popen:
+def start_writer(*args: str, pause: float = 0.0) -> subprocess.Popen:
     """A store_writer.py process, waited on until it has said 'ready'."""
     proc = subprocess.Popen(
         [sys.executable, str(WRITER), *args],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
+        env={**os.environ, "STORE_WRITER_PAUSE": str(pause)},
     )
     assert proc.stdout is not None and proc.stdout.readline() == "ready\n"
     return proc
@@ -127,7 +131,9 @@ def finish(proc: subprocess.Popen) -> list[str]:
 def test_two_processes_append_to_one_session(data_dir, compact_bytes):
     _, session_id = new_session(data_dir)
     count = 200
-    procs = [start_writer("messages", data_dir, session_id, str(count), tag, compact_bytes) for tag in ("a", "b")]
+    procs = [
+        start_writer("messages", data_dir, session_id, str(count), tag, compact_bytes, pause=0.002) for tag in ("a", "b")
+    ]
     go(*procs)
     acked = [line.split()[0] for proc in procs for line in finish(proc)]
     assert len(acked) == 2 * count
@@ -143,7 +149,7 @@ def test_two_processes_append_to_one_session(data_dir, compact_bytes):
 def test_two_processes_edit_one_document(data_dir):
     doc_id, _ = new_session(data_dir)
     count = 100
-    procs = [start_writer("document", data_dir, doc_id, str(count), tag) for tag in ("a", "b")]
+    procs = [start_writer("document", data_dir, doc_id, str(count), tag, pause=0.002) for tag in ("a", "b")]
     go(*procs)
     for proc in procs:
         assert len(finish(proc)) == count
@@ -169,6 +175,42 @@ def test_a_process_sees_what_another_appended(data_dir):
     assert order_by_tag(contents) == {"mine": [0, 1], "theirs": list(range(30))}
     assert contents[0].startswith("mine-0") and contents[-1].startswith("mine-1")
     assert [m.content for m in fresh_state(data_dir).get_chat_session(session_id).messages] == contents
+
+
+@pytest.mark.parametrize("others", [1, 2, 3, 5, 8])
+def test_a_rewrite_the_snapshot_stat_cannot_show_is_still_noticed(data_dir, monkeypatch, others):
+    """Inode reuse within one clock tick can leave (inode, mtime, size) unchanged: the journal still tells.
+
+    Records of one size put line boundaries of the rewritten journal where the
+    old ones were, so only the numbering can show that they are other records.
+    """
+    _, session_id = new_session(data_dir)
+    mine = fresh_state(data_dir, compact_bytes=1)
+    theirs = fresh_state(data_dir, compact_bytes=1)  # compacts whenever its journal outgrows the snapshot
+    mine.append_message(session_id, Message(role="user", content="mine-0"))
+    frozen = mine.store.snapshot_key("sessions", session_id)
+    monkeypatch.setattr(mine.store, "snapshot_key", lambda kind, item_id: frozen)
+    for k in range(others):
+        theirs.append_message(session_id, Message(role="user", content=f"them-{k}"))
+    expected = ["mine-0"] + [f"them-{k}" for k in range(others)]
+    assert [m.content for m in mine.get_chat_session(session_id).messages] == expected
+    mine.append_message(session_id, Message(role="user", content="mine-1"))
+    assert [m.content for m in fresh_state(data_dir).get_chat_session(session_id).messages] == expected + ["mine-1"]
+
+
+def test_document_rewritten_with_the_same_stat_is_not_overwritten_blindly(data_dir, monkeypatch):
+    """Read-modify-write after another process's edit keeps that edit, whatever the file's stat says."""
+    doc_id, _ = new_session(data_dir)
+    mine, theirs = fresh_state(data_dir), fresh_state(data_dir)
+    assert mine.get_document(doc_id).title == "Grant"
+    monkeypatch.setattr(mine.store, "snapshot_key", lambda kind, item_id: (1, 1, 1))
+    monkeypatch.setattr(mine.store, "journal_size", lambda kind, item_id: 0)
+    with theirs.edit_document(doc_id) as doc:
+        doc.title = "Gran2"  # same length: same size on disk
+    with mine.edit_document(doc_id) as doc:
+        doc.description = "mine"
+    final = fresh_state(data_dir).get_document(doc_id)
+    assert (final.title, final.description) == ("Gran2", "mine")
 
 
 # -- crashes ------------------------------------------------------------------------
@@ -240,19 +282,27 @@ def test_sigkill_at_each_point_of_the_write_path(data_dir, point):
     assert final == ids + later
 
 
+def write_at_end(journal: Path, data: bytes) -> None:
+    """Write where the journal's records end (before its zero padding), as a torn append would."""
+    raw = journal.read_bytes()
+    end = raw.find(b"\0") if b"\0" in raw else len(raw)
+    with open(journal, "r+b") as fh:
+        fh.seek(end)
+        fh.write(data)
+
+
 def test_torn_journal_tail_is_cut_off_and_appends_continue(data_dir, caplog):
     _, session_id = new_session(data_dir)
     state = fresh_state(data_dir)
     for k in range(3):
         state.append_message(session_id, Message(role="user", content=f"m-{k}"))
     journal = Path(data_dir) / "sessions" / f"{session_id}.journal"
-    whole = journal.stat().st_size
-    with open(journal, "ab") as fh:
-        fh.write(b'{"seq": 4, "op": "message", "message": {"role": "us')  # a crash mid-append
+    whole = journal.read_bytes()
+    write_at_end(journal, b'{"seq": 4, "op": "message", "message": {"role": "us')  # a crash mid-append
 
     restarted = fresh_state(data_dir)
     assert [m.content for m in restarted.get_chat_session(session_id).messages] == ["m-0", "m-1", "m-2"]
-    assert journal.stat().st_size == whole
+    assert journal.read_bytes() == whole  # the torn line is gone, padding restored
     assert any("torn tail" in r.getMessage() for r in caplog.records)
     restarted.append_message(session_id, Message(role="user", content="m-3"))
     assert_files_parse(data_dir)
@@ -260,15 +310,91 @@ def test_torn_journal_tail_is_cut_off_and_appends_continue(data_dir, caplog):
     assert contents == ["m-0", "m-1", "m-2", "m-3"]
 
 
-def test_torn_tail_written_by_another_process_is_cut_before_the_next_append(data_dir):
-    """The writer holding the session in memory also notices a tail torn under it."""
+def test_torn_tail_left_by_a_killed_process_is_cut_before_the_next_append(data_dir):
+    """A process that holds the session in memory notices a tail another process tore by dying."""
     _, session_id = new_session(data_dir)
     state = fresh_state(data_dir)
-    state.append_message(session_id, Message(role="user", content="m-0"))
+    state.append_message(session_id, Message(role="user", content="mine-0"))
+    proc = start_writer("crash", data_dir, session_id, "journal-write", "2")  # dies in its 2nd append
+    go(proc)
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == -signal.SIGKILL
+    assert len(out.splitlines()) == 1
     journal = Path(data_dir) / "sessions" / f"{session_id}.journal"
-    with open(journal, "ab") as fh:
-        fh.write(b"\x00garbage without newline")
-    state.append_message(session_id, Message(role="user", content="m-1"))
+    raw = journal.read_bytes()
+    assert not raw.split(b"\0", 1)[0].endswith(b"\n")  # the torn line really is there
+
+    state.append_message(session_id, Message(role="user", content="mine-1"))
     assert_files_parse(data_dir)
     contents = [m.content for m in fresh_state(data_dir).get_chat_session(session_id).messages]
-    assert contents == ["m-0", "m-1"]
+    assert contents[0] == "mine-0" and contents[1].startswith("crash-0") and contents[2:] == ["mine-1"]
+
+
+def test_bytes_a_lost_write_left_past_the_end_are_cleared(data_dir, caplog):
+    """A power cut can persist the second page of an append but not the first: garbage behind zeros."""
+    _, session_id = new_session(data_dir)
+    state = fresh_state(data_dir)
+    for k in range(2):
+        state.append_message(session_id, Message(role="user", content=f"m-{k}"))
+    journal = Path(data_dir) / "sessions" / f"{session_id}.journal"
+    raw = journal.read_bytes()
+    end = raw.find(b"\0")
+    assert len(raw) - end > 100  # the journal is padded ahead
+    with open(journal, "r+b") as fh:
+        fh.seek(end + 40)
+        fh.write(b'ssage":{"role":"user","content":"lo')
+
+    restarted = fresh_state(data_dir)
+    assert [m.content for m in restarted.get_chat_session(session_id).messages] == ["m-0", "m-1"]
+    assert any("stale bytes" in r.getMessage() for r in caplog.records)
+    restarted.append_message(session_id, Message(role="user", content="m-2"))
+    assert_files_parse(data_dir)
+    contents = [m.content for m in fresh_state(data_dir).get_chat_session(session_id).messages]
+    assert contents == ["m-0", "m-1", "m-2"]
+
+
+def test_whole_records_behind_a_gap_quarantine_the_session(data_dir, caplog):
+    """Zeros in the middle of records are damage, not a torn write: nothing is silently dropped."""
+    _, session_id = new_session(data_dir)
+    state = fresh_state(data_dir)
+    for k in range(3):
+        state.append_message(session_id, Message(role="user", content=f"m-{k}"))
+    journal = Path(data_dir) / "sessions" / f"{session_id}.journal"
+    raw = bytearray(journal.read_bytes())
+    first_line = raw.index(b"\n")
+    raw[first_line + 1 : first_line + 11] = bytes(10)  # damage the second record
+    journal.write_bytes(bytes(raw))
+
+    assert fresh_state(data_dir).get_chat_session(session_id) is None
+    assert any("records after a gap" in r.getMessage() for r in caplog.records)
+    assert list((Path(data_dir) / "quarantine" / "sessions").glob(f"{session_id}.journal.*"))
+
+
+def test_append_refuses_to_write_anywhere_but_the_end(data_dir):
+    _, session_id = new_session(data_dir)
+    store = Store(data_dir)
+    end = store.append_journal("sessions", session_id, [{"seq": 1, "op": "set", "fields": {"title": "a"}}], at=0)
+    journal = Path(data_dir) / "sessions" / f"{session_id}.journal"
+    before = journal.read_bytes()
+    for wrong in (0, end - 1, end + 1, end + 10_000):
+        with pytest.raises(RuntimeError):
+            store.append_journal("sessions", session_id, [{"seq": 2, "op": "set", "fields": {"title": "b"}}], at=wrong)
+    assert journal.read_bytes() == before
+    assert store.append_journal("sessions", session_id, [{"seq": 2, "op": "set", "fields": {"title": "b"}}]) > end
+    assert [r["seq"] for r in store.read_journal("sessions", session_id)[0]] == [1, 2]
+
+
+def test_journal_without_padding_still_loads_and_grows(data_dir):
+    """Journals written before padding existed (plain lines to the end of file) keep working."""
+    _, session_id = new_session(data_dir)
+    journal = Path(data_dir) / "sessions" / f"{session_id}.journal"
+    lines = [
+        {"seq": k + 1, "op": "message", "at": "2024-01-01T00:00:00.000Z",
+         "message": Message(role="user", content=f"old-{k}").to_dict()}
+        for k in range(3)
+    ]
+    journal.write_bytes(b"".join(json.dumps(r).encode() + b"\n" for r in lines))
+    state = fresh_state(data_dir)
+    state.append_message(session_id, Message(role="user", content="new-0"))
+    contents = [m.content for m in fresh_state(data_dir).get_chat_session(session_id).messages]
+    assert contents == ["old-0", "old-1", "old-2", "new-0"]

@@ -31,8 +31,24 @@ def seed(state: AppState, messages: int = 3) -> tuple[Document, ChatSession]:
     return doc, session
 
 
+def journal_records(path: Path) -> list[dict]:
+    """The records of a journal file (whole lines before its zero padding)."""
+    raw = path.read_bytes().split(b"\0", 1)[0]
+    return [json.loads(line) for line in raw[: raw.rfind(b"\n") + 1].splitlines()]
+
+
 def data_files(data_dir: str) -> list[str]:
-    return sorted(str(p.relative_to(data_dir)) for p in Path(data_dir).rglob("*") if p.is_file())
+    """Files of documents and sessions (snapshots, journals, their locks, quarantine), relative paths.
+
+    Accounts keep their own files in the same folder; they are not what these tests are about.
+    """
+    root = Path(data_dir)
+    paths = [p.relative_to(root) for p in root.rglob("*") if p.is_file()]
+    mine = ("documents", "sessions", "quarantine")
+    return sorted(
+        str(p) for p in paths
+        if p.parts[0] in mine or (p.parts[0] == "locks" and p.name.startswith(("documents-", "sessions-")))
+    )
 
 
 # -- restart ------------------------------------------------------------------------
@@ -123,7 +139,7 @@ def test_compaction_interrupted_before_journal_reset(data_dir, monkeypatch):
         for k in range(50):  # the first compaction "crashes" after its snapshot
             state.append_message(session.id, Message(role="user", content=f"more {k}"))
     snap = json.loads((Path(data_dir) / "sessions" / f"{session.id}.json").read_text())
-    records = [json.loads(line) for line in journal.read_bytes().splitlines()]
+    records = journal_records(journal)
     # The state on disk: a snapshot that already holds every journal record.
     assert records and max(r["seq"] for r in records) == snap["journal_base"]
 
@@ -145,7 +161,7 @@ def test_deleted_document_stays_deleted_after_restart(make_app, data_dir):
     session = make_session(client, doc)
     client.post(f"/api/sessions/{session['id']}/messages", json={"content": "Hello"})
     assert client.delete(f"/api/documents/{doc['id']}").status_code in (200, 204)
-    assert [f for f in data_files(data_dir) if not f.startswith("locks/")] == []
+    assert [f for f in data_files(data_dir) if not f.startswith("locks/")] == []  # lock files stay, by design
     restarted = make_app().test_client()
     assert restarted.get(f"/api/documents/{doc['id']}").status_code == 404
     assert restarted.get(f"/api/sessions/{session['id']}").status_code == 404
@@ -248,6 +264,19 @@ def test_api_bad_section_ids_are_404(client, data_dir):
     assert data_files(data_dir) == before
 
 
+def test_unknown_ids_leave_nothing_on_disk(client, data_dir):
+    """Well-formed ids that name nothing answer 404 without creating lock files."""
+    unknown = new_id()
+    before = data_files(data_dir)
+    assert client.get(f"/api/documents/{unknown}").status_code == 404
+    assert client.patch(f"/api/documents/{unknown}", json={"title": "x"}).status_code == 404
+    assert client.delete(f"/api/documents/{unknown}").status_code == 404
+    assert client.get(f"/api/sessions/{unknown}").status_code == 404
+    assert client.post(f"/api/sessions/{unknown}/messages", json={"content": "hi"}).status_code == 404
+    assert client.delete(f"/api/sessions/{unknown}").status_code == 404
+    assert data_files(data_dir) == before
+
+
 # -- atomic writes ------------------------------------------------------------------
 
 def _temp_files(data_dir: str) -> list[Path]:
@@ -301,7 +330,7 @@ def test_failed_journal_append_leaves_no_half_record(data_dir, monkeypatch):
     state = fresh_state(data_dir)
     doc, session = seed(state, messages=2)
     journal = Path(data_dir) / "sessions" / f"{session.id}.journal"
-    size = journal.stat().st_size
+    size, before = journal.stat().st_size, journal.read_bytes()
 
     def refuse(fd):
         raise OSError(5, "Input/output error")
@@ -310,7 +339,7 @@ def test_failed_journal_append_leaves_no_half_record(data_dir, monkeypatch):
     with pytest.raises(OSError):
         state.append_message(session.id, Message(role="user", content="lost"))
     monkeypatch.undo()
-    assert journal.stat().st_size == size
+    assert journal.stat().st_size == size and journal.read_bytes() == before
     assert [m.content for m in state.get_chat_session(session.id).messages] == ["message 0", "message 1"]
     state.append_message(session.id, Message(role="user", content="kept"))
     contents = [m.content for m in fresh_state(data_dir).get_chat_session(session.id).messages]
@@ -327,7 +356,8 @@ def _corrupt_session_snapshot(data: Path, session_id: str) -> None:
 
 def _corrupt_journal_middle(data: Path, session_id: str) -> None:
     path = data / "sessions" / f"{session_id}.journal"
-    lines = path.read_bytes().splitlines(keepends=True)
+    raw = path.read_bytes()
+    lines = raw.split(b"\0", 1)[0].splitlines(keepends=True)
     assert len(lines) >= 3
     lines[1] = b'{"seq": 2, "op": "mess\xff\xfe garbage\n'
     path.write_bytes(b"".join(lines))
@@ -419,3 +449,22 @@ def test_corrupt_document_is_quarantined_and_the_rest_loads(make_app, data_dir, 
     quarantined = [r for r in caplog.records if bad["id"] in r.getMessage()]
     assert len(quarantined) == 1 and quarantined[0].levelno == logging.ERROR
     assert [p.name.split(".json")[0] for p in (Path(data_dir) / "quarantine" / "documents").iterdir()] == [bad["id"]]
+
+
+def test_compaction_writes_exactly_what_to_dict_gives(data_dir):
+    """The fast snapshot encoding matches the dataclass one, for every field a session and message has."""
+    from vice_ai.state import snapshot_data
+    from vice_ai.store import dumps
+
+    state = fresh_state(data_dir)
+    doc, session = seed(state, messages=0)
+    with state.edit_session(session.id) as writer:
+        writer.set(title="T", config={"model": "m", "temperature": 0.5}, variables={"a": [1, {"b": None}]},
+                   context_documents=[{"name": "n", "content": "c"}])
+        writer.put_message(Message(role="assistant", content="x", status="error", model="m", section_version=3,
+                                   references=[{"kind": "section"}], receipt={"tokens": 5},
+                                   error={"reason": "timeout", "retryable": True},
+                                   tool_calls=[{"id": "c1", "name": "f", "arguments": "{}"}]))
+        writer.put_message(Message(role="tool", content="42", tool_call_id="c1"))
+    loaded = state.get_chat_session(session.id)
+    assert dumps(snapshot_data(loaded)) == dumps(loaded.to_dict())
