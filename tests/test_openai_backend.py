@@ -221,3 +221,48 @@ def test_an_unknown_model_falls_back_to_the_default_and_says_so(model_client, fa
     assert fake_openai.chat_requests[0].json["model"] == "fake-small"
     assert reply["model"] == "fake-small"
     assert "gpt-9-imaginary" in reply["receipt"]["notice"] and "fake-small" in reply["receipt"]["notice"]
+
+
+def _deflate_client_events(port: int, path: str, content: str, until: str = "done") -> list[dict]:
+    """Talk to the app as a browser does (permessage-deflate), with wsproto over a raw socket."""
+    import socket
+
+    from wsproto import ConnectionType, WSConnection
+    from wsproto.events import AcceptConnection, Request, TextMessage
+    from wsproto.extensions import PerMessageDeflate
+
+    conn = WSConnection(ConnectionType.CLIENT)
+    sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+    sock.sendall(conn.send(Request(host=f"127.0.0.1:{port}", target=path, extensions=[PerMessageDeflate()])))
+    events: list[dict] = []
+    accepted = sent = False
+    try:
+        while not events or events[-1]["type"] != until:
+            data = sock.recv(65536)
+            assert data, "the server closed the socket"
+            conn.receive_data(data)
+            for item in conn.events():
+                if isinstance(item, AcceptConnection):
+                    accepted = True
+                    assert item.extensions, "permessage-deflate was not negotiated"
+                elif isinstance(item, TextMessage):
+                    events.append(json.loads(item.data))
+            if accepted and not sent:
+                sock.sendall(conn.send(TextMessage(data=json.dumps({"type": "send", "content": content}))))
+                sent = True
+    finally:
+        sock.close()
+    return events
+
+
+def test_a_burst_of_tokens_reaches_a_compressing_client_intact_and_in_order(model_app, fake_openai, start_server):
+    words = [f"w{i} " for i in range(600)]
+    fake_openai.script(Reply(tokens=words))  # no delay: the socket's writer gets them in bursts
+    client = model_app.test_client()
+    session = make_session(client, make_document(client))
+    server = start_server(model_app)
+    events = _deflate_client_events(server.port, f"/ws/sessions/{session['id']}", "Go")
+    numbered = [e for e in events if not e.get("local")]
+    assert [e["seq"] for e in numbered] == list(range(numbered[0]["seq"], numbered[0]["seq"] + len(numbered)))
+    deltas = [e["text"] for e in events if e["type"] == "delta"]
+    assert deltas == words and events[-1]["message"]["content"] == "".join(words)
