@@ -2,6 +2,7 @@
 import { get, post, patch, del } from "./api.js";
 import { el, toast, confirmAction, relativeTime, fullTime, autoGrow, copyText } from "./ui.js";
 import { SessionSocket } from "./live.js";
+import { ChatTools } from "./tools.js";
 
 const STICK_PX = 48;
 
@@ -99,7 +100,15 @@ class MessageView {
     this.noticeBox = el("div", { class: "msg-notice small", hidden: true });
     this.applyBox = el("div", { class: "apply-result small", hidden: true });
     this.foot = el("div", { class: "msg-foot" });
-    this.node.replaceChildren(this.noticeBox, this.body, this.errorBox, this.staleBox, this.foot, this.applyBox);
+    // A step that calls tools: its text (if any) and one compact line per call, no receipt or actions.
+    this.steps = this.chat.tools.stepsFor(m);
+    if (this.steps) {
+      this.node.classList.add("msg-tools");
+      this.node.classList.toggle("msg-tools-only", !(m.content || "").trim());
+      this.body.hidden = !(m.content || "").trim();
+      this.foot.hidden = true;
+    }
+    this.node.replaceChildren(this.noticeBox, this.body, this.steps || "", this.errorBox, this.staleBox, this.foot, this.applyBox);
     if (m.status === "streaming") {
       this.startTail("");
       this.foot.append(el("span", { class: "msg-state", text: "Generating…" }));
@@ -119,7 +128,7 @@ class MessageView {
     const receipt = el("span", { class: "receipt muted small", title: receiptTitle(m), text: receiptText(m) });
     const footParts = [receipt];
     if (state) footParts.push(el("span", { class: "msg-state", text: state }));
-    if ((m.content || "").trim()) footParts.push(this.actions());
+    if ((m.content || "").trim() && !this.steps) footParts.push(this.actions());
     this.foot.replaceChildren(...footParts);
     this.renderApplied();
     this.refresh();
@@ -214,9 +223,10 @@ class MessageView {
     if (m.role !== "assistant" || !this.staleBox) return;
     if (this.retryBtn) this.retryBtn.hidden = !(this.chat.isLast(this.id) && !this.chat.generating);
     const current = this.chat.section ? this.chat.section.version : null;
-    const appliedHere = this.applied && !this.applied.undone && this.applied.version === current;
+    const appliedHere = (this.applied && !this.applied.undone && this.applied.version === current)
+      || this.chat.tools.explains(m, current);
     const stale = current !== null && m.section_version != null && m.section_version < current
-      && m.status !== "streaming" && (m.content || "").trim() && !appliedHere;
+      && m.status !== "streaming" && (m.content || "").trim() && !appliedHere && !this.steps;
     this.staleBox.hidden = !stale;
     if (stale) {
       this.staleBox.replaceChildren(
@@ -259,6 +269,11 @@ export class ChatPane {
     this.newBtn = document.getElementById("new-session");
     this.renameBtn = document.getElementById("rename-session");
     this.deleteBtn = document.getElementById("delete-session");
+    this.parents = new Map(); // message id -> parent id, tool messages included
+    this.tools = new ChatTools(this, {
+      streamsBox: document.getElementById("streams"),
+      proposalsBox: document.getElementById("proposals"),
+    });
     this.wire();
     this.renderModels();
     this.setSection(null);
@@ -318,6 +333,7 @@ export class ChatPane {
   async setSection(section, preferredSessionId = null) {
     if (section && this.section && section.id === this.section.id) return;
     this.closeSocket();
+    this.tools.setSession(null);
     this.section = section;
     this.session = null;
     this.sessions = [];
@@ -359,6 +375,7 @@ export class ChatPane {
     this.section = section;
     this.heading.textContent = `about “${section.title || "Untitled"}”`;
     for (const view of this.views.values()) view.refresh();
+    this.tools.sectionChanged();
   }
 
   sectionUpdated(section) {
@@ -382,6 +399,7 @@ export class ChatPane {
     this.setGenerating(false);
     const summary = this.sessions.find((s) => s.id === id) || { id, title: "Chat", config: {} };
     this.session = { ...summary };
+    this.tools.setSession(id);
     this.loaded = false;
     this.renderSessions(id);
     this.showEmpty("Loading messages…");
@@ -427,6 +445,8 @@ export class ChatPane {
     this.loaded = true;
     this.session = data;
     this.clearMessages();
+    for (const m of data.messages) this.parents.set(m.id, m.parent_id);
+    this.tools.loaded(data);
     const visible = data.messages.filter((m) => m.role === "user" || m.role === "assistant");
     for (const m of visible) this.upsert(m);
     if (!visible.length) this.showEmpty("No messages yet — ask something about this section.");
@@ -434,6 +454,7 @@ export class ChatPane {
     if (this.modelSelect.value === "") this.modelSelect.value = this.models.default;
     const streaming = visible.some((m) => m.status === "streaming");
     this.setGenerating(Boolean(data.generating) || streaming);
+    if (!this.generating) this.tools.settle();
     this.stick = true;
     this.scrollDown(true);
   }
@@ -508,6 +529,7 @@ export class ChatPane {
     if (this.sessions.length) this.openSession(this.sessions[0].id);
     else {
       this.closeSocket();
+      this.tools.setSession(null);
       this.clearMessages();
       this.setGenerating(false);
       this.renderSessions();
@@ -532,6 +554,8 @@ export class ChatPane {
   clearMessages() {
     this.views.clear();
     this.order = [];
+    this.parents.clear();
+    this.tools.clearSteps();
     this.list.replaceChildren();
     this.jump.hidden = true;
   }
@@ -546,6 +570,7 @@ export class ChatPane {
   }
 
   upsert(message) {
+    this.parents.set(message.id, message.parent_id);
     if (message.role !== "user" && message.role !== "assistant") return null;
     let view = this.views.get(message.id);
     if (view) {
@@ -579,6 +604,13 @@ export class ChatPane {
         this.upsert(event.message);
         this.setGenerating(true);
         break;
+      case "tool_call":
+        this.upsert(event.message);
+        break;
+      case "tool_result":
+        if (event.message) this.parents.set(event.message.id, event.message.parent_id);
+        this.tools.handle(event);
+        break;
       case "delta": {
         const view = this.views.get(event.message_id);
         if (view) { view.delta(event.text || "", event.html); this.scrollDown(); }
@@ -588,13 +620,16 @@ export class ChatPane {
       case "stopped":
         if (event.message) this.upsert(event.message);
         this.setGenerating(false);
+        this.tools.handle(event);
         break;
       case "error":
         if (event.message) this.upsert(event.message);
         else this.orphanError(event.error || {});
         this.setGenerating(false);
+        this.tools.handle(event);
         break;
       case "notification":
+        this.tools.handle(event);
         this.onNotification(event);
         break;
       case "deleted":
@@ -678,7 +713,12 @@ export class ChatPane {
   }
 
   askAgain(view) {
-    const question = this.views.get(view.data.parent_id);
+    // After tool steps the reply's parent is a tool result: walk up to the user's message.
+    let id = view.data.parent_id;
+    for (let hops = 0; id && hops < 100 && !(this.views.get(id) && this.views.get(id).data.role === "user"); hops += 1) {
+      id = this.parents.get(id);
+    }
+    const question = id ? this.views.get(id) : null;
     if (!question) { toast("The question of that reply is not in this chat."); return; }
     if (this.generating) { toast("A reply is still being written. Stop it or wait for it to finish."); return; }
     this.sendText(question.data.content);
