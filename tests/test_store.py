@@ -292,6 +292,17 @@ def test_atomic_writes_leave_no_temp_files(data_dir):
     assert fresh_state(data_dir).get_document(doc.id).title == "Renamed"
 
 
+def test_only_stale_temp_files_are_swept_at_start(data_dir):
+    Store(data_dir)
+    sessions = Path(data_dir) / "sessions"
+    old, fresh = sessions / f".{new_id()}.json.abc.tmp", sessions / f".{new_id()}.json.def.tmp"
+    for path in (old, fresh):
+        path.write_bytes(b'{"partial')
+    os.utime(old, (os.path.getmtime(old) - 3600,) * 2)
+    Store(data_dir)
+    assert not old.exists() and fresh.exists()  # a fresh one may be another process's write in progress
+
+
 def test_failed_snapshot_write_keeps_old_content(data_dir, monkeypatch):
     store = Store(data_dir)
     doc_id = new_id()

@@ -28,6 +28,7 @@ import os
 import struct
 import tempfile
 import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -77,6 +78,9 @@ def dumps(data: Any) -> bytes:
     """Compact UTF-8 JSON, as every data file stores it."""
     return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
+
+# A snapshot temp file older than this belongs to a writer that died.
+STALE_TEMP_SECONDS = 600.0
 
 # Journals grow ahead by their own size, in 4 KiB steps, at most 1 MiB at a time.
 JOURNAL_STEP = 4096
@@ -177,7 +181,7 @@ class SidecarLock:
     POLL_SECONDS = 0.002  # waiting for another process: short polls keep writers interleaving
     KEEP_OPEN = 256
     _kept = 0
-    _kept_guard = threading.Lock()
+    _kept_guard = threading.RLock()  # re-entrant: __del__ may run (GC) while this thread holds it
 
     def __init__(self, path: str) -> None:
         self.path = path
@@ -235,6 +239,13 @@ class SidecarLock:
             raise RuntimeError(f"{self.path} is locked")
         self._drop()
 
+    def __del__(self) -> None:
+        # A dropped Store (tests build many) gives its kept descriptors back.
+        try:
+            self._drop()
+        except (OSError, TypeError, AttributeError):
+            pass  # interpreter shutdown
+
     def generations(self) -> tuple[int, int]:
         """(snapshot writes, all writes) so far (taking the lock for the read if it is not held)."""
         if self._depth == 0:
@@ -283,6 +294,29 @@ class Store:
         # Checked ids -> "<root>/<kind>/<id>": the hot path (every append) skips
         # re-validating the uuid and building Path objects.
         self._bases: dict[tuple[str, str], str] = {}
+        self.remove_stale_temp_files()
+
+    def remove_stale_temp_files(self, older_than: float = STALE_TEMP_SECONDS) -> int:
+        """Delete snapshot temp files a killed writer left behind; returns how many.
+
+        Only old ones: a live writer (maybe another process) renames its temp file
+        within moments of creating it.
+        """
+        cutoff = time.time() - older_than
+        removed = 0
+        for kind in KINDS:
+            with os.scandir(self.root / kind) as entries:
+                for entry in entries:
+                    if entry.name.startswith(".") and entry.name.endswith(".tmp"):
+                        try:
+                            if entry.stat().st_mtime < cutoff:
+                                os.unlink(entry.path)
+                                removed += 1
+                        except FileNotFoundError:
+                            pass  # another process cleaned it first
+        if removed:
+            log.info("removed %d stale temp file(s) under %s", removed, self.root)
+        return removed
 
     # -- paths and locks ------------------------------------------------------------
     def _base(self, kind: str, item_id: str) -> str:
