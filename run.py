@@ -3,10 +3,20 @@ from __future__ import annotations
 
 import argparse
 import os
+from typing import Mapping
 
 from werkzeug.serving import run_simple
 
 from vice_ai import create_app
+
+LOCALHOST = ("127.0.0.1", "localhost", "::1")
+
+
+def auth_mode(host: str, environ: Mapping[str, str]) -> str | None:
+    """Local mode (one user, no sign-in) when nobody chose a mode and only this machine can connect."""
+    if environ.get("VICE_AI_AUTH") or host not in LOCALHOST:
+        return None  # VICE_AI_AUTH, or the factory's default: accounts
+    return "local"
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -14,10 +24,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default=os.environ.get("VICE_AI_HOST", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=int(os.environ.get("VICE_AI_PORT", "5000")))
     args = parser.parse_args(argv)
-    app = create_app()
+    mode = auth_mode(args.host, os.environ)
+    app = create_app({"AUTH": mode} if mode else None)
     llm = app.extensions["vice_llm"]
-    mode = "offline assistant (set OPENAI_API_KEY / OPENAI_BASE_URL for a real model)" if llm.offline else f"model {llm.default_model}"
-    print(f"VICE AI on http://{args.host}:{args.port}/ using the {mode}; data in {app.config['DATA_DIR']}", flush=True)
+    model = "offline assistant (set OPENAI_API_KEY / OPENAI_BASE_URL for a real model)" if llm.offline else f"model {llm.default_model}"
+    who = {"local": "local mode: one user, no sign-in", "password": "accounts: sign in with a password",
+           "header": f"accounts from the proxy header {app.config['AUTH_HEADER']}"}[app.config["AUTH"]]
+    print(f"VICE AI on http://{args.host}:{args.port}/ using the {model}; {who}; data in {app.config['DATA_DIR']}",
+          flush=True)
     run_simple(args.host, args.port, app, threaded=True, use_reloader=False)
 
 

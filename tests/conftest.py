@@ -7,6 +7,7 @@ import threading
 from typing import Any, Callable, Iterator
 
 import pytest
+from flask.testing import FlaskClient
 from werkzeug.serving import make_server
 
 from vice_ai import create_app, shutdown
@@ -31,13 +32,29 @@ def data_dir(tmp_path) -> str:
     return str(path)
 
 
+class PageClient(FlaskClient):
+    """The test client as the app's own pages call the API: with the CSRF header on every request.
+
+    A test that needs a request without it removes it:
+    `client.environ_base.pop("HTTP_X_VICE_CSRF")`.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.environ_base["HTTP_X_VICE_CSRF"] = "1"
+
+
 @pytest.fixture
 def make_app(data_dir: str) -> Iterator[Callable[..., Any]]:
-    """Build apps over the test's data folder (call twice to simulate a restart)."""
+    """Build apps over the test's data folder (call twice to simulate a restart).
+
+    Apps run in local mode (one user, no sign-in) unless a test asks for AUTH="password".
+    """
     apps = []
 
     def _make(**config: Any):
-        app = create_app({"TESTING": True, "DATA_DIR": data_dir, **config})
+        app = create_app({"TESTING": True, "DATA_DIR": data_dir, "AUTH": "local", **config})
+        app.test_client_class = PageClient
         apps.append(app)
         return app
 

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import atexit
 import logging
-import secrets
 import threading
 from typing import Any
 
 from flask import Flask, jsonify
 
+from . import auth
 from . import config as config_module
 from . import errors
 from .chat.engine import ChatEngine
@@ -29,8 +29,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.update(config_module.from_environment())
     if config:
         app.config.update(config)
-    if not app.config.get("SECRET_KEY"):
-        app.config["SECRET_KEY"] = secrets.token_hex(32)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     store = Store(app.config["DATA_DIR"])
@@ -45,6 +43,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.extensions.update(vice_state=state, vice_hub=hub)
 
     errors.init_app(app)
+    # Accounts, access rules, CSRF and security headers (also: the cookie secret key).
+    auth.init_app(app, store)
+    access = app.extensions["vice_access"]
+    hub.set_access(lambda user, document_id: access.may_read_document(user, document_id, state))
     from . import documents, export, sessions, web
     from .live import ws
     from .tools import routes as tool_routes
@@ -62,15 +64,23 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     @app.get("/api/models")
     def models():
-        return jsonify(llm.describe())
+        """The models to pick from; `default` is the user's own choice when it is available."""
+        from .services import current_user
+
+        described = llm.describe()
+        user = current_user()
+        preferred, _ = llm.resolve(user.model if user is not None else None)
+        return jsonify({**described, "default": preferred})
 
     # Streams that were running before a restart start again, off the request path.
     threading.Thread(target=streams.restore, name="streams-restore", daemon=True).start()
+    app.extensions["vice_archiver"].start()
     atexit.register(shutdown, app)
     return app
 
 
 def shutdown(app: Flask, timeout: float = 5.0) -> None:
-    """Stop notification streams and generations, waiting for their threads (idempotent)."""
+    """Stop the archiving job, notification streams and generations, waiting for their threads (idempotent)."""
+    app.extensions["vice_archiver"].shutdown(timeout)
     app.extensions["vice_streams"].shutdown(timeout)
     app.extensions["vice_engine"].shutdown(timeout)

@@ -38,7 +38,41 @@ DEFAULTS: dict[str, Any] = {
     "WS_PING_INTERVAL": 25,
     "WS_MAX_MESSAGE_SIZE": 256 * 1024,
     "EVENT_BUFFER": 2_000,
+    # Accounts and web security (vice_ai/auth/): "password", "local" or "header".
+    "AUTH": "password",
+    "SIGNUP": "admin",
+    "AUTH_HEADER": "X-Forwarded-User",
+    "TRUST_PROXY": 0,
+    "SECURE_COOKIES": False,
+    "SESSION_DAYS": 30,
+    "PASSWORD_METHOD": "scrypt",
+    "RATE_MESSAGES": "30/minute;300/hour",
+    "RATE_SIGNIN": "5/minute;20/hour",
+    "RATE_SIGNIN_IP": "20/minute;200/hour",
+    # Archive chats inactive this long (0 = never); the job looks every ARCHIVE_INTERVAL seconds.
+    "ARCHIVE_AFTER_DAYS": 90,
+    "ARCHIVE_INTERVAL": 6 * 3600.0,
+    "ARCHIVE_FIRST_DELAY": 60.0,
 }
+
+
+def _flag(value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ValueError("use 1 or 0")
+
+
+def _choice(*allowed: str) -> Callable[[str], str]:
+    def convert(value: str) -> str:
+        value = value.strip().lower()
+        if value not in allowed:
+            raise ValueError(f"use one of {', '.join(allowed)}")
+        return value
+
+    return convert
 
 # env var -> (config key, conversion)
 ENVIRONMENT: dict[str, tuple[str, Callable[[str], Any]]] = {
@@ -58,6 +92,16 @@ ENVIRONMENT: dict[str, tuple[str, Callable[[str], Any]]] = {
     "VICE_AI_STREAMS_TOTAL": ("STREAMS_TOTAL", int),
     "VICE_AI_STREAM_MIN_INTERVAL": ("STREAM_MIN_INTERVAL", float),
     "VICE_AI_STREAM_MAX_LIFETIME": ("STREAM_MAX_LIFETIME", float),
+    "VICE_AI_AUTH": ("AUTH", _choice("password", "local", "header")),
+    "VICE_AI_SIGNUP": ("SIGNUP", _choice("admin", "open")),
+    "VICE_AI_AUTH_HEADER": ("AUTH_HEADER", str),
+    "VICE_AI_TRUST_PROXY": ("TRUST_PROXY", int),
+    "VICE_AI_SECURE_COOKIES": ("SECURE_COOKIES", _flag),
+    "VICE_AI_SESSION_DAYS": ("SESSION_DAYS", float),
+    "VICE_AI_RATE_MESSAGES": ("RATE_MESSAGES", str),
+    "VICE_AI_RATE_SIGNIN": ("RATE_SIGNIN", str),
+    "VICE_AI_RATE_SIGNIN_IP": ("RATE_SIGNIN_IP", str),
+    "VICE_AI_ARCHIVE_AFTER_DAYS": ("ARCHIVE_AFTER_DAYS", float),
 }
 
 

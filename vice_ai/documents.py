@@ -7,7 +7,7 @@ from flask import Blueprint, current_app, jsonify
 
 from .errors import BadRequest, Conflict, NotFound
 from .models import SECTION_STATUSES, SECTION_TYPES, Document, Section, new_id, now
-from .services import app_state, load_document, load_section
+from .services import EDIT, OWNER, access, app_state, current_user, edit_document, load_document, load_section
 from .sessions import halt_sessions, release_sessions
 from .validation import get_choice, get_int, get_text, json_body
 
@@ -36,8 +36,11 @@ def _new_section(doc_id: str, body: dict[str, Any]) -> Section:
 
 @bp.get("")
 def list_documents():
-    docs = sorted(app_state().list_documents(), key=lambda d: d.updated_at, reverse=True)
-    return jsonify({"documents": [d.summary() for d in docs]})
+    """The documents the user may see (own and shared), newest first, each with the user's `access`."""
+    user, rules = current_user(), access()
+    visible = [(d, rules.document_level(d, user)) for d in app_state().list_documents()]
+    docs = sorted(((d, level) for d, level in visible if level), key=lambda pair: pair[0].updated_at, reverse=True)
+    return jsonify({"documents": [{**d.summary(), "access": level} for d, level in docs]})
 
 
 @bp.post("")
@@ -48,6 +51,7 @@ def create_document():
         id=new_id(),
         title=get_text(body, "title", max_len=title_max, required=True, allow_empty=False),
         description=get_text(body, "description", max_len=10_000, default=""),
+        owner=current_user().id,
     )
     raw_sections = body.get("sections")
     if raw_sections is None:
@@ -80,7 +84,7 @@ def update_document(doc_id: str):
     title_max, _ = _limits()
     title = get_text(body, "title", max_len=title_max, allow_empty=False)
     description = get_text(body, "description", max_len=10_000)
-    with app_state().edit_document(doc_id) as doc:
+    with edit_document(doc_id) as doc:
         if title is not None:
             doc.title = title
         if description is not None:
@@ -94,7 +98,7 @@ def _session_ids(doc: Document) -> list[str]:
 
 @bp.delete("/<doc_id>")
 def delete_document(doc_id: str):
-    halt_sessions(_session_ids(load_document(doc_id)))
+    halt_sessions(_session_ids(load_document(doc_id, OWNER)))
     doc = app_state().delete_document(doc_id)
     release_sessions(_session_ids(doc))
     return jsonify({"deleted": doc.id})
@@ -104,7 +108,7 @@ def delete_document(doc_id: str):
 def create_section(doc_id: str):
     body = json_body({"title", "content", "type", "level", "position"})
     section = _new_section(doc_id, body)
-    with app_state().edit_document(doc_id) as doc:
+    with edit_document(doc_id) as doc:
         if len(doc.sections) >= MAX_SECTIONS:
             raise BadRequest(f"A document holds at most {MAX_SECTIONS} sections.")
         position = get_int(body, "position", lo=0, hi=len(doc.sections), default=len(doc.sections))
@@ -124,7 +128,7 @@ def update_section(doc_id: str, section_id: str):
     level = get_int(body, "level", lo=1, hi=6)
     status = get_choice(body, "status", SECTION_STATUSES)
     summary = get_text(body, "summary", max_len=500)
-    with app_state().edit_document(doc_id) as doc:
+    with edit_document(doc_id) as doc:
         section = load_section(doc, section_id)
         if expected != section.version:
             raise Conflict(
@@ -148,8 +152,8 @@ def update_section(doc_id: str, section_id: str):
 @bp.delete("/<doc_id>/sections/<section_id>")
 def delete_section(doc_id: str, section_id: str):
     state = app_state()
-    halt_sessions(load_section(load_document(doc_id), section_id).session_ids)
-    with state.edit_document(doc_id) as doc:
+    halt_sessions(load_section(load_document(doc_id, EDIT), section_id).session_ids)
+    with edit_document(doc_id) as doc:
         section = load_section(doc, section_id)
         doc.sections.remove(section)
     for session_id in section.session_ids:
@@ -164,7 +168,7 @@ def move_section(doc_id: str, section_id: str):
     direction = get_choice(body, "direction", ("up", "down"))
     if direction is not None and body.get("position") is not None:
         raise BadRequest("Give either 'direction' or 'position', not both.", field="position")
-    with app_state().edit_document(doc_id) as doc:
+    with edit_document(doc_id) as doc:
         section = load_section(doc, section_id)
         index = doc.sections.index(section)
         last = len(doc.sections) - 1
@@ -184,7 +188,7 @@ def list_versions(doc_id: str, section_id: str):
 
 @bp.post("/<doc_id>/sections/<section_id>/versions/<int:version>/revert")
 def revert_section(doc_id: str, section_id: str, version: int):
-    with app_state().edit_document(doc_id) as doc:
+    with edit_document(doc_id) as doc:
         section = load_section(doc, section_id)
         old = next((v for v in section.history if v["version"] == version), None)
         if old is None:

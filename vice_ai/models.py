@@ -83,12 +83,18 @@ class ChatSession:
     created_at: str = field(default_factory=now)
     updated_at: str = field(default_factory=now)
     format_version: int = FORMAT_VERSION
+    # The user who started the chat ("local" for files from before accounts, or local mode).
+    owner: str = "local"
+    # Archived chats are hidden from lists (still readable, never deleted); see auth/cleanup.py.
+    archived: bool = False
+    archived_at: str | None = None
 
     def __post_init__(self) -> None:
         self._positions = {m.id: i for i, m in enumerate(self.messages)}
 
     # Editable top-level fields, as journal "set" records carry them.
-    SETTABLE = ("title", "context_documents", "references", "config", "variables", "suggestions", "streams")
+    SETTABLE = ("title", "context_documents", "references", "config", "variables", "suggestions", "streams",
+                "archived", "archived_at")
 
     def upsert_message(self, message: Message) -> None:
         """Append a message, or replace the one with the same id (a reply being finished)."""
@@ -107,7 +113,8 @@ class ChatSession:
         return self.messages[-1].id if self.messages else None
 
     def summary(self) -> dict[str, Any]:
-        data = {k: getattr(self, k) for k in ("id", "document_id", "section_id", "title", "config", "created_at", "updated_at")}
+        keys = ("id", "document_id", "section_id", "title", "config", "created_at", "updated_at", "owner", "archived")
+        data = {k: getattr(self, k) for k in keys}
         data["message_count"] = len(self.messages)
         return data
 
@@ -173,6 +180,10 @@ class Document:
     created_at: str = field(default_factory=now)
     updated_at: str = field(default_factory=now)
     format_version: int = FORMAT_VERSION
+    # The owning user's id ("local" for files from before accounts, or local mode).
+    owner: str = "local"
+    # [{"user": user id, "access": "read" | "edit"}]
+    shared_with: list[dict[str, str]] = field(default_factory=list)
 
     def section(self, section_id: str) -> Section | None:
         return next((s for s in self.sections if s.id == section_id), None)
@@ -185,6 +196,8 @@ class Document:
             "section_count": len(self.sections),
             "created_at": self.created_at,
             "updated_at": self.updated_at,
+            "owner": self.owner,
+            "shared_with": [dict(s) for s in self.shared_with],
         }
 
     def public(self) -> dict[str, Any]:

@@ -1,18 +1,34 @@
-"""Accessors for the per-app services (each app has its own: tests run several at once)."""
+"""Accessors for the per-app services (each app has its own: tests run several at once).
+
+The load-or-404 helpers are also where access is checked, once per resource:
+every route and the websocket go through them with the user and the access
+they need. Whatever the user may not see, or may see but not change, answers
+the same 404 as a resource that does not exist, so ids cannot be probed.
+"""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, Iterator
 
 from flask import current_app
 
+from .auth.access import EDIT, OWNER, READ, enough
+from .auth.identity import current_user
 from .errors import NotFound
 from .models import ChatSession, Document, Section
 
 if TYPE_CHECKING:
+    from .auth.access import Access
+    from .auth.accounts import User
     from .chat.engine import ChatEngine
     from .live.hub import Hub
     from .llm import LLMService
-    from .state import AppState
+    from .state import AppState, SessionWriter
+
+__all__ = ["READ", "EDIT", "OWNER"]
+
+# "The user of the current request" (a worker passes its user explicitly).
+CURRENT: Any = object()
 
 
 def app_state() -> "AppState":
@@ -31,25 +47,58 @@ def llm() -> "LLMService":
     return current_app.extensions["vice_llm"]
 
 
-def load_document(doc_id: str) -> Document:
-    """The document or a 404 (ids that are not uuids never reach the disk)."""
+def access() -> "Access":
+    return current_app.extensions["vice_access"]
+
+
+def _user(user: Any) -> "User | None":
+    return current_user() if user is CURRENT else user
+
+
+def document_level(doc: Document, user: Any = CURRENT) -> str | None:
+    """What the user may do with a document they already hold: "owner", "edit", "read" or None."""
+    return access().document_level(doc, _user(user))
+
+
+def load_document(doc_id: str, need: str = READ, user: Any = CURRENT) -> Document:
+    """The document if the user has `need` access to it, else a 404 (ids that are not uuids never reach the disk)."""
     doc = app_state().get_document(doc_id)
-    if doc is None:
+    if doc is None or not enough(access().document_level(doc, _user(user)), need):
         raise NotFound("Document not found.")
     return doc
 
 
 def load_section(doc: Document, section_id: str) -> Section:
-    """The section of a document or a 404."""
+    """The section of a document (loaded with the access needed) or a 404."""
     section = doc.section(section_id)
     if section is None:
         raise NotFound("Section not found.")
     return section
 
 
-def load_session(session_id: str) -> ChatSession:
-    """The chat session or a 404."""
+def load_session(session_id: str, need: str = READ, user: Any = CURRENT) -> ChatSession:
+    """The chat session if the user has `need` ("read" or "edit") access to it, else a 404."""
     session = app_state().get_chat_session(session_id)
-    if session is None:
-        raise NotFound("Chat session not found.")
-    return session
+    if session is not None:
+        doc = app_state().get_document(session.document_id)
+        if doc is not None and enough(access().session_level(session, doc, _user(user)), need):
+            return session
+    raise NotFound("Chat session not found.")
+
+
+@contextmanager
+def edit_document(doc_id: str, need: str = EDIT, user: Any = CURRENT) -> Iterator[Document]:
+    """`app_state().edit_document`, checked on the fresh copy under the document's lock."""
+    who = _user(user)
+    with app_state().edit_document(doc_id) as doc:
+        if not enough(access().document_level(doc, who), need):
+            raise NotFound("Document not found.")
+        yield doc
+
+
+@contextmanager
+def edit_session(session_id: str, user: Any = CURRENT) -> Iterator["SessionWriter"]:
+    """`app_state().edit_session` for a user with edit access (checked first: documents lock before sessions)."""
+    load_session(session_id, EDIT, user)
+    with app_state().edit_session(session_id) as writer:
+        yield writer

@@ -5,12 +5,14 @@ import json
 import time
 from typing import Any, Iterable
 
-from flask import Blueprint, current_app, jsonify
+from flask import Blueprint, current_app, jsonify, request
 
+from .auth.redaction import redact
 from .errors import ApiError, BadRequest, Conflict, NotFound
 from .models import now
 from .render import message_view
-from .services import app_state, engine, load_document, load_section, load_session
+from .services import (EDIT, app_state, current_user, edit_document, edit_session, engine, load_document,
+                       load_section, load_session)
 from .validation import get_choice, get_object, get_text, json_body
 
 bp = Blueprint("sessions", __name__, url_prefix="/api")
@@ -65,34 +67,49 @@ def session_view(session_id: str) -> dict[str, Any]:
 
 @bp.post("/documents/<doc_id>/sections/<section_id>/sessions")
 def create_session(doc_id: str, section_id: str):
+    """A new chat on a section (needs edit access to the document); it belongs to its creator."""
     body = json_body({"title", "model", "system_prompt", "temperature"})
-    load_section(load_document(doc_id), section_id)
+    load_section(load_document(doc_id, EDIT), section_id)
     title = get_text(body, "title", max_len=current_app.config["MAX_TITLE_CHARS"], allow_empty=False)
     config = _config({k: v for k, v in body.items() if k in CONFIG_KEYS})
-    session = app_state().create_chat_session(section_id, doc_id, title=title or "New chat", config=config)
+    user = current_user()
+    if "model" not in config and user is not None and user.model:
+        config["model"] = user.model  # the user's preferred model (PUT /api/me/model)
+    # Titles are often the first message: keep secrets out of them as out of messages.
+    session = app_state().create_chat_session(section_id, doc_id, title=redact(title or "New chat"), config=config,
+                                              owner=user.id if user is not None else "local")
     return jsonify(session_view(session.id)), 201
 
 
 @bp.get("/documents/<doc_id>/sections/<section_id>/sessions")
 def list_sessions(doc_id: str, section_id: str):
+    """The section's chats, newest first; archived ones only with ?archived=1."""
     section = load_section(load_document(doc_id), section_id)
+    with_archived = request.args.get("archived", "0") in ("1", "true", "yes")
     found = [app_state().get_chat_session(sid) for sid in section.session_ids]
-    sessions = sorted((s for s in found if s is not None), key=lambda s: s.created_at, reverse=True)
+    sessions = sorted((s for s in found if s is not None and (with_archived or not s.archived)),
+                      key=lambda s: s.created_at, reverse=True)
     return jsonify({"sessions": [s.summary() for s in sessions]})
 
 
 @bp.get("/sessions/<session_id>")
 def get_session(session_id: str):
+    load_session(session_id)
     return jsonify(session_view(session_id))
 
 
 @bp.patch("/sessions/<session_id>")
 def update_session(session_id: str):
-    body = json_body({"title", "config", "variables", "context_documents"})
+    body = json_body({"title", "config", "variables", "context_documents", "archived"})
     changes: dict[str, Any] = {}
     title = get_text(body, "title", max_len=current_app.config["MAX_TITLE_CHARS"], allow_empty=False)
     if title is not None:
-        changes["title"] = title
+        changes["title"] = redact(title)
+    archived = body.get("archived")
+    if archived is not None:
+        if not isinstance(archived, bool):
+            raise BadRequest("'archived' must be true or false.", field="archived")
+        changes.update(archived=archived, archived_at=now() if archived else None)
     config = get_object(body, "config")
     variables = get_object(body, "variables")
     if variables is not None:
@@ -102,7 +119,7 @@ def update_session(session_id: str):
     context_documents = body.get("context_documents")
     if context_documents is not None:
         changes["context_documents"] = _context_documents(context_documents)
-    with app_state().edit_session(session_id) as writer:
+    with edit_session(session_id) as writer:
         if config is not None:
             changes["config"] = {**writer.session.config, **_config(config)}
         if changes:
@@ -149,7 +166,7 @@ def release_sessions(session_ids: Iterable[str]) -> None:
 
 @bp.delete("/sessions/<session_id>")
 def delete_session(session_id: str):
-    load_session(session_id)
+    load_session(session_id, EDIT)
     halt_sessions([session_id])
     app_state().delete_chat_session(session_id)
     release_sessions([session_id])
@@ -171,23 +188,36 @@ def _round_response(round_):
     return jsonify(body), 201
 
 
+def before_generation(session_id: str) -> None:
+    """What sending or retrying needs first (HTTP and websocket): edit access, the user's budget, an active chat."""
+    session = load_session(session_id, EDIT)
+    user = current_user()
+    if user is not None:
+        current_app.extensions["vice_limits"].message(user.id)
+    if session.archived:
+        with app_state().edit_session(session_id) as writer:
+            writer.set(archived=False, archived_at=None)  # talking to it again brings it back
+
+
 @bp.post("/sessions/<session_id>/messages")
 def send_message(session_id: str):
     body = json_body({"content"})
     if "content" not in body:
         raise BadRequest("'content' is required.", field="content")
+    before_generation(session_id)
     return _round_response(engine().send_message(session_id, body["content"]))
 
 
 @bp.post("/sessions/<session_id>/regenerate")
 def regenerate(session_id: str):
     json_body(())
+    before_generation(session_id)
     return _round_response(engine().regenerate(session_id))
 
 
 @bp.post("/sessions/<session_id>/stop")
 def stop(session_id: str):
-    load_session(session_id)
+    load_session(session_id, EDIT)
     return jsonify({"stopped": engine().stop(session_id)})
 
 
@@ -197,7 +227,7 @@ def apply_reply(session_id: str):
     body = json_body({"message_id", "mode"})
     message_id = get_text(body, "message_id", max_len=100, required=True)
     mode = get_choice(body, "mode", ("replace", "append"), required=True)
-    session = load_session(session_id)
+    session = load_session(session_id, EDIT)
     message = session.get_message(message_id)
     if message is None or message.role != "assistant":
         raise NotFound("No assistant reply with that id in this chat.")
@@ -207,7 +237,7 @@ def apply_reply(session_id: str):
     if not message.content.strip():
         raise BadRequest("That reply is empty.", field="message_id")
     limit = current_app.config["MAX_SECTION_CHARS"]
-    with app_state().edit_document(session.document_id) as doc:
+    with edit_document(session.document_id) as doc:
         section = load_section(doc, session.section_id)
         previous = {"content": section.content, "version": section.version}
         if mode == "replace":

@@ -22,5 +22,7 @@ def document_page(doc_id: str):
         doc = load_document(doc_id)
     except NotFound:
         # A person followed a stale link: answer with a page, not the API's JSON.
-        return render_template("not_found.html", message="This document does not exist (any more)."), 404
+        # The same page for a document that is gone and one that is not shared with this user.
+        return render_template("not_found.html",
+                               message="Not found: this document does not exist or is not shared with you."), 404
     return render_template("document.html", document=doc)

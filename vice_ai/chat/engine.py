@@ -14,6 +14,7 @@ from typing import Any, Callable
 
 from flask import Flask
 
+from ..auth.redaction import redact_message
 from ..errors import BadRequest, Busy, ModelError, NotFound
 from ..live.hub import Hub
 from ..llm import LLMService
@@ -174,9 +175,16 @@ class ChatEngine:
             parent_id=session.last_message_id(),
             section_version=section.version,
         )
-        self.state.append_message(session.id, message)
+        self._save(session.id, message)
         rnd.user_message = message
         return rnd
+
+    def _save(self, session_id: str, message: Message) -> None:
+        """Persist a message with secrets redacted; only the live deltas ever carry the original."""
+        stored = redact_message(message)
+        self.state.append_message(session_id, stored)
+        if message.status != "streaming":  # a streaming reply is rebuilt from its deltas
+            message.content, message.tool_calls = stored.content, stored.tool_calls
 
     def _section_of(self, session: ChatSession) -> tuple[Document, Section]:
         doc = self.state.get_document(session.document_id)
@@ -216,7 +224,7 @@ class ChatEngine:
                 reply = Message(role="assistant", content="", parent_id=parent, status="streaming", model=model,
                                 section_version=section.version, receipt=receipt)
                 rnd.assistant_message = reply
-                self.state.append_message(rnd.session_id, reply)
+                self._save(rnd.session_id, reply)
                 emit({"type": "round_start", "message": message_view(reply), "step": step})
                 # The last step offers no tools, so the model has to answer in text.
                 offer = allowed if step < self.max_tool_rounds else []
@@ -261,7 +269,7 @@ class ChatEngine:
         """Save the tool-calling reply, run each call, save and send back each result; returns the last id."""
         reply.tool_calls = wire
         reply.status = "complete"
-        self.state.append_message(rnd.session_id, reply)
+        self._save(rnd.session_id, reply)
         emit({"type": "tool_call", "message": message_view(reply)})
         messages.append({"role": "assistant", "content": reply.content, "tool_calls": wire})
         ctx.message_id = reply.id
@@ -270,7 +278,7 @@ class ChatEngine:
             result, ok = self.tools.execute(call["function"]["name"], call["function"]["arguments"], ctx, allowed)
             result_message = Message(role="tool", content=result, parent_id=parent, tool_call_id=call["id"],
                                      status="complete" if ok else "error")
-            self.state.append_message(rnd.session_id, result_message)
+            self._save(rnd.session_id, result_message)
             emit({"type": "tool_result", "message": message_view(result_message), "ok": ok,
                   "name": call["function"]["name"]})
             messages.append({"role": "tool", "tool_call_id": call["id"], "content": result})
@@ -293,7 +301,7 @@ class ChatEngine:
             emit(event)
             if time.monotonic() - timers["save"] > CHECKPOINT_SECONDS:
                 reply.content = "".join(parts)
-                self.state.append_message(rnd.session_id, reply)
+                self._save(rnd.session_id, reply)
                 timers["save"] = time.monotonic()
 
         try:
@@ -305,7 +313,7 @@ class ChatEngine:
     def _finish(self, rnd: Round, reply: Message | None, emit: EventHandler) -> None:
         try:
             if reply is not None:
-                self.state.append_message(rnd.session_id, reply)
+                self._save(rnd.session_id, reply)
         except NotFound:
             pass  # the session was deleted meanwhile
         except Exception:

@@ -10,7 +10,7 @@ import queue
 import threading
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Callable, Protocol
 
 
 class Subscriber(Protocol):
@@ -34,6 +34,26 @@ class Hub:
         self.buffer_size = buffer_size
         self._lock = threading.Lock()
         self._channels: dict[str, _Channel] = {}
+        # may_see(user, document_id): set by the app; None lets everyone see everything.
+        self._may_see: Callable[[Any, str], bool] | None = None
+
+    def set_access(self, may_see: Callable[[Any, str], bool]) -> None:
+        """The rule for which subscribers' users may still see a document's sessions."""
+        self._may_see = may_see
+
+    def _allowed(self, subs: list[Subscriber], document_id: str) -> set[Subscriber]:
+        """The subscribers whose user may see the document (checked outside the hub lock: it reads files)."""
+        if self._may_see is None:
+            return set(subs)
+        verdicts: dict[int, bool] = {}
+        allowed = set()
+        for sub in subs:
+            key = id(sub.user)
+            if key not in verdicts:
+                verdicts[key] = self._may_see(sub.user, document_id)
+            if verdicts[key]:
+                allowed.add(sub)
+        return allowed
 
     def _channel(self, session_id: str, document_id: str) -> _Channel:
         channel = self._channels.get(session_id)
@@ -41,8 +61,9 @@ class Hub:
             channel = self._channels[session_id] = _Channel(document_id, buffer=deque(maxlen=self.buffer_size))
         return channel
 
-    def publish(self, session_id: str, document_id: str, event: dict[str, Any]) -> dict[str, Any]:
-        """Number an event, keep it for catch-up, and hand it to every subscriber of the session."""
+    def publish(self, session_id: str, document_id: str, event: dict[str, Any],
+                only: set[Subscriber] | None = None) -> dict[str, Any]:
+        """Number an event, keep it for catch-up, and hand it to every subscriber of the session (or `only` those)."""
         with self._lock:
             channel = self._channel(session_id, document_id)
             channel.seq += 1
@@ -51,19 +72,40 @@ class Hub:
             # Queues never block, so delivering under the lock keeps every
             # subscriber's order identical to the seq order.
             for sub in channel.subscribers:
-                sub.put(event)
+                if only is None or sub in only:
+                    sub.put(event)
         return event
 
     def notify_document(self, document_id: str, payload: dict[str, Any], exclude_session: str | None = None) -> int:
-        """Publish a notification to every watched session of a document; returns how many."""
+        """Publish a notification to every watched session of a document whose users may see it; returns how many."""
         with self._lock:
-            targets = [
-                sid for sid, ch in self._channels.items()
+            targets = {
+                sid: list(ch.subscribers) for sid, ch in self._channels.items()
                 if ch.document_id == document_id and ch.subscribers and sid != exclude_session
-            ]
+            }
+        allowed = self._allowed([sub for subs in targets.values() for sub in subs], document_id)
         for sid in targets:
-            self.publish(sid, document_id, {"type": "notification", **payload})
+            self.publish(sid, document_id, {"type": "notification", **payload}, only=allowed)
         return len(targets)
+
+    def revalidate(self, document_id: str) -> int:
+        """Close the sockets on a document's sessions whose user may no longer see it; returns how many."""
+        with self._lock:
+            watching = [(sid, sub) for sid, ch in self._channels.items() if ch.document_id == document_id
+                        for sub in ch.subscribers]
+        allowed = self._allowed([sub for _, sub in watching], document_id)
+        gone = [(sid, sub) for sid, sub in watching if sub not in allowed]
+        with self._lock:
+            for sid, sub in gone:
+                channel = self._channels.get(sid)
+                if channel is not None:
+                    channel.subscribers.discard(sub)
+        for sid, sub in gone:
+            # Looks exactly like a session that does not exist; the socket's writer sends it and closes.
+            sub.put({"type": "error", "seq": 0, "session_id": sid, "error": {
+                "code": "not_found", "message": "Chat session not found.", "retryable": False}})
+            sub.put(None)
+        return len(gone)
 
     def subscribe(self, session_id: str, document_id: str, sub: Subscriber) -> int:
         """Start delivering a session's events to `sub`; returns the current seq."""

@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Flask, current_app, jsonify, request
+from flask import Blueprint, Flask, current_app, g, jsonify, request
 from flask_sock import Sock
 
-from ..services import app_state, engine, hub
+from ..errors import NotFound
+from ..services import EDIT, READ, current_user, hub, load_session
 from .connection import SessionConnection
 
 bp = Blueprint("live", __name__)
@@ -24,12 +26,54 @@ def same_origin_only():
     return None
 
 
+class GuardedEngine:
+    """The engine as one socket's user may use it: every command checks access (and the rate limit) first.
+
+    Access can be taken away while the socket is open, so it is checked per
+    command, not once at the handshake.
+    """
+
+    def __init__(self, app: Flask, user: Any) -> None:
+        self.app = app
+        self.user = user
+        self.engine = app.extensions["vice_engine"]
+
+    def _writable(self, session_id: str) -> None:
+        with self.app.app_context():
+            load_session(session_id, EDIT, self.user)
+
+    def _start(self, session_id: str) -> None:
+        from ..sessions import before_generation
+
+        with self.app.app_context():
+            g.vice_user = self.user
+            before_generation(session_id)
+
+    def send_message(self, session_id: str, content: Any):
+        self._start(session_id)
+        return self.engine.send_message(session_id, content)
+
+    def regenerate(self, session_id: str):
+        self._start(session_id)
+        return self.engine.regenerate(session_id)
+
+    def stop(self, session_id: str) -> bool:
+        self._writable(session_id)
+        return self.engine.stop(session_id)
+
+    def running(self, session_id: str):
+        return self.engine.running(session_id)
+
+
 @sock.route("/ws/sessions/<session_id>", bp=bp)
 def session_socket(ws, session_id: str) -> None:
     from ..sessions import session_view
 
-    session = app_state().get_chat_session(session_id)
-    if session is None:
+    user = current_user()
+    try:
+        session = load_session(session_id, READ, user)
+    except NotFound:
+        # The same answer for a session that is not there and one this user may not see.
         ws.send(json.dumps({"type": "error", "local": True, "seq": 0,
                             "error": {"code": "not_found", "message": "Chat session not found.", "retryable": False}}))
         return
@@ -37,9 +81,12 @@ def session_socket(ws, session_id: str) -> None:
 
     def snapshot() -> dict:
         with app.app_context():  # called from the connection's reader thread
+            g.vice_user = user
+            load_session(session_id, READ, user)
             return session_view(session_id)
 
-    conn = SessionConnection(ws, session.id, session.document_id, hub(), engine(), snapshot=snapshot)
+    conn = SessionConnection(ws, session.id, session.document_id, hub(), GuardedEngine(app, user),
+                             snapshot=snapshot, user=user)
     conn.run()
 
 

@@ -5,7 +5,7 @@ from flask import Blueprint, current_app, jsonify
 
 from ..errors import Conflict, NotFound
 from ..models import now
-from ..services import app_state, load_section, load_session
+from ..services import EDIT, edit_document, edit_session, load_section, load_session
 from ..validation import json_body
 
 bp = Blueprint("tools", __name__, url_prefix="/api/sessions/<session_id>")
@@ -24,7 +24,7 @@ def list_streams(session_id: str):
 
 @bp.delete("/streams/<stream_id>")
 def stop_stream(session_id: str, stream_id: str):
-    session = load_session(session_id)
+    session = load_session(session_id, EDIT)
     if not _streams().stop(session.id, stream_id, "stopped by the user"):
         raise NotFound("No running notification stream with that id in this chat.")
     return jsonify({"stopped": stream_id})
@@ -37,7 +37,7 @@ def list_suggestions(session_id: str):
 
 def _decide(session_id: str, suggestion_id: str, status: str) -> dict:
     """Mark a pending suggestion accepted or rejected; returns it as it was."""
-    with app_state().edit_session(session_id) as writer:
+    with edit_session(session_id) as writer:
         found = next((s for s in writer.session.suggestions if s["id"] == suggestion_id), None)
         if found is None:
             raise NotFound("No suggestion with that id in this chat.")
@@ -53,11 +53,11 @@ def _decide(session_id: str, suggestion_id: str, status: str) -> dict:
 def accept_suggestion(session_id: str, suggestion_id: str):
     """Write the proposed text into the section as a new version linked to the message."""
     body = json_body({"force"})
-    session = load_session(session_id)
+    session = load_session(session_id, EDIT)
     pending = next((s for s in session.suggestions if s["id"] == suggestion_id), None)
     if pending is None:
         raise NotFound("No suggestion with that id in this chat.")
-    with app_state().edit_document(session.document_id) as doc:
+    with edit_document(session.document_id) as doc:
         section = load_section(doc, session.section_id)
         if section.version != pending["base_version"] and body.get("force") is not True:
             raise Conflict(

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from flask import Flask
 
+from ..auth.redaction import redact
 from ..chat.context import build_messages
 from ..errors import ModelError
 from ..llm.base import ChatRequest
@@ -257,5 +258,5 @@ class NotificationStreams:
         self.hub.notify_document(ctx.document_id, payload, exclude_session=ctx.session_id)
         if run is not None:
             run.record["notifications"] += 1
-            run.record["last_notification"] = {"text": message, "at": now()}
+            run.record["last_notification"] = {"text": redact(message), "at": now()}  # stored: no secrets
             self._save_record(run)

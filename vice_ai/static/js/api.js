@@ -31,10 +31,6 @@ export async function api(method, path, body) {
     try { data = JSON.parse(text); } catch (exc) { data = null; }
   }
   if (resp.status === 401 && !path.startsWith("/api/auth/")) {
-    // Signed out (elsewhere, or the cookie expired): sign in again and come back here.
-    location.assign(`/signin?next=${encodeURIComponent(location.pathname + location.search + location.hash)}`);
-  }
-  if (resp.status === 401 && !path.startsWith("/api/auth/")) {
     // Signed out (expired, or signed out in another tab): sign in and come back here.
     window.location.assign(`/signin?next=${encodeURIComponent(location.pathname + location.search)}`);
   }
