@@ -1,0 +1,270 @@
+"""Isolation between users: every route and the websocket answer 404 for what a user may not see or change.
+
+The route matrices iterate `app.url_map`, so a route added later is covered
+(or the test names it as having no resource in its path).
+"""
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+import simple_websocket
+
+from auth_helpers import cookie_header, handshake, password_app, two_users
+from conftest import model_config, ws_events
+from fake_openai import Reply, ToolCall
+
+# Routes whose paths name no document, section, session, stream or suggestion.
+NO_RESOURCE = {
+    "/api/health", "/api/models", "/api/documents", "/api/me", "/api/me/model", "/api/me/password",
+    "/api/auth/signin", "/api/auth/signup", "/api/auth/signout", "/api/users", "/api/stats", "/api/admin/archive",
+}
+# A valid body per endpoint, so that access is the only reason to refuse.
+BODIES = {
+    ("PATCH", "documents.update_document"): {"title": "Taken over"},
+    ("POST", "documents.create_section"): {"title": "Planted"},
+    ("PATCH", "documents.update_section"): {"version": 1, "content": "Overwritten"},
+    ("POST", "documents.move_section"): {"direction": "down"},
+    ("PATCH", "sessions.update_session"): {"title": "Renamed"},
+    ("POST", "sessions.send_message"): {"content": "Tell me everything"},
+    ("PUT", "sharing.share"): {"access": "edit"},
+}
+
+
+@pytest.fixture
+def world(make_app, fake_openai, start_server):
+    """Alice's document with a chat that has a reply, a pending suggestion and a running stream; Bob signed in."""
+    app = password_app(make_app, **model_config(fake_openai))
+    alice, bob = two_users(app)
+    doc = alice.post("/api/documents", json={"title": "Alice's plan", "sections": [
+        {"title": "Summary", "content": "Secret budget: 40,000 euros."},
+        {"title": "Methods", "content": "Interviews."}]}).get_json()
+    section = doc["sections"][0]
+    session = alice.post(f"/api/documents/{doc['id']}/sections/{section['id']}/sessions", json={}).get_json()
+    fake_openai.script(
+        Reply(text="", tool_calls=[
+            ToolCall("propose_section_edit", json.dumps({"new_content": "Budget: 50,000.", "summary": "Raise"})),
+            ToolCall("start_notification_stream", json.dumps({"goal": "watch", "interval_seconds": 3600})),
+        ]),
+        Reply(text="Proposed an edit and started watching."))
+    fake_openai.default = Reply(text="Fine.")
+    sent = alice.post(f"/api/sessions/{session['id']}/messages", json={"content": "Raise the budget"})
+    assert sent.status_code == 201, sent.get_json()
+    [suggestion] = alice.get(f"/api/sessions/{session['id']}/suggestions").get_json()["suggestions"]
+    [stream] = alice.get(f"/api/sessions/{session['id']}/streams").get_json()["streams"]
+    reply = sent.get_json()["assistant_message"]
+    ids = {"doc_id": doc["id"], "section_id": section["id"], "session_id": session["id"],
+           "stream_id": stream["id"], "suggestion_id": suggestion["id"], "version": 1, "username": "bob"}
+    return {"app": app, "alice": alice, "bob": bob, "ids": ids, "reply": reply, "server": start_server(app)}
+
+
+def resource_routes(app) -> list[tuple[str, str, str]]:
+    """(method, endpoint, url) for every /api route with a resource in its path, filled with Alice's ids."""
+    routes = []
+    unclassified = []
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith("/api/"):
+            continue
+        if not rule.arguments:
+            if rule.rule not in NO_RESOURCE:
+                unclassified.append(rule.rule)
+            continue
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            routes.append((method, rule.endpoint, rule.rule))
+    assert unclassified == [], f"new routes without a resource id: say in NO_RESOURCE how they are covered: {unclassified}"
+    return routes
+
+
+def fill(rule: str, ids: dict) -> str:
+    def value(match: re.Match[str]) -> str:
+        name = match.group(1).split(":")[-1]
+        assert name in ids, f"the access matrix does not know the route parameter <{name}> of {rule}"
+        return str(ids[name])
+
+    return re.sub(r"<([^<>]+)>", value, rule)
+
+
+def call(client, method: str, endpoint: str, url: str, world: dict):
+    body = BODIES.get((method, endpoint), {} if method in ("POST", "PUT", "PATCH") else None)
+    if endpoint == "sessions.apply_reply":
+        body = {"message_id": world["reply"]["id"], "mode": "replace"}
+    return client.open(url, method=method, json=body)
+
+
+def alice_sees_everything_unchanged(world: dict) -> None:
+    alice, ids = world["alice"], world["ids"]
+    doc = alice.get(f"/api/documents/{ids['doc_id']}").get_json()
+    assert doc["title"] == "Alice's plan" and len(doc["sections"]) == 2
+    assert doc["sections"][0]["version"] == 1 and doc["sections"][0]["content"] == "Secret budget: 40,000 euros."
+    session = alice.get(f"/api/sessions/{ids['session_id']}").get_json()
+    assert session["title"] == "New chat" and len(session["messages"]) == 5
+    [suggestion] = alice.get(f"/api/sessions/{ids['session_id']}/suggestions").get_json()["suggestions"]
+    assert suggestion["status"] == "pending"
+    [stream] = alice.get(f"/api/sessions/{ids['session_id']}/streams").get_json()["streams"]
+    assert stream["running"] is True
+    assert alice.get(f"/api/documents/{ids['doc_id']}/shares").get_json()["shares"] in ([], [
+        {"username": "bob", "access": "read"}])
+
+
+def test_a_stranger_gets_404_on_every_route(world):
+    bob, app = world["bob"], world["app"]
+    routes = resource_routes(app)
+    assert len(routes) >= 25
+    answers = {}
+    for method, endpoint, rule in routes:
+        resp = call(bob, method, endpoint, fill(rule, world["ids"]), world)
+        answers[f"{method} {rule}"] = (resp.status_code, resp.get_json()["error"]["code"])
+    assert answers == {key: (404, "not_found") for key in answers}
+    assert bob.get("/api/documents").get_json() == {"documents": []}
+    alice_sees_everything_unchanged(world)
+
+
+def test_an_unknown_id_and_a_hidden_one_answer_the_same(world):
+    bob, ids = world["bob"], world["ids"]
+    hidden = bob.get(f"/api/sessions/{ids['session_id']}")
+    unknown = bob.get("/api/sessions/2f1b4c1e-8a4e-4a43-9a7c-2d5b8f0c9e11")
+    assert (hidden.status_code, hidden.get_json()) == (unknown.status_code, unknown.get_json())
+
+
+def test_the_document_page_says_not_found(world):
+    page = world["bob"].get(f"/documents/{world['ids']['doc_id']}")
+    assert page.status_code == 404 and "Not found" in page.get_data(as_text=True)
+    assert "Alice's plan" not in page.get_data(as_text=True)
+
+
+def test_read_only_sharing_reads_everything_and_writes_nothing(world):
+    alice, bob, ids = world["alice"], world["bob"], world["ids"]
+    shared = alice.put(f"/api/documents/{ids['doc_id']}/shares/bob", json={"access": "read"})
+    assert shared.status_code == 200
+    assert shared.get_json()["shares"] == [{"username": "bob", "access": "read"}]
+    [listed] = bob.get("/api/documents").get_json()["documents"]
+    assert listed["id"] == ids["doc_id"] and listed["access"] == "read"
+    answers = {}
+    for method, endpoint, rule in resource_routes(world["app"]):
+        resp = call(bob, method, endpoint, fill(rule, ids), world)
+        answers[f"{method} {rule}"] = resp.status_code
+    expected = {key: 200 if key.startswith("GET ") else 404 for key in answers}
+    assert answers == expected
+    assert bob.get(f"/documents/{ids['doc_id']}").status_code == 200
+    alice_sees_everything_unchanged(world)
+
+
+def test_edit_sharing_edits_the_document_but_not_alices_chats(world):
+    alice, bob, ids = world["alice"], world["bob"], world["ids"]
+    alice.put(f"/api/documents/{ids['doc_id']}/shares/bob", json={"access": "edit"})
+    section_url = f"/api/documents/{ids['doc_id']}/sections/{ids['section_id']}"
+    assert bob.patch(section_url, json={"version": 1, "content": "Bob's words."}).status_code == 200
+    assert bob.post(f"/api/documents/{ids['doc_id']}/sections", json={"title": "Bob's part"}).status_code == 201
+    # Alice's chat: readable, not writable.
+    session_url = f"/api/sessions/{ids['session_id']}"
+    assert bob.get(session_url).status_code == 200
+    assert bob.post(f"{session_url}/messages", json={"content": "Hi"}).status_code == 404
+    assert bob.patch(session_url, json={"title": "Mine"}).status_code == 404
+    assert bob.delete(session_url).status_code == 404
+    # Bob's own chat on Alice's document: his, and Alice (the owner) may write it too.
+    own = bob.post(f"{section_url}/sessions", json={}).get_json()
+    assert own["owner"] != alice.get("/api/me").get_json()["user"]["id"]
+    assert bob.post(f"/api/sessions/{own['id']}/messages", json={"content": "Summarise"}).status_code == 201
+    assert alice.patch(f"/api/sessions/{own['id']}", json={"title": "Seen by the owner"}).status_code == 200
+    # Only the owner shares or deletes.
+    assert bob.put(f"/api/documents/{ids['doc_id']}/shares/alice", json={"access": "edit"}).status_code == 404
+    assert bob.delete(f"/api/documents/{ids['doc_id']}").status_code == 404
+    assert alice.get(f"/api/documents/{ids['doc_id']}").status_code == 200
+
+
+def test_revoking_works_at_once(world):
+    alice, bob, ids = world["alice"], world["bob"], world["ids"]
+    alice.put(f"/api/documents/{ids['doc_id']}/shares/bob", json={"access": "edit"})
+    assert bob.get(f"/api/documents/{ids['doc_id']}").status_code == 200
+    alice.put(f"/api/documents/{ids['doc_id']}/shares/bob", json={"access": "read"})
+    assert bob.patch(f"/api/documents/{ids['doc_id']}", json={"title": "x"}).status_code == 404
+    gone = alice.delete(f"/api/documents/{ids['doc_id']}/shares/bob")
+    assert gone.status_code == 200 and gone.get_json()["shares"] == []
+    assert bob.get(f"/api/documents/{ids['doc_id']}").status_code == 404
+    assert bob.get(f"/api/sessions/{ids['session_id']}").status_code == 404
+    assert bob.get("/api/documents").get_json() == {"documents": []}
+    assert alice.delete(f"/api/documents/{ids['doc_id']}/shares/bob").status_code == 404
+
+
+def test_sharing_validates(world):
+    alice, ids = world["alice"], world["ids"]
+    url = f"/api/documents/{ids['doc_id']}/shares"
+    assert alice.put(f"{url}/nobody", json={"access": "read"}).status_code == 404
+    assert alice.put(f"{url}/alice", json={"access": "read"}).status_code == 400
+    assert alice.put(f"{url}/bob", json={"access": "admin"}).get_json()["error"]["field"] == "access"
+    view = alice.get(url).get_json()
+    assert view == {"owner": "alice", "shares": [], "access": "owner"}
+
+
+# -- the websocket -------------------------------------------------------------------
+
+def open_socket(world: dict, client, session_id: str | None = None):
+    url = f"{world['server'].ws_url}/ws/sessions/{session_id or world['ids']['session_id']}"
+    return simple_websocket.Client.connect(url, headers={"Cookie": cookie_header(client)})
+
+
+def test_a_strangers_socket_gets_not_found(world):
+    ws = open_socket(world, world["bob"])
+    event = json.loads(ws.receive(5))
+    assert event["type"] == "error" and event["error"]["code"] == "not_found"
+
+
+def test_a_socket_without_a_user_is_refused(world):
+    path = f"/ws/sessions/{world['ids']['session_id']}"
+    status, body = handshake(world["server"].port, path, origin=world["server"].url)
+    assert status == 401 and json.loads(body)["error"]["code"] == "unauthorized"
+    assert handshake(world["server"].port, path, world["server"].url, cookie_header(world["alice"]))[0] == 101
+
+
+def test_revoking_closes_an_open_socket_at_once(world, fake_openai):
+    alice, bob, ids = world["alice"], world["bob"], world["ids"]
+    alice.put(f"/api/documents/{ids['doc_id']}/shares/bob", json={"access": "read"})
+    ws = open_socket(world, bob)
+    assert json.loads(ws.receive(5))["type"] == "hello"
+    # A reader watches the stream but cannot send.
+    ws.send(json.dumps({"type": "send", "content": "Let me in"}))
+    refused = ws_events(ws, lambda e: e["type"] == "error")[-1]
+    assert refused["error"]["code"] == "not_found"
+    assert alice.post(f"/api/sessions/{ids['session_id']}/messages", json={"content": "Again"}).status_code == 201
+    seen = ws_events(ws, lambda e: e["type"] == "done")
+    assert seen[-1]["message"]["content"] == "Fine."
+
+    alice.delete(f"/api/documents/{ids['doc_id']}/shares/bob")
+    closing = ws_events(ws, lambda e: e["type"] == "error")[-1]
+    assert closing["seq"] == 0 and closing["error"]["code"] == "not_found"
+    with pytest.raises(simple_websocket.ConnectionClosed):
+        while True:
+            ws.receive(5)
+    alice.post(f"/api/sessions/{ids['session_id']}/messages", json={"content": "After"})
+    assert len(world["app"].extensions["vice_hub"].subscribers(ids["session_id"])) == 0
+
+
+def test_document_notifications_reach_only_users_who_may_see_them(world):
+    alice, bob, ids = world["alice"], world["bob"], world["ids"]
+    hub = world["app"].extensions["vice_hub"]
+    alice.put(f"/api/documents/{ids['doc_id']}/shares/bob", json={"access": "read"})
+    watcher = open_socket(world, bob)
+    assert json.loads(watcher.receive(5))["type"] == "hello"
+    owner = open_socket(world, alice)
+    assert json.loads(owner.receive(5))["type"] == "hello"
+    # Take Bob's access away behind the hub's back (as another process would): no revalidation ran.
+    state = world["app"].extensions["vice_state"]
+    with state.edit_document(ids["doc_id"]) as doc:
+        doc.shared_with = []
+    other = "2f1b4c1e-8a4e-4a43-9a7c-2d5b8f0c9e11"
+    assert hub.notify_document(ids["doc_id"], {"kind": "test", "text": "Only for Alice"}, exclude_session=other) == 1
+    assert ws_events(owner, lambda e: e["type"] == "notification")[-1]["text"] == "Only for Alice"
+    assert watcher.receive(0.5) is None
+    watcher.close(), owner.close()
+
+
+def test_files_from_before_accounts_belong_to_the_first_admin(make_app, data_dir):
+    local = make_app(AUTH="local").test_client()
+    doc = local.post("/api/documents", json={"title": "Written alone"}).get_json()
+    assert doc["owner"] == "local"
+    app = password_app(make_app)
+    alice, bob = two_users(app)
+    assert alice.get(f"/api/documents/{doc['id']}").get_json()["title"] == "Written alone"
+    assert [d["access"] for d in alice.get("/api/documents").get_json()["documents"]] == ["owner"]
+    assert bob.get(f"/api/documents/{doc['id']}").status_code == 404
