@@ -16,6 +16,7 @@ from fake_openai import fake_openai  # noqa: F401 - the fixture
 from conftest import make_document, make_session, ws_events
 from vice_ai.errors import ModelError
 from vice_ai.llm.base import ChatRequest, Finish, TextDelta, ToolCallDelta
+from vice_ai.llm import sse
 from vice_ai.llm.openai_backend import OpenAIBackend
 
 QUESTION = [{"role": "user", "content": "Tighten the summary."}]
@@ -266,3 +267,33 @@ def test_a_burst_of_tokens_reaches_a_compressing_client_intact_and_in_order(mode
     assert [e["seq"] for e in numbered] == list(range(numbered[0]["seq"], numbered[0]["seq"] + len(numbered)))
     deltas = [e["text"] for e in events if e["type"] == "delta"]
     assert deltas == words and events[-1]["message"]["content"] == "".join(words)
+
+
+# -- decoding the stream --------------------------------------------------------------------
+
+def test_server_sent_events_are_grouped_and_comments_skipped():
+    lines = [": keep-alive", "", "event: message", "data: {\"a\":", "data: 1}", "", "data:[DONE]"]
+    assert [(e.event, e.data) for e in sse.events(lines)] == [("message", '{"a":\n1}'), ("", "[DONE]")]
+
+
+@pytest.mark.parametrize("data, event, expected", [
+    ('{"choices": [{"index": 0, "delta": {"content": "Hi"}, "finish_reason": null}]}', "", ["Hi"]),
+    ('{"choices": [{"index": 1, "delta": {"content": "other choice"}}]}', "", []),
+    ('{"choices": [], "usage": {"completion_tokens": 3}}', "", []),
+])
+def test_chunks_decode_to_text(data, event, expected):
+    decoded = sse.decode(sse.ServerEvent(event, data))
+    assert [c.text for c in decoded.chunks] == expected
+
+
+@pytest.mark.parametrize("data, event, error", [
+    ("not json", "", sse.BadChunk),
+    ("[1, 2]", "", sse.BadChunk),
+    ('{"choices": [{"delta": {"content": 42}}]}', "", sse.BadChunk),
+    ('{"choices": [{"delta": "oops"}]}', "", sse.BadChunk),
+    ('{"error": {"message": "overloaded"}}', "", sse.StreamError),
+    ('{"message": "overloaded"}', "error", sse.StreamError),
+])
+def test_bad_or_error_chunks_are_refused(data, event, error):
+    with pytest.raises(error):
+        sse.decode(sse.ServerEvent(event, data))
