@@ -15,6 +15,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from fake_openai import FakeOpenAI, Reply
+from vice_ai import shutdown
 
 CHROMIUM = "/usr/bin/chromium"
 LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
@@ -138,7 +139,7 @@ class Served:
                 conn.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
-        self.app.extensions["vice_engine"].shutdown()
+        shutdown(self.app)  # generations and notification streams
         self.server.server_close()
         self.thread.join(5)
         self.server = None
