@@ -25,6 +25,10 @@ class _Channel:
     seq: int = 0
     buffer: deque[dict[str, Any]] = field(default_factory=deque)
     subscribers: set[Subscriber] = field(default_factory=set)
+    # Guards this channel's seq, buffer and subscribers. One lock per session, not one
+    # for the hub: with hundreds of streams a shared lock taken per token convoys
+    # behind the GIL (docs/bench-stream.md).
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 class Hub:
@@ -32,6 +36,8 @@ class Hub:
 
     def __init__(self, buffer_size: int = 2000) -> None:
         self.buffer_size = buffer_size
+        # Guards the channel table only; a channel's own lock may be taken while
+        # holding it, never the other way round.
         self._lock = threading.Lock()
         self._channels: dict[str, _Channel] = {}
         # may_see(user, document_id): set by the app; None lets everyone see everything.
@@ -56,16 +62,20 @@ class Hub:
         return allowed
 
     def _channel(self, session_id: str, document_id: str) -> _Channel:
-        channel = self._channels.get(session_id)
+        channel = self._channels.get(session_id)  # a dict read needs no lock
         if channel is None:
-            channel = self._channels[session_id] = _Channel(document_id, buffer=deque(maxlen=self.buffer_size))
+            with self._lock:
+                channel = self._channels.get(session_id)
+                if channel is None:
+                    channel = _Channel(document_id, buffer=deque(maxlen=self.buffer_size))
+                    self._channels[session_id] = channel
         return channel
 
     def publish(self, session_id: str, document_id: str, event: dict[str, Any],
                 only: set[Subscriber] | None = None) -> dict[str, Any]:
         """Number an event, keep it for catch-up, and hand it to every subscriber of the session (or `only` those)."""
-        with self._lock:
-            channel = self._channel(session_id, document_id)
+        channel = self._channel(session_id, document_id)
+        with channel.lock:
             channel.seq += 1
             event = {**event, "seq": channel.seq, "session_id": session_id}
             channel.buffer.append(event)
@@ -78,11 +88,7 @@ class Hub:
 
     def notify_document(self, document_id: str, payload: dict[str, Any], exclude_session: str | None = None) -> int:
         """Publish a notification to every watched session of a document whose users may see it; returns how many."""
-        with self._lock:
-            targets = {
-                sid: list(ch.subscribers) for sid, ch in self._channels.items()
-                if ch.document_id == document_id and ch.subscribers and sid != exclude_session
-            }
+        targets = {sid: subs for sid, subs in self._watching(document_id) if subs and sid != exclude_session}
         allowed = self._allowed([sub for subs in targets.values() for sub in subs], document_id)
         for sid in targets:
             self.publish(sid, document_id, {"type": "notification", **payload}, only=allowed)
@@ -90,16 +96,11 @@ class Hub:
 
     def revalidate(self, document_id: str) -> int:
         """Close the sockets on a document's sessions whose user may no longer see it; returns how many."""
-        with self._lock:
-            watching = [(sid, sub) for sid, ch in self._channels.items() if ch.document_id == document_id
-                        for sub in ch.subscribers]
+        watching = [(sid, sub) for sid, subs in self._watching(document_id) for sub in subs]
         allowed = self._allowed([sub for _, sub in watching], document_id)
         gone = [(sid, sub) for sid, sub in watching if sub not in allowed]
-        with self._lock:
-            for sid, sub in gone:
-                channel = self._channels.get(sid)
-                if channel is not None:
-                    channel.subscribers.discard(sub)
+        for sid, sub in gone:
+            self.unsubscribe(sid, sub)
         for sid, sub in gone:
             # Looks exactly like a session that does not exist; the socket's writer sends it and closes.
             sub.put({"type": "error", "seq": 0, "session_id": sid, "error": {
@@ -107,25 +108,35 @@ class Hub:
             sub.put(None)
         return len(gone)
 
+    def _watching(self, document_id: str) -> list[tuple[str, list[Subscriber]]]:
+        """(session id, its subscribers) for every channel of a document."""
+        with self._lock:
+            channels = [(sid, ch) for sid, ch in self._channels.items() if ch.document_id == document_id]
+        found = []
+        for sid, channel in channels:
+            with channel.lock:
+                found.append((sid, list(channel.subscribers)))
+        return found
+
     def subscribe(self, session_id: str, document_id: str, sub: Subscriber) -> int:
         """Start delivering a session's events to `sub`; returns the current seq."""
-        with self._lock:
-            channel = self._channel(session_id, document_id)
+        channel = self._channel(session_id, document_id)
+        with channel.lock:
             channel.subscribers.add(sub)
             return channel.seq
 
     def unsubscribe(self, session_id: str, sub: Subscriber) -> None:
-        with self._lock:
-            channel = self._channels.get(session_id)
-            if channel is not None:
+        channel = self._channels.get(session_id)
+        if channel is not None:
+            with channel.lock:
                 channel.subscribers.discard(sub)
 
     def since(self, session_id: str, after: int) -> tuple[list[dict[str, Any]] | None, int]:
         """Buffered events after `after`, or None when the buffer no longer reaches back that far."""
-        with self._lock:
-            channel = self._channels.get(session_id)
-            if channel is None:
-                return ([] if after == 0 else None), 0
+        channel = self._channels.get(session_id)
+        if channel is None:
+            return ([] if after == 0 else None), 0
+        with channel.lock:
             if after > channel.seq:
                 return None, channel.seq  # a seq from before a restart
             oldest = channel.buffer[0]["seq"] if channel.buffer else channel.seq + 1
@@ -134,17 +145,21 @@ class Hub:
             return [e for e in channel.buffer if e["seq"] > after], channel.seq
 
     def subscribers(self, session_id: str) -> list[Subscriber]:
-        with self._lock:
-            channel = self._channels.get(session_id)
-            return list(channel.subscribers) if channel else []
+        channel = self._channels.get(session_id)
+        if channel is None:
+            return []
+        with channel.lock:
+            return list(channel.subscribers)
 
     def drop_session(self, session_id: str) -> None:
         """Forget a deleted session; its subscribers get a final event and are released."""
         with self._lock:
             channel = self._channels.pop(session_id, None)
         if channel:
-            for sub in channel.subscribers:
-                sub.put({"type": "deleted", "session_id": session_id, "seq": channel.seq + 1})
+            with channel.lock:
+                subs, seq = list(channel.subscribers), channel.seq
+            for sub in subs:
+                sub.put({"type": "deleted", "session_id": session_id, "seq": seq + 1})
 
 
 class QueueSubscriber:
