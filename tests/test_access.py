@@ -11,7 +11,7 @@ import re
 import pytest
 import simple_websocket
 
-from auth_helpers import cookie_header, handshake, password_app, two_users
+from auth_helpers import connect_as, cookie_header, handshake, password_app, two_users
 from conftest import model_config, ws_events
 from fake_openai import Reply, ToolCall
 
@@ -220,8 +220,7 @@ def test_a_socket_without_a_user_is_refused(world):
 def test_revoking_closes_an_open_socket_at_once(world, fake_openai):
     alice, bob, ids = world["alice"], world["bob"], world["ids"]
     alice.put(f"/api/documents/{ids['doc_id']}/shares/bob", json={"access": "read"})
-    ws = open_socket(world, bob)
-    assert json.loads(ws.receive(5))["type"] == "hello"
+    ws = connect_as(world["server"], ids["session_id"], bob)
     # A reader watches the stream but cannot send.
     ws.send(json.dumps({"type": "send", "content": "Let me in"}))
     refused = ws_events(ws, lambda e: e["type"] == "error")[-1]
@@ -244,10 +243,8 @@ def test_document_notifications_reach_only_users_who_may_see_them(world):
     alice, bob, ids = world["alice"], world["bob"], world["ids"]
     hub = world["app"].extensions["vice_hub"]
     alice.put(f"/api/documents/{ids['doc_id']}/shares/bob", json={"access": "read"})
-    watcher = open_socket(world, bob)
-    assert json.loads(watcher.receive(5))["type"] == "hello"
-    owner = open_socket(world, alice)
-    assert json.loads(owner.receive(5))["type"] == "hello"
+    watcher = connect_as(world["server"], ids["session_id"], bob)
+    owner = connect_as(world["server"], ids["session_id"], alice)
     # Take Bob's access away behind the hub's back (as another process would): no revalidation ran.
     state = world["app"].extensions["vice_state"]
     with state.edit_document(ids["doc_id"]) as doc:

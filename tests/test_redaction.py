@@ -5,8 +5,8 @@ import json
 from pathlib import Path
 
 import pytest
-import simple_websocket
 
+from auth_helpers import connect_as
 from conftest import make_document, make_session, model_config, ws_events
 from fake_openai import Reply, ToolCall
 from vice_ai.auth.redaction import redact, redact_message
@@ -94,8 +94,7 @@ def test_a_reply_streams_the_original_and_stores_it_redacted(make_app, fake_open
     session = make_session(client, make_document(client))
     server = start_server(app)
     fake_openai.script(Reply(tokens=["Use ", "this: ", "ghp_" + "Zz9" * 12, " and ", "rotate it."]))
-    ws = simple_websocket.Client.connect(f"{server.ws_url}/ws/sessions/{session['id']}")
-    assert json.loads(ws.receive(5))["type"] == "hello"
+    ws = connect_as(server, session["id"])
     ws.send(json.dumps({"type": "send", "content": "Give me a token"}))
     events = ws_events(ws, lambda e: e["type"] in ("done", "error"))
     ws.close()

@@ -6,9 +6,8 @@ import re
 from pathlib import Path
 
 import pytest
-import simple_websocket
 
-from auth_helpers import cookie_header, handshake, password_app, signin, signup, two_users
+from auth_helpers import connect_as, cookie_header, handshake, password_app, signin, signup, two_users
 from conftest import make_document, make_session, ws_events
 from vice_ai.render import render_markdown
 
@@ -176,9 +175,7 @@ def test_websocket_sends_count_against_the_same_limit(make_app, start_server):
     alice, _ = two_users(app)
     session = make_session(alice, make_document(alice))
     server = start_server(app)
-    ws = simple_websocket.Client.connect(f"{server.ws_url}/ws/sessions/{session['id']}",
-                                         headers={"Cookie": cookie_header(alice)})
-    assert json.loads(ws.receive(5))["type"] == "hello"
+    ws = connect_as(server, session["id"], alice)
     ws.send(json.dumps({"type": "send", "content": "First"}))
     assert ws_events(ws, lambda e: e["type"] == "done")
     ws.send(json.dumps({"type": "send", "content": "Second"}))
