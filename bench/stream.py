@@ -2,22 +2,29 @@
 
 Run from the repository root:
 
-    .venv/bin/python bench/stream.py            # 50 and 200 sessions x 500 tokens
+    .venv/bin/python bench/stream.py            # 50 and 200 sessions x 500 tokens, then 200 paced
     .venv/bin/python bench/stream.py --quick    # 10 and 50 sessions x 200 tokens
 
-For each concurrency level, in the same run:
+For each load, in the same run:
 
 - direct: N threads read N streams from the fake OpenAI-compatible server
-  (tests/fake_openai.py, no delay between chunks) with the openai client;
+  (tests/fake_openai.py, in this process) with the openai client;
 - app: N websocket clients each send one message to their own chat session on
   the app (a separate process serving with werkzeug's threaded server, talking
   to the same fake server), and read the delta events until `done`.
 
-Per-token latency is the time from the fake server writing a token to the
-reader having it (direct: the openai client; app: the websocket client). The
-app's "relay" latency is from the app's model client having the token to the
-websocket client having it: the time the app itself adds. Both processes run
-on this machine; time.monotonic() is the same clock in both (Linux).
+The loads: N streams "with no delay" (the fake server writes as fast as it
+can; the benchmark the goal is stated for), best of --repeat passes; then the
+largest N with each stream paced at --paced tokens per second (closer to a real
+model, one pass).
+
+Figures: throughput (tokens delivered per second); token latency, from the
+fake server writing a token to the reader having it; "app adds", from the
+app's model client handing a token over to the app starting to write it to the
+websocket (and to that write returning: a write waits while the reader's
+receive buffer is full); the app process's peak RSS and CPU. Both processes
+run on this machine, and time.monotonic() is the same clock in both (Linux).
+Other work on the machine skews every figure: the load average is printed.
 """
 from __future__ import annotations
 
@@ -101,6 +108,7 @@ def serve_app(data_dir: str, fake_url: str) -> None:
     # written each delta: the difference is the time the app adds (both keyed by session).
     received: dict[str, list[float]] = {}
     written: dict[str, list[float]] = {}
+    writing: dict[str, list[float]] = {}
     llm = app.extensions["vice_llm"]
     inner_stream = llm.backend.stream
 
@@ -115,10 +123,12 @@ def serve_app(data_dir: str, fake_url: str) -> None:
     inner_send = SessionConnection._send_events
 
     def timed_send(self: SessionConnection, events: list[dict[str, Any]]) -> None:
+        before = time.monotonic()
         inner_send(self, events)
-        now = time.monotonic()
-        times = written.setdefault(self.session_id, [])
-        times.extend(now for e in events if e.get("type") == "delta")
+        after = time.monotonic()
+        count = sum(1 for e in events if e.get("type") == "delta")
+        writing.setdefault(self.session_id, []).extend([before] * count)
+        written.setdefault(self.session_id, []).extend([after] * count)
 
     SessionConnection._send_events = timed_send  # type: ignore[method-assign]
 
@@ -135,10 +145,11 @@ def serve_app(data_dir: str, fake_url: str) -> None:
                     pass  # a thread still running
             stats.dump_stats(os.environ["BENCH_PROFILE"])
         usage = resource.getrusage(resource.RUSAGE_SELF)
-        body = {"received": dict(received), "written": dict(written), "max_rss_kb": usage.ru_maxrss,
+        body = {"received": dict(received), "writing": dict(writing), "written": dict(written), "max_rss_kb": usage.ru_maxrss,
                 "cpu_seconds": usage.ru_utime + usage.ru_stime, "threads": threading.active_count()}
         if request.args.get("reset"):
             received.clear()
+            writing.clear()
             written.clear()
         return jsonify(body)
 
@@ -181,7 +192,10 @@ class Run:
     tokens: int
     seconds: float
     latencies: list[float] = field(default_factory=list)  # fake server wrote -> reader has it
-    added: list[float] = field(default_factory=list)  # app's model client has it -> app wrote it to the socket
+    # The app's model client has the token -> the app starts writing it to the socket / the write returned
+    # (a write blocks while the client's receive buffer is full: that part is the reader being slow).
+    handed: list[float] = field(default_factory=list)
+    added: list[float] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -201,6 +215,11 @@ def gaps(earlier: list[float], later: list[float], what: str) -> list[float]:
     if len(earlier) != len(later):
         raise SystemExit(f"{what}: {len(earlier)} tokens at one end, {len(later)} at the other")
     return [b - a for a, b in zip(earlier, later)]
+
+
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def sent_times(fake: Any) -> dict[str, list[float]]:
@@ -227,6 +246,7 @@ def run_direct(fake: Any, sessions: int, n_tokens: int) -> Run:
             if chunk.choices and chunk.choices[0].delta.content:
                 times.append(time.monotonic())
 
+    driver_before = _cpu()
     fake.clear()
     threads = [threading.Thread(target=reader, args=(tag,)) for tag in got]
     for t in threads:
@@ -239,18 +259,22 @@ def run_direct(fake: Any, sessions: int, n_tokens: int) -> Run:
     client.close()
     sent = sent_times(fake)
     return Run("direct", sessions, n_tokens, seconds,
-               [x for tag, times in got.items() for x in gaps(sent[tag], times, tag)])
+               [x for tag, times in got.items() for x in gaps(sent[tag], times, tag)],
+               extra={"driver_cpu": _cpu() - driver_before})
 
 
 def run_app(fake: Any, app: AppProcess, sessions: int, n_tokens: int) -> Run:
     """N websocket clients on N sessions each send a message and read the reply's deltas."""
     import simple_websocket
 
-    doc = app.call("POST", "/api/documents", {"title": "Bench", "sections": [
-        {"title": "Summary", "content": "We ask for funding. The budget is 40,000 euros."}]})
-    section = doc["sections"][0]["id"]
-    ids = [app.call("POST", f"/api/documents/{doc['id']}/sections/{section}/sessions", {})["id"]
-           for _ in range(sessions)]
+    ids = []
+    for n in range(sessions):
+        # One document per session, as for separate users: a document's other sessions get
+        # a notification when a reply finishes there, which is a different load.
+        doc = app.call("POST", "/api/documents", {"title": f"Bench {n}", "sections": [
+            {"title": "Summary", "content": "We ask for funding. The budget is 40,000 euros."}]})
+        section = doc["sections"][0]["id"]
+        ids.append(app.call("POST", f"/api/documents/{doc['id']}/sections/{section}/sessions", {})["id"])
     # No waiting for the hello: simple_websocket's client can leave a message that came
     # with the handshake answer unread until more data arrives. Readers skip it; the
     # server reads commands only once the socket is subscribed.
@@ -278,7 +302,8 @@ def run_app(fake: Any, app: AppProcess, sessions: int, n_tokens: int) -> Run:
                     failures.append(f"{sid}: {event['type']} {event.get('error')}")
                 return
 
-    app.call("GET", "/bench/report?reset=1")
+    cpu_before = app.call("GET", "/bench/report?reset=1")["cpu_seconds"]
+    driver_before = _cpu()
     fake.clear()
     threads = [threading.Thread(target=reader, args=(sid,)) for sid in ids]
     for t in threads:
@@ -294,12 +319,14 @@ def run_app(fake: Any, app: AppProcess, sessions: int, n_tokens: int) -> Run:
         raise SystemExit("app run failed: " + "; ".join(failures[:5]))
     report = app.call("GET", "/bench/report?reset=1")
     sent = sent_times(fake)
-    latencies, added = [], []
+    latencies, handed, added = [], [], []
     for sid, times in got.items():
         latencies += gaps(sent[sid], times, sid)
+        handed += gaps(report["received"][sid], report["writing"][sid], sid)
         added += gaps(report["received"][sid], report["written"][sid], sid)
-    return Run("app", sessions, n_tokens, seconds, latencies, added,
-               {"max_rss_mb": report["max_rss_kb"] / 1024, "cpu_seconds": report["cpu_seconds"]})
+    return Run("app", sessions, n_tokens, seconds, latencies, handed, added,
+               {"max_rss_mb": report["max_rss_kb"] / 1024, "cpu_seconds": report["cpu_seconds"] - cpu_before,
+                "driver_cpu": _cpu() - driver_before})
 
 
 # -- report -------------------------------------------------------------------------------------
@@ -313,6 +340,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="10 and 50 sessions x 200 tokens")
     parser.add_argument("--sessions", type=int, nargs="+", help="concurrency levels (default 50 200)")
     parser.add_argument("--tokens", type=int, help="tokens per stream (default 500)")
+    parser.add_argument("--paced", type=float, default=None, metavar="TOKENS_PER_S",
+                        help="also run the largest level with streams paced at this rate (default 20; 0: skip)")
     parser.add_argument("--repeat", type=int, default=2,
                         help="passes per level, direct and app alternating; the best of each is kept (default 2)")
     parser.add_argument("--profile", metavar="FILE", help="cProfile every thread of the app into FILE")
@@ -330,50 +359,60 @@ def main(argv: list[str] | None = None) -> int:
     levels, n_tokens = ((10, 50), 200) if args.quick else ((50, 200), 500)
     levels = tuple(args.sessions or levels)
     n_tokens = args.tokens or n_tokens
+    pace = (0.0 if args.quick else 20.0) if args.paced is None else args.paced
+    # (label, sessions, delay between tokens, passes)
+    scenarios = [(f"{n}, no delay", n, 0.0, args.repeat) for n in levels]
+    if pace:
+        scenarios.append((f"{max(levels)}, {pace:g} tokens/s each", max(levels), 1 / pace, 1))
     print(f"# stream benchmark {time.strftime('%Y-%m-%d %H:%M')}: Python {platform.python_version()}, "
           f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start, "
-          f"{n_tokens} tokens per stream, no delay, best of {args.repeat}", flush=True)
-    results: list[tuple[Run, Run]] = []
+          f"{n_tokens} tokens per stream, best of {args.repeat} without delay", flush=True)
+    results: list[tuple[str, Run, Run]] = []
     with tempfile.TemporaryDirectory(prefix="vice-bench-") as tmp, \
             FakeOpenAI(models=[MODEL], record_timing=True) as fake:
-        fake.default = Reply(tokens=tokens(n_tokens))
         app = AppProcess(tmp, fake.url)
         try:
             idle = app.call("GET", "/bench/report")
-            for sessions in levels:
+            for label, sessions, delay, passes in scenarios:
+                fake.default = Reply(tokens=tokens(n_tokens), delay=delay)
                 direct: list[Run] = []
                 via_app: list[Run] = []
-                for _ in range(args.repeat):
+                for _ in range(passes):
                     direct.append(run_direct(fake, sessions, n_tokens))
                     via_app.append(run_app(fake, app, sessions, n_tokens))
-                results.append((max(direct, key=lambda r: r.throughput), max(via_app, key=lambda r: r.throughput)))
+                results.append((label, max(direct, key=lambda r: r.throughput),
+                                max(via_app, key=lambda r: r.throughput)))
         finally:
             app.stop()
 
     print(f"\napp process before the runs: {idle['max_rss_kb'] / 1024:.0f} MB peak RSS\n")
     print("| sessions | path | tokens/s | token latency p50 / p99 ms | app adds p50 / p99 ms "
-          "| app peak RSS MB | app CPU s (cumulative) |")
-    print("|---:|---|---:|---:|---:|---:|---:|")
-    for direct, app_run in results:
-        print(f"| {direct.sessions} | direct | {direct.throughput:,.0f} "
-              f"| {ms(pct(direct.latencies, .5))} / {ms(pct(direct.latencies, .99))} | | | |")
-        print(f"| {app_run.sessions} | app | {app_run.throughput:,.0f} "
+          "(until its socket write starts; returns) | app peak RSS MB | CPU s: app; driver |")
+    print("|---|---|---:|---:|---:|---:|---:|")
+    for label, direct, app_run in results:
+        print(f"| {label} | direct | {direct.throughput:,.0f} "
+              f"| {ms(pct(direct.latencies, .5))} / {ms(pct(direct.latencies, .99))} | | "
+              f"| -; {direct.extra['driver_cpu']:.1f} |")
+        print(f"| {label} | app | {app_run.throughput:,.0f} "
               f"| {ms(pct(app_run.latencies, .5))} / {ms(pct(app_run.latencies, .99))} "
-              f"| {ms(pct(app_run.added, .5))} / {ms(pct(app_run.added, .99))} "
-              f"| {app_run.extra['max_rss_mb']:.0f} | {app_run.extra['cpu_seconds']:.1f} |")
+              f"| {ms(pct(app_run.handed, .5))} / {ms(pct(app_run.handed, .99))}; "
+              f"{ms(pct(app_run.added, .5))} / {ms(pct(app_run.added, .99))} "
+              f"| {app_run.extra['max_rss_mb']:.0f} "
+              f"| {app_run.extra['cpu_seconds']:.1f}; {app_run.extra['driver_cpu']:.1f} |")
     print()
-    met = True
-    for direct, app_run in results:
+    verdict = {}
+    for label, direct, app_run in results:
         ratio = app_run.throughput / direct.throughput
-        added = pct(app_run.added, .99)
-        print(f"{direct.sessions} sessions: app throughput {ratio:.2f} x direct; app adds {ms(added)} ms p99 "
-              f"per token; end-to-end token latency p99 {ms(pct(app_run.latencies, .99))} ms "
+        added = pct(app_run.handed, .99)
+        print(f"{label}: app throughput {ratio:.2f} x direct; the app adds {ms(added)} ms p99 per token "
+              f"before writing it; end-to-end token latency p99 {ms(pct(app_run.latencies, .99))} ms "
               f"(direct {ms(pct(direct.latencies, .99))} ms)")
-        if direct.sessions == max(levels):
-            met = ratio >= 0.5 and added < 0.010
-    print(f"\ngoal at {max(levels)} sessions (>= 0.5 x direct throughput, < 10 ms added p99 per token): "
-          f"{'met' if met else 'missed'}")
-    return 0 if met else 1
+        verdict[label] = (ratio >= 0.5, added < 0.010)
+    top = f"{max(levels)}, no delay"
+    print(f"\ngoal at {max(levels)} sessions without delay: throughput >= 0.5 x direct "
+          f"{'met' if verdict[top][0] else 'missed'}; < 10 ms added p99 per token "
+          f"{'met' if verdict[top][1] else 'missed'}")
+    return 0 if all(verdict[top]) else 1
 
 
 if __name__ == "__main__":
