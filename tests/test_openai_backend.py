@@ -15,7 +15,7 @@ from fake_openai import fake_openai  # noqa: F401 - the fixture
 
 from conftest import make_document, make_session, ws_events
 from vice_ai.errors import ModelError
-from vice_ai.llm.base import ChatRequest, Finish, TextDelta, ToolCallDelta
+from vice_ai.llm.base import ChatRequest, Finish, Retrying, TextDelta, ToolCallDelta
 from vice_ai.llm import sse
 from vice_ai.llm.openai_backend import OpenAIBackend
 
@@ -297,3 +297,12 @@ def test_chunks_decode_to_text(data, event, expected):
 def test_bad_or_error_chunks_are_refused(data, event, error):
     with pytest.raises(error):
         sse.decode(sse.ServerEvent(event, data))
+
+
+def test_a_429_within_the_bound_says_it_waits_then_streams(fake_openai):
+    fake_openai.script(Reply.http_error(429, "Slow down.", retry_after=0.1), Reply(text="Made it."))
+    chunks = list(backend_for(fake_openai, max_retry_after=1).stream(ChatRequest("fake-small", QUESTION),
+                                                                       threading.Event()))
+    assert isinstance(chunks[0], Retrying) and chunks[0].seconds == 0.1 and chunks[0].reason == "rate_limited"
+    assert "".join(c.text for c in chunks if isinstance(c, TextDelta)) == "Made it."
+    assert len(fake_openai.chat_requests) == 2
