@@ -232,7 +232,7 @@ class AppState:
             record.setdefault("at", now())
         mark.offset = self.store.append_journal("sessions", session.id, records, at=mark.offset)
         for record in records:
-            _apply(session, record)
+            _apply(session, record, trusted=True)
         mark.seq = records[-1]["seq"]
         if mark.offset > max(self.compact_bytes, mark.key[2]):
             self._compact(session, mark)
@@ -387,11 +387,14 @@ def snapshot_data(session: ChatSession) -> dict[str, Any]:
     return data
 
 
-def _apply(session: ChatSession, record: dict[str, Any]) -> None:
-    """Apply one journal record to a session in memory."""
+def _apply(session: ChatSession, record: dict[str, Any], trusted: bool = False) -> None:
+    """Apply one journal record to a session in memory (`trusted`: built by this process just now)."""
     op = record["op"]
     if op == "message":
-        session.upsert_message(Message.from_dict(record["message"]))
+        # Our own record holds exactly Message's fields; one read from disk may
+        # come from another version, so it goes through from_dict's filter.
+        data = record["message"]
+        session.upsert_message(Message(**data) if trusted else Message.from_dict(data))
     elif op == "set":
         for name, value in record["fields"].items():
             if name in ChatSession.SETTABLE:

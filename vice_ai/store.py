@@ -40,7 +40,7 @@ from .models import FORMAT_VERSION, is_id
 
 log = logging.getLogger(__name__)
 
-KINDS = ("documents", "sessions", "users")
+KINDS = ("documents", "sessions")
 
 
 class CorruptFile(Exception):
@@ -81,6 +81,9 @@ def dumps(data: Any) -> bytes:
 
 # A snapshot temp file older than this belongs to a writer that died.
 STALE_TEMP_SECONDS = 600.0
+
+# Journal descriptors a store keeps open between appends (more are opened per use).
+KEEP_JOURNALS_OPEN = 256
 
 # Journals grow ahead by their own size, in 4 KiB steps, at most 1 MiB at a time.
 JOURNAL_STEP = 4096
@@ -294,7 +297,28 @@ class Store:
         # Checked ids -> "<root>/<kind>/<id>": the hot path (every append) skips
         # re-validating the uuid and building Path objects.
         self._bases: dict[tuple[str, str], str] = {}
+        # Open journal descriptors, each with the snapshot generation it was opened
+        # in: a journal is only unlinked or moved along with its snapshot, so while
+        # that generation holds, the descriptor is still the file under the name.
+        self._journals: dict[tuple[str, str], tuple[int, int]] = {}
         self.remove_stale_temp_files()
+
+    def close(self) -> None:
+        """Close the descriptors this store keeps open (it stays usable: they reopen on demand)."""
+        for key in list(self._journals):
+            self._forget_journal(*key)
+        with self._locks_guard:
+            locks = list(self._locks.values())
+        for lock in locks:
+            if not lock.is_locked:
+                lock.close()
+
+    def __del__(self) -> None:
+        try:
+            for fd, _ in self._journals.values():
+                os.close(fd)
+        except (OSError, TypeError, AttributeError):
+            pass  # interpreter shutdown
 
     def remove_stale_temp_files(self, older_than: float = STALE_TEMP_SECONDS) -> int:
         """Delete snapshot temp files a killed writer left behind; returns how many.
@@ -419,6 +443,32 @@ class Store:
         return key
 
     # -- journals -------------------------------------------------------------------
+    def _journal_fd(self, kind: str, item_id: str, create: bool) -> tuple[int, bool] | None:
+        """A read-write descriptor of a journal, and whether the store keeps it (else close it after use)."""
+        key = (kind, item_id)
+        generation = self.lock(kind, item_id).generations()[0]
+        kept = self._journals.get(key)
+        if kept is not None:
+            if kept[1] == generation:
+                return kept[0], True
+            # The snapshot moved (compaction, delete, quarantine, maybe by another
+            # process): the name may now be another file.
+            self._forget_journal(kind, item_id)
+        flags = os.O_RDWR | os.O_CLOEXEC | (os.O_CREAT if create else 0)
+        try:
+            fd = os.open(self._base(kind, item_id) + ".journal", flags, 0o644)
+        except FileNotFoundError:
+            return None
+        if len(self._journals) < KEEP_JOURNALS_OPEN:
+            self._journals[key] = (fd, generation)
+            return fd, True
+        return fd, False
+
+    def _forget_journal(self, kind: str, item_id: str) -> None:
+        kept = self._journals.pop((kind, item_id), None)
+        if kept is not None:
+            os.close(kept[0])
+
     def read_journal(self, kind: str, item_id: str, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
         """Records from `offset` to the end of the journal, and the offset after the last whole one.
 
@@ -428,10 +478,10 @@ class Store:
         padding. Call with the resource's lock held.
         """
         path = self._base(kind, item_id) + ".journal"
-        try:
-            fd = os.open(path, os.O_RDWR | os.O_CLOEXEC)
-        except FileNotFoundError:
+        opened = self._journal_fd(kind, item_id, create=False)
+        if opened is None:
             return [], 0
+        fd, kept = opened
         try:
             if offset:
                 # Read from one byte early: the newline there proves the caller's
@@ -455,7 +505,8 @@ class Store:
             if dirty:
                 os.fdatasync(fd)
         finally:
-            os.close(fd)
+            if not kept:
+                os.close(fd)
         return records, pos
 
     @staticmethod
@@ -486,7 +537,9 @@ class Store:
         path = self._base(kind, item_id) + ".journal"
         data = b"".join(dumps(r) + b"\n" for r in records)
         self.lock(kind, item_id).bump(snapshot=False)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        opened = self._journal_fd(kind, item_id, create=True)
+        assert opened is not None
+        fd, kept = opened
         try:
             size = _size(fd)
             if at is None:
@@ -507,7 +560,8 @@ class Store:
                 _undo_append(fd, at, stop, size)
                 raise
         finally:
-            os.close(fd)
+            if not kept:
+                os.close(fd)
         if size == 0:
             # The file may be new: make its name durable too. (Also runs after a
             # compaction emptied the journal: one extra, cheap, directory fsync.)
@@ -533,6 +587,7 @@ class Store:
         paths = list(self._files(kind, item_id))
         if any(path.exists() for path in paths):
             self.lock(kind, item_id).bump(snapshot=True)
+        self._forget_journal(kind, item_id)
         for path in paths:
             try:
                 path.unlink()
@@ -548,6 +603,7 @@ class Store:
         dest.mkdir(parents=True, exist_ok=True)
         if any(path.exists() for path in paths):
             self.lock(kind, item_id).bump(snapshot=True)
+        self._forget_journal(kind, item_id)
         for path in paths:
             if path.exists():
                 os.replace(path, dest / f"{path.name}.{stamp}")
