@@ -64,21 +64,8 @@ def handshake(port: int, path: str, origin: str | None = None, cookie: str | Non
 
 
 def connect_as(server, session_id: str, client=None):
-    """A websocket on a session as the client's user (or with no cookie), past its hello.
-
-    simple_websocket's client can leave a message that arrived with the
-    handshake answer unprocessed until more data comes: a ping makes the
-    server send more, so the hello is never stuck.
-    """
-    import json
-
-    import simple_websocket
-
-    from conftest import ws_events
+    """A websocket on a session as the client's user (or with no cookie), past its hello."""
+    from conftest import connect_ws
 
     headers = {"Cookie": cookie_header(client)} if client is not None else None
-    ws = simple_websocket.Client.connect(f"{server.ws_url}/ws/sessions/{session_id}", headers=headers)
-    ws.send(json.dumps({"type": "ping"}))
-    events = ws_events(ws, lambda e: e["type"] == "pong")
-    assert events[0]["type"] == "hello", events
-    return ws
+    return connect_ws(server, session_id, headers=headers)

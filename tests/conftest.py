@@ -161,3 +161,19 @@ def ws_events(ws, until: Callable[[dict], bool], timeout: float = 10.0) -> list[
         if until(event):
             return events
     raise AssertionError(f"timed out; got {[e.get('type') for e in events]}")
+
+
+def connect_ws(server, session_id: str, headers: dict[str, str] | None = None):
+    """A websocket client on a session, past its hello.
+
+    simple_websocket's client can leave a message that arrived in the same read
+    as the handshake answer unprocessed until more data comes: a ping makes the
+    server send more, so the hello is never stuck.
+    """
+    import simple_websocket
+
+    ws = simple_websocket.Client.connect(f"{server.ws_url}/ws/sessions/{session_id}", headers=headers)
+    ws.send(json.dumps({"type": "ping"}))
+    events = ws_events(ws, lambda e: e["type"] == "pong")
+    assert events[0]["type"] == "hello", events
+    return ws

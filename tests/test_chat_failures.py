@@ -19,21 +19,13 @@ import simple_websocket
 from fake_openai import FAKE_KEY, FakeOpenAI, Reply
 from fake_openai import fake_openai  # noqa: F401 - the fixture
 
-from conftest import make_document, make_session, ws_events
+from conftest import connect_ws, make_document, make_session, ws_events
 
 ROOT = Path(__file__).resolve().parent.parent
 PARTIAL = "Half of the answer"
 # A name like APIConnectionError or a traceback is not a message for people.
 TECHNICAL = re.compile(r"\b\w+(Error|Exception)\b|Traceback|httpx|openai\.")
 
-
-def connect(server, session_id: str) -> simple_websocket.Client:
-    """A websocket on the session, past its hello (the ping: see test_openai_backend.connect)."""
-    ws = simple_websocket.Client.connect(f"{server.ws_url}/ws/sessions/{session_id}")
-    ws.send(json.dumps({"type": "ping"}))
-    events = ws_events(ws, lambda e: e["type"] == "pong")
-    assert events[0]["type"] == "hello"
-    return ws
 
 
 def send(ws, **command) -> None:
@@ -84,7 +76,7 @@ def test_a_failure_keeps_the_turn_tells_the_client_and_sending_again_works(
     reply, reason, retryable, streamed = FAILURES[name]
     server, client, session = chat
     fake_openai.script(reply)
-    ws = connect(server, session["id"])
+    ws = connect_ws(server, session["id"])
     send(ws, type="send", content="Please tighten the summary")
     events = ws_events(ws, is_final)
 
@@ -115,7 +107,7 @@ def test_a_failure_keeps_the_turn_tells_the_client_and_sending_again_works(
 def test_connection_refused_then_the_server_comes_back(chat, fake_openai, data_dir, caplog):
     server, client, session = chat
     fake_openai.close()
-    ws = connect(server, session["id"])
+    ws = connect_ws(server, session["id"])
     send(ws, type="send", content="Anyone there?")
     events = ws_events(ws, is_final)
     error = events[-1]["error"]
@@ -169,7 +161,7 @@ def test_stop_cuts_the_upstream_and_keeps_the_partial_reply(patient_chat, fake_o
     server, client, session = patient_chat
     # Three words, then two minutes of silence: a stop that waited for the next chunk would hang.
     fake_openai.script(Reply(tokens=["word0 ", "word1 ", "word2 "], end="stall", stall_seconds=120))
-    ws = connect(server, session["id"])
+    ws = connect_ws(server, session["id"])
     send(ws, type="send", content="Write a lot")
     events = ws_events(ws, lambda e: e["type"] == "delta" and e["text"] == "word2 ")
     send(ws, type="stop")
@@ -187,7 +179,7 @@ def test_stop_cuts_the_upstream_and_keeps_the_partial_reply(patient_chat, fake_o
 def test_stop_before_the_first_token_does_not_wait_for_the_server(patient_chat, fake_openai):
     server, client, session = patient_chat
     fake_openai.script(Reply(stall_before=120))
-    ws = connect(server, session["id"])
+    ws = connect_ws(server, session["id"])
     send(ws, type="send", content="Think hard")
     request = fake_openai.wait_for_chat()
     send(ws, type="stop")

@@ -13,7 +13,7 @@ import simple_websocket
 from fake_openai import FAKE_KEY, FakeOpenAI, Reply, ToolCall
 from fake_openai import fake_openai  # noqa: F401 - the fixture
 
-from conftest import make_document, make_session, ws_events
+from conftest import connect_ws, make_document, make_session, ws_events
 from vice_ai.errors import ModelError
 from vice_ai.llm.base import ChatRequest, Finish, Retrying, TextDelta, ToolCallDelta
 from vice_ai.llm import sse
@@ -25,19 +25,6 @@ QUESTION = [{"role": "user", "content": "Tighten the summary."}]
 def backend_for(server: FakeOpenAI, **options) -> OpenAIBackend:
     return OpenAIBackend(api_key=FAKE_KEY, base_url=server.url, **options)
 
-
-def connect(server, session_id: str) -> simple_websocket.Client:
-    """A websocket on the session, past its hello.
-
-    simple_websocket's client leaves a message that arrives in the same read as
-    the handshake answer unprocessed until more data comes: a ping makes the
-    server send more, so the hello is never stuck.
-    """
-    ws = simple_websocket.Client.connect(f"{server.ws_url}/ws/sessions/{session_id}")
-    ws.send(json.dumps({"type": "ping"}))
-    events = ws_events(ws, lambda e: e["type"] == "pong")
-    assert events[0]["type"] == "hello"
-    return ws
 
 
 def is_final(event: dict) -> bool:
@@ -149,7 +136,7 @@ def test_websocket_streams_deltas_then_done(model_app, fake_openai, start_server
     doc = make_document(client)
     session = make_session(client, doc)
     server = start_server(model_app)
-    ws = connect(server, session["id"])
+    ws = connect_ws(server, session["id"])
     ws.send(json.dumps({"type": "send", "content": "Count to eight"}))
     events = ws_events(ws, is_final)
     ws.close()

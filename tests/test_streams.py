@@ -8,7 +8,7 @@ import time
 import pytest
 import simple_websocket
 
-from conftest import make_document, make_session, model_config, ws_events
+from conftest import connect_ws, make_document, make_session, model_config, ws_events
 from fake_openai import Reply, ToolCall
 from vice_ai import shutdown
 from vice_ai.tools import ToolContext, ToolError
@@ -45,11 +45,6 @@ def start(app, session: dict, goal: str = "Tell me when a budget appears", inter
     return app.extensions["vice_streams"].start(ctx, goal, interval)
 
 
-def connect(server, session_id: str):
-    ws = simple_websocket.Client.connect(f"{server.ws_url}/ws/sessions/{session_id}")
-    assert json.loads(ws.receive(5))["type"] == "hello"
-    return ws
-
 
 def notify(text: str) -> Reply:
     return Reply(text="", tool_calls=[ToolCall("send_notification", json.dumps({"message": text}))])
@@ -71,7 +66,7 @@ def test_the_assistant_starts_a_stream_and_delete_stops_it(world):
 def test_notifications_reach_every_socket_and_the_document_as_toasts(world):
     app, client, doc, session, fake, server = world
     other = make_session(client, doc, index=1)
-    tab1, tab2, elsewhere = connect(server, session["id"]), connect(server, session["id"]), connect(server, other["id"])
+    tab1, tab2, elsewhere = connect_ws(server, session["id"]), connect_ws(server, session["id"]), connect_ws(server, other["id"])
     fake.script(notify("Section 1 now mentions 40,000 euros."), Reply(text="sent"))
     start(app, session)
     for ws in (tab1, tab2):
@@ -92,7 +87,7 @@ def test_the_model_stops_its_own_stream(world):
     stream = start(app, session, interval=0.05)
     fake.script(Reply(text="", tool_calls=[ToolCall("stop_notification_stream",
                                                     json.dumps({"stream_id": stream["id"]}))]))
-    ws = connect(server, session["id"])
+    ws = connect_ws(server, session["id"])
     event = ws_events(ws, lambda e: e.get("kind") == "stream_stopped")[-1]
     assert "stopped by the assistant" in event["text"]
     [saved] = client.get(f"/api/sessions/{session['id']}/streams").get_json()["streams"]
@@ -153,7 +148,7 @@ def test_a_stream_ends_at_its_maximum_lifetime(make_app, fake_openai, start_serv
     client = app.test_client()
     session = make_session(client, make_document(client))
     server = start_server(app)
-    ws = connect(server, session["id"])
+    ws = connect_ws(server, session["id"])
     start(app, session, interval=0.05)
     event = ws_events(ws, lambda e: e.get("kind") == "stream_stopped")[-1]
     assert "maximum lifetime" in event["text"]
@@ -163,7 +158,7 @@ def test_a_stream_ends_at_its_maximum_lifetime(make_app, fake_openai, start_serv
 def test_failing_model_calls_back_off_then_stop_the_stream_with_a_reason(world):
     app, client, _, session, fake, server = world
     fake.default = Reply.http_error(500, "upstream broke")
-    ws = connect(server, session["id"])
+    ws = connect_ws(server, session["id"])
     start(app, session, interval=0.05)
     event = ws_events(ws, lambda e: e.get("kind") == "stream_stopped")[-1]
     assert "failed 3 times" in event["text"]

@@ -8,14 +8,8 @@ import json
 import pytest
 import simple_websocket
 
-from conftest import make_document, make_session, ws_events
+from conftest import connect_ws, make_document, make_session, ws_events
 
-
-def connect(server, session_id: str, **kwargs) -> simple_websocket.Client:
-    ws = simple_websocket.Client.connect(f"{server.ws_url}/ws/sessions/{session_id}", **kwargs)
-    hello = json.loads(ws.receive(5))
-    assert hello["type"] == "hello"
-    return ws
 
 
 def send(ws, **command) -> None:
@@ -35,7 +29,7 @@ def chat(client, live_server):
 
 def test_reply_streams_as_numbered_events_and_is_saved(chat, client):
     server, _, session = chat
-    ws = connect(server, session["id"])
+    ws = connect_ws(server, session["id"])
     send(ws, type="send", content="What is the budget?")
     events = ws_events(ws, is_final)
     types = [e["type"] for e in events]
@@ -53,7 +47,7 @@ def test_reply_streams_as_numbered_events_and_is_saved(chat, client):
 
 def test_two_tabs_see_the_same_stream(chat):
     server, _, session = chat
-    first, second = connect(server, session["id"]), connect(server, session["id"])
+    first, second = connect_ws(server, session["id"]), connect_ws(server, session["id"])
     send(first, type="send", content="Summarise")
     a, b = ws_events(first, is_final), ws_events(second, is_final)
     assert a == b
@@ -62,11 +56,11 @@ def test_two_tabs_see_the_same_stream(chat):
 
 def test_resume_replays_what_a_closed_tab_missed(chat):
     server, _, session = chat
-    ws = connect(server, session["id"])
+    ws = connect_ws(server, session["id"])
     send(ws, type="send", content="Methods?")
     seen = ws_events(ws, lambda e: e["type"] == "round_start")
     ws.close()  # the tab goes away mid-reply
-    later = connect(server, session["id"])
+    later = connect_ws(server, session["id"])
     send(later, type="resume", after=seen[-1]["seq"])
     rest = ws_events(later, is_final)
     assert rest[0]["seq"] == seen[-1]["seq"] + 1
@@ -81,7 +75,7 @@ def test_resume_too_far_back_sends_the_saved_session(make_app, start_server, cli
     c = app.test_client()
     doc = make_document(c)
     session = make_session(c, doc)
-    ws = connect(server, session["id"])
+    ws = connect_ws(server, session["id"])
     send(ws, type="send", content="Budget?")
     ws_events(ws, is_final)
     send(ws, type="resume", after=1)
@@ -94,8 +88,8 @@ def test_resume_too_far_back_sends_the_saved_session(make_app, start_server, cli
 def test_reply_in_one_section_notifies_a_tab_on_another(chat, client):
     server, doc, session = chat
     other = make_session(client, doc, index=1)
-    watcher = connect(server, other["id"])
-    writer = connect(server, session["id"])
+    watcher = connect_ws(server, other["id"])
+    writer = connect_ws(server, session["id"])
     send(writer, type="send", content="Hello")
     ws_events(writer, is_final)
     note = ws_events(watcher, lambda e: e["type"] == "notification")[-1]
@@ -117,7 +111,7 @@ def test_reply_in_one_section_notifies_a_tab_on_another(chat, client):
 )
 def test_bad_commands_get_a_local_error_and_the_socket_stays_usable(chat, raw, code):
     server, _, session = chat
-    ws = connect(server, session["id"])
+    ws = connect_ws(server, session["id"])
     ws.send(raw)
     event = ws_events(ws, lambda e: e["type"] == "error")[-1]
     assert event["local"] is True and event["error"]["code"] == code
@@ -155,6 +149,6 @@ def test_handshake_from_another_origin_is_refused(chat):
 
 def test_deleting_a_session_tells_its_sockets(chat, client):
     server, _, session = chat
-    ws = connect(server, session["id"])
+    ws = connect_ws(server, session["id"])
     assert client.delete(f"/api/sessions/{session['id']}").status_code == 200
     assert ws_events(ws, lambda e: e["type"] == "deleted")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
 from flask import Flask
@@ -126,13 +126,12 @@ class ChatEngine:
             if self.running(session_id):
                 return
             for message in stale:
-                message.status = "interrupted"
-                message.error = {
+                # A changed copy: the cached message changes only once the record is on disk.
+                writer.put_message(replace(message, status="interrupted", error={
                     "reason": "server_restart",
                     "message": "The server stopped while this reply was being written; what had arrived is kept.",
                     "retryable": True,
-                }
-                writer.put_message(message)
+                }))
 
     # -- a round ----------------------------------------------------------------------
     def _start(self, session_id: str, content: str | None, handler: EventHandler | None) -> Round:
