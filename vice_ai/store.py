@@ -40,7 +40,7 @@ from .models import FORMAT_VERSION, is_id
 
 log = logging.getLogger(__name__)
 
-KINDS = ("documents", "sessions")
+KINDS = ("documents", "sessions", "users")
 
 
 class CorruptFile(Exception):
