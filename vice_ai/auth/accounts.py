@@ -2,8 +2,8 @@
 
 Files are written with the store's atomic snapshots and guarded by its sidecar
 locks, like documents. Every process keeps the users it has read in memory and
-re-reads a file only when it changed on disk (another process may have
-written it), so a password change anywhere signs the user out everywhere.
+re-reads a file only when it changed on disk (its stat or its lock file's
+write counter moved: another process may have written it), so a password change anywhere signs the user out everywhere.
 """
 from __future__ import annotations
 
@@ -83,7 +83,7 @@ class Accounts:
         self.password_method = password_method
         self._lock = threading.RLock()
         self._users: dict[str, User] = {}
-        self._keys: dict[str, tuple[int, int, int]] = {}
+        self._keys: dict[str, tuple[Any, ...]] = {}
         self._by_name: dict[str, str] = {}
         self._activity_saved: dict[str, float] = {}
         self._dummy_hash: str | None = None
@@ -91,7 +91,9 @@ class Accounts:
     # -- reading --------------------------------------------------------------------
     def _refresh(self, file_id: str) -> User | None:
         """The user in file `file_id`, re-read only when the file changed."""
-        key = self.store.snapshot_key(KIND, file_id)
+        stat = self.store.snapshot_key(KIND, file_id)
+        # The lock file's write counter too: a rewrite can keep inode, mtime and size.
+        key = None if stat is None else (stat, self.store.generations(KIND, file_id))
         with self._lock:
             if key is None:
                 old = self._users.pop(file_id, None)
@@ -113,7 +115,7 @@ class Accounts:
             if cached is not None and (cached.last_activity or "") > (user.last_activity or ""):
                 user.last_activity = cached.last_activity  # newer, and not written yet
             self._users[file_id] = user
-            self._keys[file_id] = snap.key
+            self._keys[file_id] = key
             if file_id != LOCAL_FILE:
                 self._by_name[user.username.lower()] = file_id
             return user
@@ -164,7 +166,7 @@ class Accounts:
 
     # -- writing --------------------------------------------------------------------
     def _save(self, file_id: str, user: User) -> None:
-        key = self.store.write_snapshot(KIND, file_id, user.to_dict())
+        key = (self.store.write_snapshot(KIND, file_id, user.to_dict()), self.store.generations(KIND, file_id))
         with self._lock:
             self._users[file_id] = user
             self._keys[file_id] = key
