@@ -12,7 +12,7 @@ import pytest
 import simple_websocket
 
 from auth_helpers import connect_as, cookie_header, handshake, password_app, two_users
-from conftest import model_config, ws_events
+from conftest import make_document, model_config, ws_events
 from fake_openai import Reply, ToolCall
 
 # Routes whose paths name no document, section, session, stream or suggestion.
@@ -196,6 +196,38 @@ def test_sharing_validates(world):
     view = alice.get(url).get_json()
     assert view == {"owner": "alice", "shares": [], "access": "owner"}
 
+
+
+def test_answers_tell_the_caller_what_they_may_do(world):
+    """`access` on documents and chats follows the same rules the routes enforce."""
+    alice, bob, ids = world["alice"], world["bob"], world["ids"]
+    doc_url, session_url = f"/api/documents/{ids['doc_id']}", f"/api/sessions/{ids['session_id']}"
+    assert alice.get(doc_url).get_json()["access"] == "owner"
+    assert alice.get(session_url).get_json()["access"] == "edit"
+    assert alice.patch(doc_url, json={"title": "Alice's plan"}).get_json()["access"] == "owner"
+    moved = alice.post(f"{doc_url}/sections/{ids['section_id']}/move", json={"direction": "down"})
+    assert moved.get_json()["access"] == "owner"
+    assert alice.post("/api/documents", json={"title": "New"}).get_json()["access"] == "owner"
+
+    alice.put(f"{doc_url}/shares/bob", json={"access": "read"})
+    assert bob.get(doc_url).get_json()["access"] == "read"
+    assert bob.get(session_url).get_json()["access"] == "read"
+
+    alice.put(f"{doc_url}/shares/bob", json={"access": "edit"})
+    assert bob.get(doc_url).get_json()["access"] == "edit"
+    assert bob.get(session_url).get_json()["access"] == "read"  # still Alice's chat
+    own = bob.post(f"{doc_url}/sections/{ids['section_id']}/sessions", json={})
+    assert own.status_code == 201 and own.get_json()["access"] == "edit"
+    # Downgraded to read: Bob still writes his own chat (the server lets him send), not the document.
+    alice.put(f"{doc_url}/shares/bob", json={"access": "read"})
+    assert bob.get(f"/api/sessions/{own.get_json()['id']}").get_json()["access"] == "edit"
+    assert bob.get(doc_url).get_json()["access"] == "read"
+    assert alice.get(f"/api/sessions/{own.get_json()['id']}").get_json()["access"] == "edit"
+
+
+def test_local_mode_owns_everything(client):
+    doc = make_document(client)
+    assert client.get(f"/api/documents/{doc['id']}").get_json()["access"] == "owner"
 
 # -- the websocket -------------------------------------------------------------------
 

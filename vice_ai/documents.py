@@ -7,7 +7,8 @@ from flask import Blueprint, current_app, jsonify
 
 from .errors import BadRequest, Conflict, NotFound
 from .models import SECTION_STATUSES, SECTION_TYPES, Document, Section, new_id, now
-from .services import EDIT, OWNER, access, app_state, current_user, edit_document, load_document, load_section
+from .services import (EDIT, OWNER, access, app_state, current_user, document_view, edit_document, load_document,
+                       load_section)
 from .sessions import halt_sessions, release_sessions
 from .validation import get_choice, get_int, get_text, json_body
 
@@ -70,12 +71,12 @@ def create_document():
             field = f"{where}.{exc.details.get('field')}"
             raise BadRequest(f"{where}: {exc.message}", **{**exc.details, "field": field}) from exc
     app_state().create_document(doc)
-    return jsonify(doc.public()), 201
+    return jsonify(document_view(doc)), 201
 
 
 @bp.get("/<doc_id>")
 def get_document(doc_id: str):
-    return jsonify(load_document(doc_id).public())
+    return jsonify(document_view(load_document(doc_id)))
 
 
 @bp.patch("/<doc_id>")
@@ -89,7 +90,7 @@ def update_document(doc_id: str):
             doc.title = title
         if description is not None:
             doc.description = description
-    return jsonify(doc.public())
+    return jsonify(document_view(doc))
 
 
 def _session_ids(doc: Document) -> list[str]:
@@ -177,7 +178,7 @@ def move_section(doc_id: str, section_id: str):
         else:
             target = get_int(body, "position", lo=0, hi=last, required=True)
         doc.sections.insert(target, doc.sections.pop(index))
-    return jsonify(doc.public())
+    return jsonify(document_view(doc))
 
 
 @bp.get("/<doc_id>/sections/<section_id>/versions")

@@ -60,6 +60,16 @@ def document_level(doc: Document, user: Any = CURRENT) -> str | None:
     return access().document_level(doc, _user(user))
 
 
+def document_view(doc: Document, user: Any = CURRENT) -> dict[str, Any]:
+    """A document as the API shows it, with the caller's `access` ("owner", "edit" or "read") so pages offer only what is allowed."""
+    return {**doc.public(), "access": document_level(doc, user)}
+
+
+def session_level(session: ChatSession, doc: Document, user: Any = CURRENT) -> str | None:
+    """What the user may do with a chat they already hold: "edit" (write it), "read" or None."""
+    return access().session_level(session, doc, _user(user))
+
+
 def load_document(doc_id: str, need: str = READ, user: Any = CURRENT) -> Document:
     """The document if the user has `need` access to it, else a 404 (ids that are not uuids never reach the disk)."""
     doc = app_state().get_document(doc_id)

@@ -12,7 +12,7 @@ from .errors import ApiError, BadRequest, Conflict, NotFound
 from .models import now
 from .render import message_view
 from .services import (EDIT, app_state, current_user, edit_document, edit_session, engine, load_document,
-                       load_section, load_session)
+                       load_section, load_session, session_level)
 from .validation import get_choice, get_object, get_text, json_body
 
 bp = Blueprint("sessions", __name__, url_prefix="/api")
@@ -60,6 +60,9 @@ def session_view(session_id: str) -> dict[str, Any]:
         raise NotFound("Chat session not found.")
     doc = load_document(data["document_id"])
     data["section_version"] = load_section(doc, data["section_id"]).version
+    session = app_state().get_chat_session(session_id)
+    # What the caller may do with this chat ("edit" or "read"), so the page offers only that.
+    data["access"] = session_level(session, doc) if session is not None else None
     data["generating"] = engine().running(session_id) is not None
     data["messages"] = [message_view(m) for m in data["messages"]]
     return data
