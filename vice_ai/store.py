@@ -171,8 +171,8 @@ class SidecarLock:
     lock different inodes), so a descriptor to it stays good: the first
     `KEEP_OPEN` locks of a process keep theirs between holds, later ones open
     and close per hold, so thousands of sessions never pin thousands of
-    descriptors. Reentrancy is counted, not thread-safe: callers hold a thread
-    lock around it (state.AppState does).
+    descriptors. It is also a reentrant thread lock, so a thread that reads the
+    counters of a resource another thread is writing simply waits.
 
     The file also holds two counters, bumped under the lock before every write
     to the resource: (snapshot writes, all writes). A process that finds them
@@ -192,12 +192,21 @@ class SidecarLock:
         self._keep = False
         self._depth = 0
         self._generations: tuple[int, int] | None = None  # read once per hold: nobody else can move them
+        self._threads = threading.RLock()
 
     @property
     def is_locked(self) -> bool:
         return self._depth > 0
 
     def acquire(self) -> None:
+        self._threads.acquire()
+        try:
+            self._acquire()
+        except BaseException:
+            self._threads.release()
+            raise
+
+    def _acquire(self) -> None:
         if self._depth == 0:
             if self._fd is None:
                 self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
@@ -215,17 +224,20 @@ class SidecarLock:
     def release(self) -> None:
         if self._depth == 0:
             raise RuntimeError(f"{self.path} is not locked")
-        self._depth -= 1
-        if self._depth == 0:
-            self._generations = None
-            assert self._fd is not None
-            try:
-                unlock_descriptor(self._fd)
-            except OSError:
-                self._drop()  # closing drops the flock even if the unlock failed
-                raise
-            if not self._keep:
-                self._drop()
+        try:
+            self._depth -= 1
+            if self._depth == 0:
+                self._generations = None
+                assert self._fd is not None
+                try:
+                    unlock_descriptor(self._fd)
+                except OSError:
+                    self._drop()  # closing drops the flock even if the unlock failed
+                    raise
+                if not self._keep:
+                    self._drop()
+        finally:
+            self._threads.release()
 
     def _drop(self) -> None:
         fd, self._fd = self._fd, None
@@ -250,32 +262,28 @@ class SidecarLock:
             pass  # interpreter shutdown
 
     def generations(self) -> tuple[int, int]:
-        """(snapshot writes, all writes) so far (taking the lock for the read if it is not held)."""
-        if self._depth == 0:
-            with self:
-                return self.generations()
-        if self._generations is None:
-            assert self._fd is not None
-            raw = os.pread(self._fd, _GENERATIONS.size, 0)
-            # A new lock file has nothing counted yet.
-            self._generations = _GENERATIONS.unpack(raw) if len(raw) == _GENERATIONS.size else (0, 0)
-        return self._generations
+        """(snapshot writes, all writes) so far (under the lock: cheap when this thread holds it)."""
+        with self:
+            if self._generations is None:
+                assert self._fd is not None
+                raw = os.pread(self._fd, _GENERATIONS.size, 0)
+                # A new lock file has nothing counted yet.
+                self._generations = _GENERATIONS.unpack(raw) if len(raw) == _GENERATIONS.size else (0, 0)
+            return self._generations
 
     def bump(self, snapshot: bool) -> tuple[int, int]:
         """Count a write that is about to happen, and return the new counters.
 
         Counted before the write: a writer that dies halfway has still moved them.
         """
-        if self._depth == 0:
-            with self:
-                return self.bump(snapshot)
-        snaps, writes = self.generations()
-        bumped = (snaps + snapshot, writes + 1)
-        assert self._fd is not None
-        # No fsync: after a power cut every process starts with an empty cache.
-        os.pwrite(self._fd, _GENERATIONS.pack(*bumped), 0)
-        self._generations = bumped
-        return bumped
+        with self:
+            snaps, writes = self.generations()
+            bumped = (snaps + snapshot, writes + 1)
+            assert self._fd is not None
+            # No fsync: after a power cut every process starts with an empty cache.
+            os.pwrite(self._fd, _GENERATIONS.pack(*bumped), 0)
+            self._generations = bumped
+            return bumped
 
     def __enter__(self) -> "SidecarLock":
         self.acquire()
