@@ -118,10 +118,11 @@ class MessageView {
       this.noticeBox.textContent = m.receipt.notice;
       this.noticeBox.hidden = false;
     }
+    this.retryBtn = null;
     if (m.error && (m.status === "error" || m.status === "interrupted")) {
       const what = m.status === "interrupted" ? "The reply was interrupted: " : "The reply failed: ";
-      this.retryBtn = el("button", { class: "btn btn-small", type: "button", text: "Retry", onclick: () => this.chat.retry() });
-      this.errorBox.replaceChildren(el("span", { text: what + (m.error.message || "unknown error") }), this.retryBtn);
+      if (this.chat.canWriteChat) this.retryBtn = el("button", { class: "btn btn-small", type: "button", text: "Retry", onclick: () => this.chat.retry() });
+      this.errorBox.replaceChildren(el("span", { text: what + (m.error.message || "unknown error") }), this.retryBtn || "");
       this.errorBox.hidden = false;
     }
     const state = m.status === "stopped" ? "Stopped" : m.status === "interrupted" ? "Partial reply" : "";
@@ -139,7 +140,8 @@ class MessageView {
   }
 
   actions() {
-    const menu = el("details", { class: "apply-menu" },
+    // Applying writes the chat and the section: the server wants both (chat owner or document owner, and edit access).
+    const menu = !this.chat.canApply ? null : el("details", { class: "apply-menu" },
       el("summary", { class: "btn btn-small", text: "Apply to section" }),
       el("div", { class: "menu" },
         el("button", { type: "button", text: "Replace the section text", onclick: (ev) => { ev.target.closest("details").open = false; this.apply("replace"); } }),
@@ -227,11 +229,14 @@ class MessageView {
       || this.chat.tools.explains(m, current);
     const stale = current !== null && m.section_version != null && m.section_version < current
       && m.status !== "streaming" && (m.content || "").trim() && !appliedHere && !this.steps;
+    const askAgain = this.chat.canWriteChat
+      ? el("button", { class: "btn btn-small btn-link", type: "button", text: "Ask again", onclick: () => this.chat.askAgain(this) })
+      : null;
     this.staleBox.hidden = !stale;
     if (stale) {
       this.staleBox.replaceChildren(
         el("span", { text: `Based on version ${m.section_version}; the section has changed (now version ${current}). ` }),
-        el("button", { class: "btn btn-small btn-link", type: "button", text: "Ask again", onclick: () => this.chat.askAgain(this) }));
+        askAgain);
     }
   }
 }
@@ -255,6 +260,9 @@ export class ChatPane {
     this.stick = true;
     this.pendingFirst = null;
     this.loaded = false;
+    // The caller's access to the document ("owner", "edit", "read") and to the open chat ("edit", "read", null: not known yet).
+    this.docAccess = "owner";
+    this.chatAccess = null;
 
     this.heading = document.getElementById("chat-section-name");
     this.genState = document.getElementById("gen-state");
@@ -269,6 +277,7 @@ export class ChatPane {
     this.newBtn = document.getElementById("new-session");
     this.renameBtn = document.getElementById("rename-session");
     this.deleteBtn = document.getElementById("delete-session");
+    this.note = document.getElementById("composer-note");
     this.parents = new Map(); // message id -> parent id, tool messages included
     this.tools = new ChatTools(this, {
       streamsBox: document.getElementById("streams"),
@@ -302,6 +311,47 @@ export class ChatPane {
     this.renameBtn.addEventListener("click", () => this.rename());
     this.deleteBtn.addEventListener("click", () => this.deleteSession());
     this.modelSelect.addEventListener("change", () => this.changeModel());
+  }
+
+  // -- access ------------------------------------------------------------------------
+  // The same rules as the server (vice_ai/auth/access.py): starting a chat needs edit access to the
+  // document; a chat is written by its owner or the document's owner; applying a reply needs both.
+  get canEditDoc() { return this.docAccess === "owner" || this.docAccess === "edit"; }
+
+  get canWriteChat() { return this.chatAccess === "edit"; }
+
+  get canApply() { return this.canWriteChat && this.canEditDoc; }
+
+  /** The document's access, from its JSON answer. */
+  setDocAccess(level) {
+    if (level === this.docAccess) return;
+    this.docAccess = level;
+    this.applyAccess();
+    for (const view of this.views.values()) view.render();
+  }
+
+  /** Enable or hide what the caller may or may not do here, and say why the composer is off. */
+  applyAccess() {
+    const section = Boolean(this.section);
+    const open = Boolean(this.session);
+    // With no chat open, the first message starts one: that is "edit the document".
+    const mayWrite = open ? this.canWriteChat : this.canEditDoc;
+    this.newBtn.hidden = !this.canEditDoc;
+    this.newBtn.disabled = !section;
+    this.input.disabled = !section || !mayWrite;
+    this.sendBtn.disabled = !section || !mayWrite;
+    this.modelSelect.disabled = !section || !mayWrite;
+    this.renameBtn.hidden = this.deleteBtn.hidden = open && this.chatAccess === "read";
+    this.stopBtn.hidden = !this.generating || !this.canWriteChat;
+    let note = "";
+    if (section && !mayWrite && (!open || this.chatAccess)) {
+      if (!this.canEditDoc) note = open ? "Read only: you can read this chat but not write to it." : "Read only: you can read the chats of this document but not start one.";
+      else note = "Read only: this chat belongs to someone else. Start your own with “New chat”.";
+    }
+    this.note.textContent = note;
+    this.note.hidden = !note;
+    this.input.placeholder = note ? "" : "Ask about this section…";
+    this.tools.accessChanged();
   }
 
   // -- models ------------------------------------------------------------------------
@@ -339,8 +389,9 @@ export class ChatPane {
     this.sessions = [];
     this.clearMessages();
     this.setGenerating(false);
-    const enabled = Boolean(section);
-    for (const node of [this.input, this.sendBtn, this.newBtn, this.sessionSelect, this.modelSelect]) node.disabled = !enabled;
+    this.sessionSelect.disabled = !section;
+    this.chatAccess = null;
+    this.applyAccess();
     this.heading.textContent = section ? `about “${section.title || "Untitled"}”` : "";
     if (!section) {
       this.renderSessions();
@@ -388,8 +439,8 @@ export class ChatPane {
     this.sessionSelect.replaceChildren(...options);
     if (selected) this.sessionSelect.value = selected;
     const has = Boolean(this.session || selected);
-    this.renameBtn.disabled = !has;
-    this.deleteBtn.disabled = !has;
+    this.renameBtn.disabled = !has || !this.canWriteChat;
+    this.deleteBtn.disabled = !has || !this.canWriteChat;
     this.sessionSelect.disabled = !this.sessions.length;
   }
 
@@ -399,9 +450,12 @@ export class ChatPane {
     this.setGenerating(false);
     const summary = this.sessions.find((s) => s.id === id) || { id, title: "Chat", config: {} };
     this.session = { ...summary };
+    // Until the chat loads, only the document's owner is known to write it (access.py).
+    this.chatAccess = this.docAccess === "owner" ? "edit" : null;
     this.tools.setSession(id);
     this.loaded = false;
     this.renderSessions(id);
+    this.applyAccess();
     this.showEmpty("Loading messages…");
     localStorage.setItem(`vice.session.${this.section.id}`, id);
     this.onSessionChange(this.section.id, id);
@@ -444,6 +498,9 @@ export class ChatPane {
   renderSession(data) {
     this.loaded = true;
     this.session = data;
+    if (data.access) this.chatAccess = data.access;
+    this.renderSessions(data.id);
+    this.applyAccess();
     this.clearMessages();
     for (const m of data.messages) this.parents.set(m.id, m.parent_id);
     this.tools.loaded(data);
@@ -526,6 +583,7 @@ export class ChatPane {
     this.sessions = this.sessions.filter((s) => s.id !== id);
     localStorage.removeItem(`vice.session.${this.section.id}`);
     this.session = null;
+    this.chatAccess = null;
     if (this.sessions.length) this.openSession(this.sessions[0].id);
     else {
       this.closeSocket();
@@ -533,6 +591,7 @@ export class ChatPane {
       this.clearMessages();
       this.setGenerating(false);
       this.renderSessions();
+      this.applyAccess();
       this.showEmpty("No chats about this section yet — ask something below to start one.");
       this.onSessionChange(this.section.id, null);
     }
@@ -659,7 +718,7 @@ export class ChatPane {
   setGenerating(on) {
     this.generating = on;
     this.genState.hidden = !on;
-    this.stopBtn.hidden = !on;
+    this.stopBtn.hidden = !on || !this.canWriteChat;
     this.sendBtn.hidden = on;
     this.list.setAttribute("aria-busy", String(on));
     if (!on && this.stopBtn.contains(document.activeElement)) this.input.focus();
@@ -678,7 +737,7 @@ export class ChatPane {
   // -- commands ----------------------------------------------------------------------
   sendFromComposer() {
     const text = this.input.value;
-    if (!text.trim() || !this.section) return;
+    if (!text.trim() || !this.section || this.input.disabled) return;
     if (this.generating) {
       toast("A reply is still being written. Stop it or wait for it to finish.");
       return;
@@ -701,11 +760,11 @@ export class ChatPane {
   }
 
   stop() {
-    if (this.socket) this.socket.send({ type: "stop" });
+    if (this.socket && this.canWriteChat) this.socket.send({ type: "stop" });
   }
 
   retry() {
-    if (this.generating) return;
+    if (this.generating || !this.canWriteChat) return;
     this.list.querySelectorAll(".orphan-error").forEach((n) => n.remove());
     if (!this.socket || !this.socket.send({ type: "retry" })) {
       toast("Not connected to the server — reconnecting.", { kind: "error" });

@@ -3,11 +3,16 @@ import { get } from "./api.js";
 import { toast } from "./ui.js";
 import { SectionsPane } from "./sections.js";
 import { ChatPane } from "./chat.js";
+import { ShareDialog } from "./share.js";
 
 const pane = document.getElementById("sections-pane");
 const documentId = pane.dataset.documentId;
 const connState = document.getElementById("conn-state");
 const docTitle = document.getElementById("doc-title");
+const readonlyBadge = document.getElementById("readonly-badge");
+const shareButton = document.getElementById("share-btn");
+let authMode = "local";
+let shareDialog = null;
 
 const CONN_LABELS = { idle: "", connecting: "Connecting…", live: "Live", reconnecting: "Reconnecting…", closed: "" };
 
@@ -52,11 +57,37 @@ async function refreshDocument() {
     const doc = await get(`/api/documents/${documentId}`);
     docTitle.textContent = doc.title;
     document.title = `${doc.title} · VICE AI`;
+    // Access first, so no card is ever shown editable to a reader.
+    showAccess(doc.access);
     sections.setSections(doc.sections);
     return doc;
   } catch (err) {
     toast(`Could not load the document: ${err.message}`, { kind: "error" });
     return null;
+  }
+}
+
+/** What the caller may do here: edit controls, the read-only badge, and (for the owner) Share. */
+function showAccess(level) {
+  sections.setEditable(level !== "read");
+  chat.setDocAccess(level);
+  // One user in local mode: no sharing, nothing shared with anyone.
+  const accounts = authMode !== "local";
+  shareButton.hidden = !(accounts && level === "owner");
+  if (!shareButton.hidden && !shareDialog) {
+    shareDialog = new ShareDialog({ documentId, button: shareButton, title: () => docTitle.textContent });
+  }
+  readonlyBadge.hidden = level !== "read";
+  if (level === "read") showOwner();
+}
+
+async function showOwner() {
+  readonlyBadge.textContent = "Read only";
+  try {
+    const view = await get(`/api/documents/${documentId}/shares`);
+    if (view.owner) readonlyBadge.textContent = `Read only — shared by ${view.owner}`;
+  } catch (err) {
+    // The badge still says "Read only"; who shared it is a detail.
   }
 }
 
@@ -70,6 +101,11 @@ function onNotification(event) {
 }
 
 async function main() {
+  try {
+    authMode = (await get("/api/me")).auth || "local";
+  } catch (err) {
+    authMode = "local"; // without it, offer no sharing rather than a button that fails
+  }
   let models;
   try {
     models = await get("/api/models");

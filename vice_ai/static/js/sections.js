@@ -15,6 +15,21 @@ class SectionCard {
     this.conflict = null;
     this.build();
     this.update(section, { force: true });
+    this.setEditable(pane.editable);
+  }
+
+  /** Read-only access: the text can be read and selected, nothing offers a change the server would refuse. */
+  setEditable(on) {
+    this.titleInput.readOnly = !on;
+    this.content.readOnly = !on;
+    for (const select of [this.typeSelect, this.levelSelect, this.statusSelect]) select.disabled = !on;
+    for (const button of [this.upBtn, this.downBtn, this.deleteBtn]) button.hidden = !on;
+    this.content.placeholder = on ? this.placeholder() : "";
+    if (!this.historyBox.hidden) this.loadHistory();
+  }
+
+  placeholder() {
+    return this.section.type === "header" ? "Optional text under this heading…" : "Write this section…";
   }
 
   get id() { return this.section.id; }
@@ -92,7 +107,7 @@ class SectionCard {
     this.statusSelect.dataset.status = section.status;
     this.node.dataset.type = section.type;
     this.node.dataset.level = String(section.level);
-    this.content.placeholder = section.type === "header" ? "Optional text under this heading…" : "Write this section…";
+    this.content.placeholder = this.pane.editable ? this.placeholder() : "";
     this.showMeta(keepText ? "Unsaved changes" : null);
     if (force) this.hideConflict();
     if (!this.historyBox.hidden) this.loadHistory();
@@ -110,7 +125,7 @@ class SectionCard {
   }
 
   async save() {
-    if (this.conflict) return; // the user decides first
+    if (this.conflict || !this.pane.editable) return; // the user decides first; a reader saves nothing
     if (this.saving) { this.again = true; return; }
     const body = { version: this.section.version };
     const title = this.titleInput.value;
@@ -204,6 +219,7 @@ class SectionCard {
           el("span", { class: "muted small", text: source }),
           el("time", { class: "muted small", datetime: v.created_at, title: fullTime(v.created_at), text: relativeTime(v.created_at) }),
           current ? el("span", { class: "pill", text: "current" })
+            : !this.pane.editable ? null
             : el("button", { class: "btn btn-small", type: "button", text: "Revert to this", onclick: () => this.revert(v.version) })),
         el("div", { class: "history-preview muted small", text: preview + (v.content && v.content.length > 180 ? "…" : "") }));
       return row;
@@ -238,7 +254,19 @@ export class SectionsPane {
     this.cards = new Map();
     this.order = [];
     this.selectedId = null;
+    this.editable = true;
+    this.addEndButton = addEndButton;
     addEndButton.addEventListener("click", () => this.add(this.order.length));
+  }
+
+  /** Edit access ("owner"/"edit") or read only: shows or hides every control that changes the document. */
+  setEditable(on) {
+    if (on === this.editable) return;
+    this.editable = on;
+    this.addEndButton.hidden = !on;
+    this.list.classList.toggle("is-readonly", !on);
+    for (const card of this.cards.values()) card.setEditable(on);
+    this.render();
   }
 
   get(id) {
@@ -264,10 +292,11 @@ export class SectionsPane {
   render() {
     const nodes = [];
     this.order.forEach((id, index) => {
-      nodes.push(this.slot(index));
+      if (this.editable) nodes.push(this.slot(index));
       nodes.push(this.cards.get(id).node);
     });
-    if (this.order.length) nodes.push(this.slot(this.order.length));
+    if (this.order.length) { if (this.editable) nodes.push(this.slot(this.order.length)); }
+    else if (!this.editable) nodes.push(el("div", { class: "empty-state" }, el("p", { text: "No sections yet." })));
     else {
       nodes.push(el("div", { class: "empty-state" },
         el("p", { text: "No sections yet — add one." }),
@@ -326,6 +355,7 @@ export class SectionsPane {
   }
 
   async move(card, direction) {
+    if (!this.editable) return;
     const index = this.order.indexOf(card.id);
     if ((direction === "up" && index === 0) || (direction === "down" && index === this.order.length - 1)) return;
     const focused = document.activeElement;

@@ -125,7 +125,8 @@ class ProposalCard {
     this.status = el("div", { class: "proposal-status small", role: "status", hidden: true });
     this.acceptBtn = el("button", { class: "btn btn-small btn-primary", type: "button", text: "Accept", onclick: () => this.accept(false) });
     this.rejectBtn = el("button", { class: "btn btn-small", type: "button", text: "Reject", onclick: () => this.reject() });
-    this.actions = el("div", { class: "row-buttons proposal-actions" }, this.acceptBtn, this.rejectBtn);
+    this.readOnly = el("span", { class: "muted small", text: "Only the chat's owner or the document's owner can decide on this." });
+    this.actions = el("div", { class: "row-buttons proposal-actions" }, this.acceptBtn, this.rejectBtn, this.readOnly);
     this.before = el("pre", { class: "proposal-text proposal-before" });
     this.beforeHead = el("div", { class: "proposal-col-head small muted" });
     this.compare = el("details", { class: "proposal-compare" },
@@ -160,6 +161,10 @@ class ProposalCard {
     const moved = !this.accepted && current !== null && current !== this.s.base_version;
     this.baseNote.hidden = !moved;
     if (moved) this.baseNote.textContent = `Written for version ${this.s.base_version}; the section is now at version ${current}.`;
+    // Accepting writes the section too (edit access); rejecting only writes the chat (access.py).
+    this.acceptBtn.hidden = !this.chat.canApply;
+    this.rejectBtn.hidden = !this.chat.canWriteChat;
+    this.readOnly.hidden = this.chat.canWriteChat;
     if (this.compare.open) this.fillBefore();
   }
 
@@ -305,6 +310,10 @@ class Proposals {
     for (const card of this.cards.values()) card.refresh();
   }
 
+  accessChanged() {
+    for (const card of this.cards.values()) card.refresh();
+  }
+
   render() {
     this.box.replaceChildren(...[...this.cards.values()].map((c) => c.node));
     this.box.hidden = this.cards.size === 0;
@@ -395,7 +404,7 @@ class StreamsPanel {
     const state = s.running
       ? el("span", { class: "stream-state pill", text: "Running" })
       : el("span", { class: "stream-state small", text: `Stopped${s.stopped_reason ? ` — ${s.stopped_reason}` : ""}` });
-    const stop = s.running
+    const stop = s.running && this.tools.chat.canWriteChat
       ? el("button", { class: "btn btn-small", type: "button", text: "Stop", "aria-label": `Stop the background check “${short(s.goal, 40)}”` })
       : null;
     if (stop) stop.addEventListener("click", () => this.stop(s, stop));
@@ -499,6 +508,12 @@ export class ChatTools {
 
   sectionChanged() {
     this.proposals.sectionChanged();
+  }
+
+  /** What the user may do in this chat changed (it loaded, or the document's access is known). */
+  accessChanged() {
+    this.proposals.accessChanged();
+    this.streams.render();
   }
 
   /** True when the section's `version` is a proposal of this reply's own turn, accepted here (so not stale). */
