@@ -4,14 +4,13 @@ from __future__ import annotations
 import json
 import logging
 import os
-import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
 from filelock import FileLock
 
 from .models import FORMAT_VERSION
-from .store import Store, _fsync_dir, dumps
+from .store import Store, dumps, write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -44,16 +43,5 @@ def update_meta(store: Store, name: str, change: Callable[[Any], Any]) -> Any:
     path = _path(store, name)
     with FileLock(store.root / "locks" / f"meta-{name}.lock"):
         data = change(read_meta(store, name))
-        payload = dumps({"format_version": FORMAT_VERSION, "kind": "meta", "data": data})
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(payload)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            os.unlink(tmp)
-            raise
-        _fsync_dir(path.parent)
+        write_atomic(path, dumps({"format_version": FORMAT_VERSION, "kind": "meta", "data": data}))
     return data

@@ -74,6 +74,24 @@ def _fsync_dir(folder: str | Path) -> None:
         os.close(fd)
 
 
+def write_atomic(path: Path, payload: bytes) -> None:
+    """Replace a file so a crash leaves the old or the new content: temp file, fsync, rename, fsync folder."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(payload)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    _fsync_dir(path.parent)
+
+
 def dumps(data: Any) -> bytes:
     """Compact UTF-8 JSON, as every data file stores it."""
     return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
@@ -432,20 +450,7 @@ class Store:
         path = self._path(kind, item_id)
         payload = dumps({"format_version": FORMAT_VERSION, "kind": kind, "journal_base": journal_base, "data": data})
         self.lock(kind, item_id).bump(snapshot=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(payload)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except FileNotFoundError:
-                pass
-            raise
-        _fsync_dir(path.parent)
+        write_atomic(path, payload)
         key = _stat_key(path)
         assert key is not None
         return key
