@@ -32,8 +32,12 @@ EventHandler = Callable[[dict[str, Any]], None]
 
 # How often a streaming reply is written to disk, so a crash keeps most of it.
 CHECKPOINT_SECONDS = 1.0
-# How often a delta event carries the rendered HTML of the reply so far.
+# How often (at most) a delta event carries the rendered HTML of the reply so far.
 RENDER_SECONDS = 0.1
+# Rendering the whole reply gets dearer as it grows and as the server gets busier
+# (hundreds of streams): the next render waits at least this many times as long as
+# the last one took, so rendering stays a small share of the time.
+RENDER_SPACING = 20
 
 
 @dataclass
@@ -287,16 +291,18 @@ class ChatEngine:
     def _stream(self, rnd: Round, reply: Message, request: ChatRequest, emit: EventHandler) -> ToolCallAccumulator:
         """Stream one model answer into `reply`, emitting deltas; returns its tool calls."""
         parts: list[str] = []
-        timers = {"save": time.monotonic(), "render": time.monotonic()}
+        timers = {"save": time.monotonic(), "render": time.monotonic(), "render_every": RENDER_SECONDS}
 
         def on_text(text: str) -> None:
             parts.append(text)
             event = {"type": "delta", "message_id": reply.id, "text": text}
-            if time.monotonic() - timers["render"] > RENDER_SECONDS:
+            if time.monotonic() - timers["render"] > timers["render_every"]:
                 # The rendered reply so far, now and then, so a tab shows
                 # formatted text while streaming and nothing jumps at the end.
+                started = time.monotonic()
                 event["html"] = render_markdown("".join(parts))
                 timers["render"] = time.monotonic()
+                timers["render_every"] = max(RENDER_SECONDS, RENDER_SPACING * (timers["render"] - started))
             emit(event)
             if time.monotonic() - timers["save"] > CHECKPOINT_SECONDS:
                 reply.content = "".join(parts)
