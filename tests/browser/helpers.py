@@ -8,13 +8,13 @@ from playwright.sync_api import Page, expect
 # Records every distinct text of the reply being streamed, as the user saw it.
 RECORD_STREAM = """() => {
   window.__streamed = [];
-  const list = document.getElementById('messages');
+  // Watch the whole page: the message list may be redrawn after this starts.
   new MutationObserver(() => {
-    const body = list.querySelector('.msg-assistant.status-streaming .msg-body');
+    const body = document.querySelector('#messages .msg-assistant.status-streaming .msg-body');
     if (!body) return;
     const text = body.textContent;
     if (text && window.__streamed[window.__streamed.length - 1] !== text) window.__streamed.push(text);
-  }).observe(list, { subtree: true, childList: true, characterData: true });
+  }).observe(document.body, { subtree: true, childList: true, characterData: true });
 }"""
 
 
