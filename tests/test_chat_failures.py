@@ -15,9 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
-import simple_websocket
-from fake_openai import FAKE_KEY, FakeOpenAI, Reply
-from fake_openai import fake_openai  # noqa: F401 - the fixture
+from fake_openai import FAKE_KEY, Reply
 
 from conftest import connect_ws, make_document, make_session, ws_events
 
@@ -25,7 +23,6 @@ ROOT = Path(__file__).resolve().parent.parent
 PARTIAL = "Half of the answer"
 # A name like APIConnectionError or a traceback is not a message for people.
 TECHNICAL = re.compile(r"\b\w+(Error|Exception)\b|Traceback|httpx|openai\.")
-
 
 
 def send(ws, **command) -> None:

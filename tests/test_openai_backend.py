@@ -9,14 +9,12 @@ import json
 import threading
 
 import pytest
-import simple_websocket
 from fake_openai import FAKE_KEY, FakeOpenAI, Reply, ToolCall
-from fake_openai import fake_openai  # noqa: F401 - the fixture
 
 from conftest import connect_ws, make_document, make_session, ws_events
 from vice_ai.errors import ModelError
-from vice_ai.llm.base import ChatRequest, Finish, Retrying, TextDelta, ToolCallDelta
 from vice_ai.llm import sse
+from vice_ai.llm.base import ChatRequest, Finish, Retrying, TextDelta, ToolCallDelta
 from vice_ai.llm.openai_backend import OpenAIBackend
 
 QUESTION = [{"role": "user", "content": "Tighten the summary."}]
@@ -24,7 +22,6 @@ QUESTION = [{"role": "user", "content": "Tighten the summary."}]
 
 def backend_for(server: FakeOpenAI, **options) -> OpenAIBackend:
     return OpenAIBackend(api_key=FAKE_KEY, base_url=server.url, **options)
-
 
 
 def is_final(event: dict) -> bool:

@@ -16,7 +16,6 @@ stream fails), `REQUEST_TIMEOUT` for plain requests such as the model list.
 from __future__ import annotations
 
 import email.utils
-import logging
 import re
 import socket
 import threading
@@ -31,7 +30,6 @@ from ..errors import ModelError
 from . import sse
 from .base import ChatRequest, Chunk, Finish, Retrying
 
-log = logging.getLogger(__name__)
 
 # Local servers (Ollama, llama.cpp...) need no key, but the client insists on one.
 PLACEHOLDER_KEY = "unused"
