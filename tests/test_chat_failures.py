@@ -235,3 +235,15 @@ def test_a_killed_generation_leaves_the_session_usable_after_restart(make_app, f
     resp = restarted.post(f"/api/sessions/{session['id']}/messages", json={"content": "Go on"})
     assert resp.status_code == 201, resp.get_json()
     assert resp.get_json()["assistant_message"]["content"] == "A fresh answer."
+
+
+def test_a_429_wait_is_announced_to_the_tabs(chat, fake_openai):
+    server, client, session = chat
+    fake_openai.script(Reply.http_error(429, "Slow down.", retry_after=0.2), Reply(text="Worth the wait."))
+    ws = connect_ws(server, session["id"])
+    ws.send(json.dumps({"type": "send", "content": "Hello"}))
+    events = ws_events(ws, lambda e: e["type"] in ("done", "error"))
+    notice = next(e for e in events if e["type"] == "notification")
+    assert notice["kind"] == "retrying" and notice["seconds"] == 0.2 and "trying again" in notice["text"]
+    assert events[-1]["type"] == "done" and events[-1]["message"]["content"] == "Worth the wait."
+    ws.close()

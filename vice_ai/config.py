@@ -84,6 +84,8 @@ ENVIRONMENT: dict[str, tuple[str, Callable[[str], Any]]] = {
     "VICE_AI_MODELS": ("MODELS", lambda v: [m.strip() for m in v.split(",") if m.strip()]),
     "VICE_AI_REQUEST_TIMEOUT": ("REQUEST_TIMEOUT", float),
     "VICE_AI_IDLE_TIMEOUT": ("IDLE_TIMEOUT", float),
+    "VICE_AI_CONNECT_TIMEOUT": ("CONNECT_TIMEOUT", float),
+    "VICE_AI_MAX_RETRY_AFTER": ("MAX_RETRY_AFTER", float),
     "VICE_AI_CONTEXT_TOKENS": ("CONTEXT_TOKENS", int),
     "VICE_AI_MAX_REPLY_TOKENS": ("MAX_REPLY_TOKENS", int),
     "VICE_AI_SECRET_KEY": ("SECRET_KEY", str),

@@ -18,7 +18,7 @@ from ..auth.redaction import redact_message
 from ..errors import BadRequest, Busy, ModelError, NotFound
 from ..live.hub import Hub
 from ..llm import LLMService
-from ..llm.base import ChatRequest
+from ..llm.base import ChatRequest, Retrying
 from ..models import ChatSession, Document, Message, Section
 from ..render import message_view, render_markdown
 from ..state import AppState
@@ -309,8 +309,13 @@ class ChatEngine:
                 self._save(rnd.session_id, reply)
                 timers["save"] = time.monotonic()
 
+        def on_retry(wait: Retrying) -> None:
+            # The server asked us to wait (429): say so, so a silent pause is not taken for a hang.
+            emit({"type": "notification", "kind": "retrying", "text": wait.message,
+                  "seconds": wait.seconds, "message_id": reply.id})
+
         try:
-            _, calls = collect(self.llm.stream(request, rnd.cancel), rnd.cancel, on_text)
+            _, calls = collect(self.llm.stream(request, rnd.cancel), rnd.cancel, on_text, on_retry)
         finally:
             reply.content = "".join(parts)
         return calls

@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 from typing import Any, Callable, Iterable
 
-from ..llm.base import Chunk, TextDelta, ToolCallDelta
+from ..llm.base import Chunk, Retrying, TextDelta, ToolCallDelta
 from ..models import new_id
 
 
@@ -57,7 +57,8 @@ class ToolCallAccumulator:
 
 
 def collect(chunks: Iterable[Chunk], cancel: threading.Event,
-            on_text: Callable[[str], None] | None = None) -> tuple[str, ToolCallAccumulator]:
+            on_text: Callable[[str], None] | None = None,
+            on_retry: Callable[[Retrying], None] | None = None) -> tuple[str, ToolCallAccumulator]:
     """Read one streamed model answer: its text and its tool calls (stops early on cancel)."""
     parts: list[str] = []
     calls = ToolCallAccumulator()
@@ -70,4 +71,6 @@ def collect(chunks: Iterable[Chunk], cancel: threading.Event,
                 on_text(chunk.text)
         elif isinstance(chunk, ToolCallDelta):
             calls.add(chunk)
+        elif isinstance(chunk, Retrying) and on_retry is not None:
+            on_retry(chunk)
     return "".join(parts), calls
