@@ -7,7 +7,7 @@ sharing the data folder never lose each other's updates. Lock order is always
 document before session, and no lock is held during model calls or socket sends.
 
 Catching up costs one read of two counters kept in the lock file (see
-`store.SidecarLock`) when nobody else wrote; the data files are read only when
+`locks.SidecarLock`) when nobody else wrote; the data files are read only when
 they moved. Files changed by hand while the app runs are seen after a restart.
 """
 from __future__ import annotations
@@ -20,7 +20,8 @@ from typing import Any, Iterator
 
 from .errors import NotFound
 from .models import ChatSession, Document, Message, is_id, new_id, now
-from .store import CorruptFile, JournalMoved, SidecarLock, Store
+from .locks import SidecarLock
+from .store import CorruptFile, JournalMoved, Store
 
 log = logging.getLogger(__name__)
 
