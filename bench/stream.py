@@ -222,6 +222,18 @@ def _cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def _race(reader, keys, barrier: threading.Barrier) -> float:
+    """Run reader(key) in one thread per key, all released together; seconds until the last ends."""
+    threads = [threading.Thread(target=reader, args=(key,)) for key in keys]
+    for t in threads:
+        t.start()
+    barrier.wait()
+    start = time.monotonic()
+    for t in threads:
+        t.join()
+    return time.monotonic() - start
+
+
 def sent_times(fake: Any) -> dict[str, list[float]]:
     """When the fake server wrote each token, by the tag at the end of the user's message."""
     return {r.json["messages"][-1]["content"].split()[-1]: r.sent_at for r in fake.chat_requests}
@@ -248,14 +260,7 @@ def run_direct(fake: Any, sessions: int, n_tokens: int) -> Run:
 
     driver_before = _cpu()
     fake.clear()
-    threads = [threading.Thread(target=reader, args=(tag,)) for tag in got]
-    for t in threads:
-        t.start()
-    barrier.wait()
-    start = time.monotonic()
-    for t in threads:
-        t.join()
-    seconds = time.monotonic() - start
+    seconds = _race(reader, list(got), barrier)
     client.close()
     sent = sent_times(fake)
     return Run("direct", sessions, n_tokens, seconds,
@@ -305,14 +310,7 @@ def run_app(fake: Any, app: AppProcess, sessions: int, n_tokens: int) -> Run:
     cpu_before = app.call("GET", "/bench/report?reset=1")["cpu_seconds"]
     driver_before = _cpu()
     fake.clear()
-    threads = [threading.Thread(target=reader, args=(sid,)) for sid in ids]
-    for t in threads:
-        t.start()
-    barrier.wait()
-    start = time.monotonic()
-    for t in threads:
-        t.join()
-    seconds = time.monotonic() - start
+    seconds = _race(reader, ids, barrier)
     for ws in sockets.values():
         ws.close()
     if failures:
