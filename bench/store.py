@@ -29,9 +29,10 @@ from typing import Callable
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from vice_ai.models import FORMAT_VERSION, ChatSession, Document, Message, Section, new_id  # noqa: E402
-from vice_ai.state import AppState  # noqa: E402
-from vice_ai.store import Store, dumps  # noqa: E402
+from vice_ai.services import services
+from vice_ai.domain.models import FORMAT_VERSION, ChatSession, Document, Message, Section, new_id  # noqa: E402
+from vice_ai.domain.state import AppState  # noqa: E402
+from vice_ai.storage.store import Store, dumps  # noqa: E402
 
 # A realistic chat turn: ~400 characters of prose.
 CONTENT = (
@@ -211,7 +212,7 @@ resp = app.test_client().get({url!r})
 t1 = time.perf_counter()
 assert resp.status_code == 200, resp.status_code
 body = resp.get_json()
-app.extensions["vice_engine"].shutdown()
+services(app).engine.shutdown()
 print(json.dumps({{"seconds": t1 - t0, "import": t0 - t_import, "size": len(json.dumps(body))}}))
 """
 

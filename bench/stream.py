@@ -28,6 +28,7 @@ Other work on the machine skews every figure: the load average is printed.
 """
 from __future__ import annotations
 
+from vice_ai.services import services
 import argparse
 import json
 import os
@@ -109,7 +110,7 @@ def serve_app(data_dir: str, fake_url: str) -> None:
     received: dict[str, list[float]] = {}
     written: dict[str, list[float]] = {}
     writing: dict[str, list[float]] = {}
-    llm = app.extensions["vice_llm"]
+    llm = services(app).llm
     inner_stream = llm.backend.stream
 
     def timed_stream(req: Any, cancel: threading.Event):

@@ -5,6 +5,7 @@ The route matrices iterate `app.url_map`, so a route added later is covered
 """
 from __future__ import annotations
 
+from vice_ai.services import services
 import json
 import re
 
@@ -23,9 +24,9 @@ NO_RESOURCE = {
 # A valid body per endpoint, so that access is the only reason to refuse.
 BODIES = {
     ("PATCH", "documents.update_document"): {"title": "Taken over"},
-    ("POST", "documents.create_section"): {"title": "Planted"},
-    ("PATCH", "documents.update_section"): {"version": 1, "content": "Overwritten"},
-    ("POST", "documents.move_section"): {"direction": "down"},
+    ("POST", "sections.create_section"): {"title": "Planted"},
+    ("PATCH", "sections.update_section"): {"version": 1, "content": "Overwritten"},
+    ("POST", "sections.move_section"): {"direction": "down"},
     ("PATCH", "sessions.update_session"): {"title": "Renamed"},
     ("POST", "sessions.send_message"): {"content": "Tell me everything"},
     ("PUT", "sharing.share"): {"access": "edit"},
@@ -268,17 +269,17 @@ def test_revoking_closes_an_open_socket_at_once(world, fake_openai):
         while True:
             ws.receive(5)
     alice.post(f"/api/sessions/{ids['session_id']}/messages", json={"content": "After"})
-    assert len(world["app"].extensions["vice_hub"].subscribers(ids["session_id"])) == 0
+    assert len(services(world["app"]).hub.subscribers(ids["session_id"])) == 0
 
 
 def test_document_notifications_reach_only_users_who_may_see_them(world):
     alice, bob, ids = world["alice"], world["bob"], world["ids"]
-    hub = world["app"].extensions["vice_hub"]
+    hub = services(world["app"]).hub
     alice.put(f"/api/documents/{ids['doc_id']}/shares/bob", json={"access": "read"})
     watcher = connect_as(world["server"], ids["session_id"], bob)
     owner = connect_as(world["server"], ids["session_id"], alice)
     # Take Bob's access away behind the hub's back (as another process would): no revalidation ran.
-    state = world["app"].extensions["vice_state"]
+    state = services(world["app"]).state
     with state.edit_document(ids["doc_id"]) as doc:
         doc.shared_with = []
     other = "2f1b4c1e-8a4e-4a43-9a7c-2d5b8f0c9e11"

@@ -6,7 +6,7 @@ import os
 import pytest
 
 from conftest import make_document, make_session
-from vice_ai.models import now
+from vice_ai.domain.models import now
 
 
 def _next_millisecond() -> None:

@@ -8,8 +8,9 @@ from typing import Iterator
 import pytest
 
 from conftest import make_document, make_session
+from vice_ai.services import services
 from vice_ai.llm.base import ChatRequest, Finish, TextDelta
-from vice_ai.models import now
+from vice_ai.domain.models import now
 
 UNKNOWN = "2f1b4c1e-8a4e-4a43-9a7c-2d5b8f0c9e11"
 
@@ -631,7 +632,7 @@ def test_deleting_stops_a_running_generation(make_app, data_dir, which):
         assert backend.started.wait(10)
         assert client.delete(_delete_url(which, doc, session)).status_code == 200
         # The model was cancelled, not released: the round ended because of the delete.
-        assert app.extensions["vice_engine"].running(session["id"]) is None
+        assert services(app).engine.running(session["id"]) is None
     finally:
         backend.release.set()
         worker.join(10)
@@ -648,8 +649,8 @@ def test_deleting_stops_notification_streams(make_app, which):
     client = app.test_client()
     doc = make_document(client)
     session = make_session(client, doc)
-    streams = app.extensions["vice_streams"]
-    ctx = ToolContext(session["id"], doc["id"], doc["sections"][0]["id"], app.extensions["vice_state"])
+    streams = services(app).streams
+    ctx = ToolContext(session["id"], doc["id"], doc["sections"][0]["id"], services(app).state)
     streams.start(ctx, "Tell me when the budget changes", 3600)
     assert streams.running(session["id"])
     assert client.delete(_delete_url(which, doc, session)).status_code == 200

@@ -191,10 +191,11 @@ def test_stop_before_the_first_token_does_not_wait_for_the_server(patient_chat, 
 KILLED_WORKER = """
 import sys, time
 sys.path.insert(0, sys.argv[1])
+from vice_ai.services import services
 from vice_ai import create_app
 app = create_app({"DATA_DIR": sys.argv[2], "OPENAI_BASE_URL": sys.argv[3],
                   "OPENAI_API_KEY": sys.argv[4], "MODEL": "fake-small"})
-app.extensions["vice_engine"].send_message(sys.argv[5], "Write a long answer")
+services(app).engine.send_message(sys.argv[5], "Write a long answer")
 print("started", flush=True)
 time.sleep(120)
 """

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from auth_helpers import password_app, two_users
 from conftest import make_document, make_session
+from vice_ai.services import services
 from vice_ai import shutdown
 
 
@@ -74,9 +75,9 @@ def test_the_background_job_archives_and_stops_cleanly(make_app, data_dir):
     while chats(restarted, session) and time.monotonic() < deadline:
         time.sleep(0.02)
     assert chats(restarted, session) == []
-    assert app.extensions["vice_archiver"].running
+    assert services(app).archiver.running
     shutdown(app)
-    assert app.extensions["vice_archiver"].running is False
+    assert services(app).archiver.running is False
 
 
 def test_the_first_request_does_not_wait_for_a_scan(make_app, data_dir):
@@ -93,7 +94,7 @@ def test_zero_days_never_archives(make_app, data_dir):
     age_session(data_dir, session["id"], days=1000)
     app = make_app(ARCHIVE_AFTER_DAYS=0, ARCHIVE_FIRST_DELAY=0.0)
     assert app.test_client().post("/api/admin/archive").get_json()["archived"] == []
-    assert app.extensions["vice_archiver"].running is False  # no job thread at all
+    assert services(app).archiver.running is False  # no job thread at all
 
 
 def test_archiving_is_for_admins(make_app):

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from vice_ai.models import Document, Message, Section, new_id
-from vice_ai.state import AppState
-from vice_ai.store import Store
+from vice_ai.domain.models import Document, Message, Section, new_id
+from vice_ai.domain.state import AppState
+from vice_ai.storage.store import Store
 
 WRITER = Path(__file__).resolve().parent / "store_writer.py"
 

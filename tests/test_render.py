@@ -5,7 +5,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from vice_ai.render import message_view, render_markdown
+from vice_ai.chat.render import message_view, render_markdown
 
 
 @pytest.mark.parametrize("hostile", [

@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 
 from conftest import make_document, make_session
-from vice_ai import store as store_module
-from vice_ai.models import ChatSession, Document, Message, Section, new_id
-from vice_ai.state import AppState
-from vice_ai.store import Store
+from vice_ai.services import services
+from vice_ai.storage import store as store_module
+from vice_ai.domain.models import ChatSession, Document, Message, Section, new_id
+from vice_ai.domain.state import AppState
+from vice_ai.storage.store import Store
 
 
 def fresh_state(data_dir: str, compact_bytes: int = 256 * 1024) -> AppState:
@@ -103,7 +104,7 @@ def test_restart_sees_everything_exactly(make_app, data_dir, compact_bytes):
             assert raw["journal_base"] > 0
 
     restarted = make_app(JOURNAL_COMPACT_BYTES=compact_bytes)
-    assert restarted.extensions["vice_state"].chat_sessions == {}
+    assert services(restarted).state.chat_sessions == {}
     after = _snapshot_of(restarted.test_client(), doc_ids, session_ids)
     assert after == before
 
@@ -464,8 +465,8 @@ def test_corrupt_document_is_quarantined_and_the_rest_loads(make_app, data_dir, 
 
 def test_compaction_writes_exactly_what_to_dict_gives(data_dir):
     """The fast snapshot encoding matches the dataclass one, for every field a session and message has."""
-    from vice_ai.state import snapshot_data
-    from vice_ai.store import dumps
+    from vice_ai.domain.state import snapshot_data
+    from vice_ai.storage.store import dumps
 
     state = fresh_state(data_dir)
     doc, session = seed(state, messages=0)

@@ -10,6 +10,7 @@ import simple_websocket
 
 from conftest import connect_ws, make_document, make_session, model_config, ws_events
 from fake_openai import Reply, ToolCall
+from vice_ai.services import services
 from vice_ai import shutdown
 from vice_ai.tools import ToolContext, ToolError
 
@@ -41,8 +42,8 @@ def world(make_app, fake_openai, start_server):
 
 def start(app, session: dict, goal: str = "Tell me when a budget appears", interval: float = 0.05) -> dict:
     ctx = ToolContext(session["id"], session["document_id"], session["section_id"],
-                      app.extensions["vice_state"], services={"streams": app.extensions["vice_streams"]})
-    return app.extensions["vice_streams"].start(ctx, goal, interval)
+                      services(app).state, services={"streams": services(app).streams})
+    return services(app).streams.start(ctx, goal, interval)
 
 
 
@@ -60,7 +61,7 @@ def test_the_assistant_starts_a_stream_and_delete_stops_it(world):
     assert stream["running"] is True and stream["goal"] == "watch the budget"
     assert len(stream_threads()) == 1
     assert client.delete(f"/api/sessions/{session['id']}").status_code == 200
-    assert app.extensions["vice_streams"].running() == []
+    assert services(app).streams.running() == []
 
 
 def test_notifications_reach_every_socket_and_the_document_as_toasts(world):
@@ -117,7 +118,7 @@ def test_shutdown_stops_threads_and_a_restart_starts_them_again(make_app, fake_o
     assert saved["status"] == "running"  # a shutdown is not a stop
 
     again = make_app(**model_config(fake_openai, **FAST))
-    streams = again.extensions["vice_streams"]
+    streams = services(again).streams
     deadline = time.monotonic() + 5
     while streams.running() != [stream["id"]] and time.monotonic() < deadline:
         time.sleep(0.02)
@@ -170,16 +171,16 @@ def test_failing_model_calls_back_off_then_stop_the_stream_with_a_reason(world):
 
 
 def test_a_deleted_session_does_not_bring_its_stream_back_after_a_restart(make_app, fake_openai, data_dir):
-    from vice_ai.metafiles import read_meta
+    from vice_ai.storage.metafiles import read_meta
 
     app = make_app(**model_config(fake_openai, **FAST))
     client = app.test_client()
     doc = make_document(client)
     session = make_session(client, doc)
     start(app, session, interval=60)
-    assert len(read_meta(app.extensions["vice_state"].store, "streams")) == 1
+    assert len(read_meta(services(app).state.store, "streams")) == 1
     assert client.delete(f"/api/documents/{doc['id']}").status_code == 200
-    assert read_meta(app.extensions["vice_state"].store, "streams") == {}
+    assert read_meta(services(app).state.store, "streams") == {}
     shutdown(app)
     again = make_app(**model_config(fake_openai, **FAST))
-    assert again.extensions["vice_streams"].restore() == 0
+    assert services(again).streams.restore() == 0

@@ -7,6 +7,7 @@ import pytest
 
 from conftest import make_document, make_session, model_config, ws_events
 from fake_openai import Reply, ToolCall
+from vice_ai.services import services
 from vice_ai.tools import Tool, schema
 
 
@@ -116,7 +117,7 @@ def test_a_tool_that_raises_returns_an_error_and_the_round_goes_on(setup, model_
     def explode(ctx):
         raise RuntimeError("disk on fire")
 
-    model_app.extensions["vice_engine"].tools.tools["explode"] = Tool("explode", "Fails.", schema({}), explode)
+    services(model_app).engine.tools.tools["explode"] = Tool("explode", "Fails.", schema({}), explode)
     assert client.patch(f"/api/sessions/{session['id']}",
                         json={"config": {"tools": ["explode"]}}).status_code == 200
     fake.script(Reply(text="", tool_calls=[ToolCall("explode", "{}", id="x")]), Reply(text="It failed."))

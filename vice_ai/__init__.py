@@ -6,20 +6,27 @@ import logging
 import threading
 from typing import Any
 
-from flask import Flask, jsonify
+from flask import Flask
 
-from . import auth
 from . import config as config_module
-from . import errors
+from . import security
+from .accounts import identity
+from .accounts.access import Access
+from .accounts.users import Accounts
+from .api import blueprints
+from .api import errors as api_errors
 from .chat.engine import ChatEngine
+from .domain.state import AppState
+from .housekeeping.archiving import Archiver
 from .live.hub import Hub
 from .llm import LLMService
-from .state import AppState
-from .store import Store
+from .security.ratelimit import RateLimits
+from .services import KEY, Services, services
+from .storage.store import Store
+from .streams.service import NotificationStreams
 from .tools.builtin import builtin_registry
-from .tools.streams import NotificationStreams
 
-__all__ = ["create_app", "shutdown"]
+__all__ = ["create_app", "shutdown", "services"]
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -29,58 +36,45 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.update(config_module.from_environment())
     if config:
         app.config.update(config)
+    cfg = app.config
+    if cfg["AUTH"] not in ("password", "local", "header"):
+        raise ValueError(f"AUTH must be password, local or header, not {cfg['AUTH']!r}")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
-    store = Store(app.config["DATA_DIR"])
-    state = AppState(store, compact_bytes=app.config["JOURNAL_COMPACT_BYTES"])
-    hub = Hub(app.config["EVENT_BUFFER"])
-    llm = LLMService(app)
-    tools = builtin_registry()
-    streams = NotificationStreams()
-    streams.init_app(app, state, llm, hub, tools)
-    engine = ChatEngine()
-    engine.init_app(app, state, llm, hub, tools, streams)
-    app.extensions.update(vice_state=state, vice_hub=hub)
-
-    errors.init_app(app)
-    # Accounts, access rules, CSRF and security headers (also: the cookie secret key).
-    auth.init_app(app, store)
-    access = app.extensions["vice_access"]
+    store = Store(cfg["DATA_DIR"])
+    state = AppState(store, compact_bytes=cfg["JOURNAL_COMPACT_BYTES"])
+    accounts = Accounts(store, password_method=cfg["PASSWORD_METHOD"])
+    access = Access(cfg["AUTH"], accounts)
+    hub = Hub(cfg["EVENT_BUFFER"])
     hub.set_access(lambda user, document_id: access.may_read_document(user, document_id, state))
-    from . import documents, export, sessions, web
-    from .live import ws
-    from .tools import routes as tool_routes
+    llm = LLMService(cfg)
+    tools = builtin_registry()
+    streams = NotificationStreams(state, llm, hub, tools, cfg)
+    engine = ChatEngine(state, llm, hub, tools, streams, cfg)
+    app.extensions[KEY] = Services(
+        config=cfg,
+        store=store, state=state, hub=hub, llm=llm, tools=tools, streams=streams, engine=engine,
+        accounts=accounts, access=access,
+        limits=RateLimits(cfg["RATE_MESSAGES"], cfg["RATE_SIGNIN"], cfg["RATE_SIGNIN_IP"],
+                          enabled=cfg["AUTH"] != "local"),
+        archiver=Archiver(state, engine, cfg),
+    )
 
-    app.register_blueprint(documents.bp)
-    app.register_blueprint(export.bp)
-    app.register_blueprint(sessions.bp)
-    app.register_blueprint(web.bp)
-    app.register_blueprint(tool_routes.bp)
-    ws.init_app(app)
-
-    @app.get("/api/health")
-    def health():
-        return jsonify({"status": "ok", "offline": llm.offline, "default_model": llm.default_model})
-
-    @app.get("/api/models")
-    def models():
-        """The models to pick from; `default` is the user's own choice when it is available."""
-        from .services import current_user
-
-        described = llm.describe()
-        user = current_user()
-        preferred, _ = llm.resolve(user.model if user is not None else None)
-        return jsonify({**described, "default": preferred})
+    api_errors.init_app(app)
+    security.init_app(app)  # cross-site refusals first, then who is asking
+    identity.init_app(app)
+    blueprints.register(app)
 
     # Streams that were running before a restart start again, off the request path.
     threading.Thread(target=streams.restore, name="streams-restore", daemon=True).start()
-    app.extensions["vice_archiver"].start()
+    services(app).archiver.start()
     atexit.register(shutdown, app)
     return app
 
 
 def shutdown(app: Flask, timeout: float = 5.0) -> None:
     """Stop the archiving job, notification streams and generations, waiting for their threads (idempotent)."""
-    app.extensions["vice_archiver"].shutdown(timeout)
-    app.extensions["vice_streams"].shutdown(timeout)
-    app.extensions["vice_engine"].shutdown(timeout)
+    found = services(app)
+    found.archiver.shutdown(timeout)
+    found.streams.shutdown(timeout)
+    found.engine.shutdown(timeout)

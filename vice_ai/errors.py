@@ -1,19 +1,19 @@
-"""One error family, one JSON shape: {"error": {"code": ..., "message": ..., ...}}."""
+"""The app's one error family. Each error has a stable `code` and details; it knows nothing of HTTP.
+
+The layers below the web (domain, storage, llm, accounts) raise these; the web
+boundary (`api/errors.py`) maps each class to a status and the one JSON shape
+`{"error": {"code": ..., "message": ..., ...details}}`, and the websocket sends
+the same `error` object in an event.
+"""
 from __future__ import annotations
 
-import logging
+import math
 from typing import Any
 
-from flask import Flask, jsonify, request
-from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-log = logging.getLogger(__name__)
+class ViceError(Exception):
+    """An error reported to the caller with a stable code and a readable message."""
 
-
-class ApiError(Exception):
-    """An error the API reports to its caller with a status and a stable code."""
-
-    status = 500
     code = "internal_error"
 
     def __init__(self, message: str, **details: Any) -> None:
@@ -21,22 +21,41 @@ class ApiError(Exception):
         self.message = message
         self.details = details
 
+    def error_object(self) -> dict[str, Any]:
+        """The `error` object of the one shape (HTTP answers and websocket events)."""
+        return {"code": self.code, "message": self.message, **self.details}
+
     def to_dict(self) -> dict[str, Any]:
-        return {"error": {"code": self.code, "message": self.message, **self.details}}
+        return {"error": self.error_object()}
 
 
-class BadRequest(ApiError):
-    status = 400
+class BadRequest(ViceError):
+    """The input is invalid; `field` names the part that is wrong when there is one."""
+
     code = "bad_request"
 
 
-class NotFound(ApiError):
-    status = 404
+class Unauthorized(ViceError):
+    """Not signed in (pages redirect to sign-in instead)."""
+
+    code = "unauthorized"
+
+
+class Forbidden(ViceError):
+    """Refused for how the request was made (cross-site, missing CSRF header), never for what it names."""
+
+    code = "forbidden"
+
+
+class NotFound(ViceError):
+    """Not there, or not visible to this user: the two look the same, so ids cannot be probed."""
+
     code = "not_found"
 
 
-class Conflict(ApiError):
-    status = 409
+class Conflict(ViceError):
+    """The resource changed since the caller saw it, or the change is not possible in its state."""
+
     code = "conflict"
 
 
@@ -46,56 +65,24 @@ class Busy(Conflict):
     code = "busy"
 
 
-class PayloadTooLarge(ApiError):
-    status = 413
-    code = "payload_too_large"
+class RateLimited(ViceError):
+    """Too many requests of one kind; `retry_after` says when to try again."""
+
+    code = "rate_limited"
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        seconds = max(1, math.ceil(retry_after))
+        super().__init__(f"{message} Try again in {seconds} second{'s' if seconds != 1 else ''}.",
+                         retry_after=seconds)
+        self.retry_after = seconds
 
 
-class ModelError(ApiError):
-    """The model server failed; `retryable` says whether sending again may help."""
+class ModelError(ViceError):
+    """The model server failed; `retryable` says whether sending again may help, `reason` what happened."""
 
-    status = 502
     code = "model_error"
 
     def __init__(self, message: str, *, retryable: bool = True, reason: str = "model_error", **details: Any):
         super().__init__(message, retryable=retryable, reason=reason, **details)
         self.retryable = retryable
         self.reason = reason
-
-
-def error_response(err: ApiError):
-    return jsonify(err.to_dict()), err.status
-
-
-def init_app(app: Flask) -> None:
-    """Answer every error, ours or werkzeug's, in the one JSON shape."""
-
-    @app.before_request
-    def _refuse_large_bodies() -> None:
-        # Werkzeug enforces MAX_CONTENT_LENGTH only when a view reads the body; refuse
-        # up front so every route answers 413 the same way and does no work first.
-        limit = app.config.get("MAX_CONTENT_LENGTH")
-        length = request.content_length
-        if limit is not None and length is not None and length > limit:
-            raise RequestEntityTooLarge()
-
-    @app.errorhandler(ApiError)
-    def _api_error(err: ApiError):
-        return error_response(err)
-
-    @app.errorhandler(HTTPException)
-    def _http_error(err: HTTPException):
-        code = (err.name or "error").lower().replace(" ", "_")
-        error: dict[str, Any] = {"code": code, "message": err.description or err.name}
-        if err.code == 413:
-            error["code"] = "payload_too_large"
-            error["limit"] = app.config.get("MAX_CONTENT_LENGTH")
-        # Keep werkzeug's headers (a 405 must say which methods are allowed), not its HTML type.
-        headers = [(k, v) for k, v in err.get_headers() if k.lower() != "content-type"]
-        return jsonify({"error": error}), err.code or 500, headers
-
-    @app.errorhandler(Exception)
-    def _unexpected(err: Exception):
-        log.exception("unhandled error")
-        body = {"error": {"code": "internal_error", "message": "Something went wrong on the server; it has been logged."}}
-        return jsonify(body), 500

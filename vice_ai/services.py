@@ -1,114 +1,49 @@
-"""Accessors for the per-app services (each app has its own: tests run several at once).
+"""The app's services: built once by the factory, reached through `services()`.
 
-The load-or-404 helpers are also where access is checked, once per resource:
-every route and the websocket go through them with the user and the access
-they need. Whatever the user may not see, or may see but not change, answers
-the same 404 as a resource that does not exist, so ids cannot be probed.
+Each app has its own set (tests run several apps at once), kept in
+`app.extensions["vice_ai"]`. Every service gets what it needs in its
+constructor; nothing looks another service up by a string key.
 """
 from __future__ import annotations
 
-from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Mapping
 
-from flask import current_app
-
-from .auth.access import EDIT, OWNER, READ, enough
-from .auth.identity import current_user
-from .errors import NotFound
-from .models import ChatSession, Document, Section
+from flask import Flask, current_app
 
 if TYPE_CHECKING:
-    from .auth.access import Access
-    from .auth.accounts import User
+    from .accounts.access import Access
+    from .accounts.users import Accounts
     from .chat.engine import ChatEngine
+    from .domain.state import AppState
+    from .housekeeping.archiving import Archiver
     from .live.hub import Hub
     from .llm import LLMService
-    from .state import AppState, SessionWriter
+    from .security.ratelimit import RateLimits
+    from .storage.store import Store
+    from .streams.service import NotificationStreams
+    from .tools import ToolRegistry
 
-__all__ = ["READ", "EDIT", "OWNER"]
-
-# "The user of the current request" (a worker passes its user explicitly).
-CURRENT: Any = object()
-
-
-def app_state() -> "AppState":
-    return current_app.extensions["vice_state"]
+KEY = "vice_ai"
 
 
-def engine() -> "ChatEngine":
-    return current_app.extensions["vice_engine"]
+@dataclass(frozen=True)
+class Services:
+    config: Mapping[str, Any]
+    store: "Store"
+    state: "AppState"
+    hub: "Hub"
+    llm: "LLMService"
+    tools: "ToolRegistry"
+    streams: "NotificationStreams"
+    engine: "ChatEngine"
+    accounts: "Accounts"
+    access: "Access"
+    limits: "RateLimits"
+    archiver: "Archiver"
 
 
-def hub() -> "Hub":
-    return current_app.extensions["vice_hub"]
-
-
-def llm() -> "LLMService":
-    return current_app.extensions["vice_llm"]
-
-
-def access() -> "Access":
-    return current_app.extensions["vice_access"]
-
-
-def _user(user: Any) -> "User | None":
-    return current_user() if user is CURRENT else user
-
-
-def document_level(doc: Document, user: Any = CURRENT) -> str | None:
-    """What the user may do with a document they already hold: "owner", "edit", "read" or None."""
-    return access().document_level(doc, _user(user))
-
-
-def document_view(doc: Document, user: Any = CURRENT) -> dict[str, Any]:
-    """A document as the API shows it, with the caller's `access` ("owner", "edit" or "read") so pages offer only what is allowed."""
-    return {**doc.public(), "access": document_level(doc, user)}
-
-
-def session_level(session: ChatSession, doc: Document, user: Any = CURRENT) -> str | None:
-    """What the user may do with a chat they already hold: "edit" (write it), "read" or None."""
-    return access().session_level(session, doc, _user(user))
-
-
-def load_document(doc_id: str, need: str = READ, user: Any = CURRENT) -> Document:
-    """The document if the user has `need` access to it, else a 404 (ids that are not uuids never reach the disk)."""
-    doc = app_state().get_document(doc_id)
-    if doc is None or not enough(access().document_level(doc, _user(user)), need):
-        raise NotFound("Document not found.")
-    return doc
-
-
-def load_section(doc: Document, section_id: str) -> Section:
-    """The section of a document (loaded with the access needed) or a 404."""
-    section = doc.section(section_id)
-    if section is None:
-        raise NotFound("Section not found.")
-    return section
-
-
-def load_session(session_id: str, need: str = READ, user: Any = CURRENT) -> ChatSession:
-    """The chat session if the user has `need` ("read" or "edit") access to it, else a 404."""
-    session = app_state().get_chat_session(session_id)
-    if session is not None:
-        doc = app_state().get_document(session.document_id)
-        if doc is not None and enough(access().session_level(session, doc, _user(user)), need):
-            return session
-    raise NotFound("Chat session not found.")
-
-
-@contextmanager
-def edit_document(doc_id: str, need: str = EDIT, user: Any = CURRENT) -> Iterator[Document]:
-    """`app_state().edit_document`, checked on the fresh copy under the document's lock."""
-    who = _user(user)
-    with app_state().edit_document(doc_id) as doc:
-        if not enough(access().document_level(doc, who), need):
-            raise NotFound("Document not found.")
-        yield doc
-
-
-@contextmanager
-def edit_session(session_id: str, user: Any = CURRENT) -> Iterator["SessionWriter"]:
-    """`app_state().edit_session` for a user with edit access (checked first: documents lock before sessions)."""
-    load_session(session_id, EDIT, user)
-    with app_state().edit_session(session_id) as writer:
-        yield writer
+def services(app: Flask | None = None) -> Services:
+    """The services of `app`, or of the current app."""
+    target = app if app is not None else current_app
+    return target.extensions[KEY]  # type: ignore[no-any-return]

@@ -1,6 +1,7 @@
 """Function calling in the browser: tool steps, proposed edits (accept, conflict, reject, undo), background checks."""
 from __future__ import annotations
 
+from vice_ai.services import services
 import json
 import re
 import threading
@@ -31,7 +32,7 @@ def served(make_app, model: FakeOpenAI) -> Iterator[Served]:
                                "STREAM_MIN_INTERVAL": 0.01})
     server.start()
     yield server
-    server.app.extensions["vice_streams"].shutdown()  # even when a test failed half-way
+    services(server.app).streams.shutdown()  # even when a test failed half-way
     server.stop()
 
 

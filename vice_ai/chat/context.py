@@ -10,7 +10,7 @@ import json
 import re
 from typing import Any
 
-from ..models import ChatSession, Document, Message, Section
+from ..domain.models import ChatSession, Document, Message, Section
 
 DEFAULT_INSTRUCTIONS = (
     "You are a careful writing assistant inside VICE AI, a tool for writing documents section by "

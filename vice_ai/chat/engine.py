@@ -10,21 +10,22 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
-from flask import Flask
-
-from ..auth.redaction import redact_message
+from ..housekeeping.redaction import redact_message
 from ..errors import BadRequest, Busy, ModelError, NotFound
 from ..live.hub import Hub
 from ..llm import LLMService
 from ..llm.base import ChatRequest, Retrying
-from ..models import ChatSession, Document, Message, Section
-from ..render import message_view, render_markdown
-from ..state import AppState
+from ..domain.models import ChatSession, Document, Message, Section
+from .render import message_view, render_markdown
+from ..domain.state import AppState
 from ..tools import ToolContext, ToolRegistry
 from ..tools.calls import ToolCallAccumulator, collect
 from .context import build_messages
+
+if TYPE_CHECKING:
+    from ..streams.service import NotificationStreams
 
 log = logging.getLogger(__name__)
 
@@ -64,19 +65,16 @@ class Round:
 class ChatEngine:
     """Runs generations in worker threads, one at a time per session."""
 
-    def __init__(self) -> None:
+    def __init__(self, state: AppState, llm: LLMService, hub: Hub, tools: ToolRegistry,
+                 streams: "NotificationStreams", cfg: Mapping[str, Any]) -> None:
         self._rounds: dict[str, Round] = {}
         self._lock = threading.Lock()
         self._closed = False
-
-    def init_app(self, app: Flask, state: AppState, llm: LLMService, hub: Hub, tools: ToolRegistry,
-                 streams: Any) -> None:
         self.state, self.llm, self.hub, self.tools, self.streams = state, llm, hub, tools, streams
-        self.max_tool_rounds = app.config["MAX_TOOL_ROUNDS"]
-        self.max_message_chars = app.config["MAX_MESSAGE_CHARS"]
-        self.context_tokens = app.config["CONTEXT_TOKENS"]
-        self.max_reply_tokens = app.config["MAX_REPLY_TOKENS"]
-        app.extensions["vice_engine"] = self
+        self.max_tool_rounds = cfg["MAX_TOOL_ROUNDS"]
+        self.max_message_chars = cfg["MAX_MESSAGE_CHARS"]
+        self.context_tokens = cfg["CONTEXT_TOKENS"]
+        self.max_reply_tokens = cfg["MAX_REPLY_TOKENS"]
 
     # -- public API -------------------------------------------------------------------
     def send_message(self, session_id: str, content: Any, handler: EventHandler | None = None) -> Round:

@@ -16,7 +16,7 @@ from typing import Any, Callable
 from simple_websocket import ConnectionClosed
 from wsproto.events import TextMessage
 
-from ..errors import ApiError
+from ..errors import ViceError
 from .hub import Hub, QueueSubscriber
 
 log = logging.getLogger(__name__)
@@ -140,7 +140,7 @@ class SessionConnection:
                 self._local({"type": "pong"})
             else:
                 self._error("bad_request", f"Unknown command type {kind!r}.")
-        except ApiError as err:
+        except ViceError as err:
             self._error(err.code, err.message, retryable=err.code == "busy", **err.details)
 
     def resume(self, after: Any) -> None:

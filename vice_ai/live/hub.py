@@ -12,6 +12,8 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol
 
+from ..errors import NotFound
+
 
 class Subscriber(Protocol):
     user: Any
@@ -103,8 +105,8 @@ class Hub:
             self.unsubscribe(sid, sub)
         for sid, sub in gone:
             # Looks exactly like a session that does not exist; the socket's writer sends it and closes.
-            sub.put({"type": "error", "seq": 0, "session_id": sid, "error": {
-                "code": "not_found", "message": "Chat session not found.", "retryable": False}})
+            gone_error = NotFound("Chat session not found.", retryable=False)
+            sub.put({"type": "error", "seq": 0, "session_id": sid, "error": gone_error.error_object()})
             sub.put(None)
         return len(gone)
 

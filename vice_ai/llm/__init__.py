@@ -4,9 +4,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Any, Iterator
-
-from flask import Flask
+from typing import Any, Iterator, Mapping
 
 from ..errors import ModelError
 from .base import Backend, ChatRequest, Chunk
@@ -22,17 +20,9 @@ MODELS_FAILURE_TTL = 15.0
 class LLMService:
     """Chat completions from the configured OpenAI-compatible server, or the offline assistant."""
 
-    def __init__(self, app: Flask | None = None) -> None:
-        self.backend: Backend = OfflineBackend()
-        self.default_model = OFFLINE_MODEL
-        self._configured_models: list[str] | None = None
-        self._models_cache: tuple[float, list[str]] | None = None
+    def __init__(self, cfg: Mapping[str, Any]) -> None:
+        self.backend: Backend
         self._lock = threading.Lock()
-        if app is not None:
-            self.init_app(app)
-
-    def init_app(self, app: Flask) -> None:
-        cfg = app.config
         if cfg.get("LLM_BACKEND") is not None:  # tests and embedders may hand one in
             self.backend = cfg["LLM_BACKEND"]
             self.default_model = cfg.get("MODEL") or self.backend.models()[0]
@@ -44,9 +34,8 @@ class LLMService:
         else:
             self.backend = OfflineBackend()
             self.default_model = OFFLINE_MODEL
-        self._configured_models = cfg.get("MODELS") if not self.backend.offline else None
-        self._models_cache = None
-        app.extensions["vice_llm"] = self
+        self._configured_models: list[str] | None = cfg.get("MODELS") if not self.backend.offline else None
+        self._models_cache: tuple[float, list[str]] | None = None
 
     @property
     def offline(self) -> bool:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Callable
 import jsonschema
 
 if TYPE_CHECKING:
-    from ..state import AppState
+    from ..domain.state import AppState
 
 log = logging.getLogger(__name__)
 

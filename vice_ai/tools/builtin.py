@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ..models import new_id, now
+from ..domain.models import new_id, now
 from . import Tool, ToolContext, ToolError, ToolRegistry, schema
 
 SNIPPET = 160

@@ -10,7 +10,7 @@ import threading
 from typing import Any, Callable, Iterable
 
 from ..llm.base import Chunk, Retrying, TextDelta, ToolCallDelta
-from ..models import new_id
+from ..domain.models import new_id
 
 
 class ToolCallAccumulator:

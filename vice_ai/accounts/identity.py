@@ -1,0 +1,153 @@
+"""Who is asking: the signed-in user (session cookie), the local user, or a trusted proxy's header.
+
+Every request is identified before its view runs. Without a user, API calls
+answer 401 (the only 401 of the app), websocket handshakes are refused with
+the same, and pages redirect to sign-in (or to first-run setup).
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import quote
+
+from flask import Flask, current_app, g, has_request_context, redirect, render_template, request, session, url_for
+from flask.sessions import SecureCookieSessionInterface
+
+from ..errors import BadRequest, Conflict
+from ..services import services
+from .users import Accounts, User
+from ..errors import Unauthorized
+
+# Reachable without a user: the sign-in and sign-up pages and calls, health checks, static files.
+PUBLIC_ENDPOINTS = frozenset({
+    "static", "system.health", "auth_pages.signin", "auth_pages.signup",
+    "auth_api.signin", "auth_api.signup", "auth_api.signout",
+})
+
+
+def accounts() -> Accounts:
+    return services().accounts
+
+
+def current_user() -> User | None:
+    """The user of this request (or of an app context a worker set up), or None."""
+    return g.get("vice_user")
+
+
+def sign_in(user: User) -> None:
+    """Start a signed-in browser session (a fresh cookie, so an old one cannot be fixed on a victim)."""
+    session.clear()
+    session.permanent = True
+    session["uid"] = user.id
+    session["tv"] = user.token_version
+    g.vice_user = user
+    accounts().touch(user)
+
+
+def sign_out() -> None:
+    session.clear()
+    g.vice_user = None
+
+
+def _from_header(accs: Accounts) -> User | None:
+    """Header mode: the reverse proxy already authenticated the user; accounts are made on first sight."""
+    name = request.headers.get(current_app.config["AUTH_HEADER"], "").strip()
+    if not name:
+        return None
+    user = accs.by_username(name)
+    if user is None:
+        try:
+            user = accs.create(name, None, with_password=False)
+        except Conflict:  # created by a parallel request
+            user = accs.by_username(name)
+        except BadRequest:
+            return None  # a name we cannot use as a username
+    return user
+
+
+def resolve_user() -> User | None:
+    """The user this request comes from, by the app's auth mode."""
+    accs = accounts()
+    mode = current_app.config["AUTH"]
+    if mode == "local":
+        return accs.local_user()
+    if mode == "header":
+        return _from_header(accs)
+    uid = session.get("uid")
+    if not isinstance(uid, str):
+        return None
+    user = accs.get(uid)
+    if user is None or session.get("tv") != user.token_version:
+        session.clear()  # a deleted account, or a password changed since this cookie was made
+        return None
+    return user
+
+
+def _gate():
+    user = resolve_user()
+    g.vice_user = user
+    if user is not None:
+        accounts().touch(user)
+        return None
+    if request.endpoint in PUBLIC_ENDPOINTS:
+        return None
+    if request.path.startswith(("/api/", "/ws/")):
+        raise Unauthorized("Sign in first.")
+    if current_app.config["AUTH"] == "header":
+        header = current_app.config["AUTH_HEADER"]
+        return render_template("not_found.html", message=f"Your reverse proxy did not send {header}."), 403
+    if accounts().count() == 0:
+        return redirect(url_for("auth_pages.signup"))
+    target = request.full_path if request.query_string else request.path
+    return redirect(url_for("auth_pages.signin") + "?next=" + quote(target, safe="/"))
+
+
+class _CookieSessions(SecureCookieSessionInterface):
+    """Flask's signed cookie, marked Secure when configured or when the request itself is https."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return bool(app.config["SESSION_COOKIE_SECURE"]) or (has_request_context() and request.is_secure)
+
+
+def secret_key(data_dir: str) -> str:
+    """The key that signs cookies: made once and kept in <data>/secret_key (0600), so restarts sign nobody out."""
+    path = Path(data_dir) / "secret_key"
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".secret_key.{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        os.write(fd, secrets.token_hex(32).encode())
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    try:
+        os.link(tmp, path)  # fails if another process made it first: then theirs wins
+    except FileExistsError:
+        pass
+    finally:
+        os.unlink(tmp)
+    return path.read_text().strip()
+
+
+def init_app(app: Flask) -> None:
+    """Cookie settings, the secret key, and the identify-or-refuse step before every request."""
+    cfg = app.config
+    if not cfg.get("SECRET_KEY"):
+        cfg["SECRET_KEY"] = secret_key(cfg["DATA_DIR"])
+    cfg["SESSION_COOKIE_NAME"] = "vice_ai_session"
+    cfg["SESSION_COOKIE_HTTPONLY"] = True
+    cfg["SESSION_COOKIE_SAMESITE"] = "Lax"
+    cfg["SESSION_COOKIE_SECURE"] = bool(cfg["SECURE_COOKIES"])
+    cfg["PERMANENT_SESSION_LIFETIME"] = timedelta(days=float(cfg["SESSION_DAYS"]))
+    app.session_interface = _CookieSessions()
+    app.before_request(_gate)
+
+    @app.context_processor
+    def _user_in_templates():
+        return {"current_user": g.get("vice_user"), "auth_mode": cfg["AUTH"]}

@@ -1,0 +1,246 @@
+"""Accounts: one JSON file per user under <data>/users/, passwords hashed with werkzeug.security.
+
+Files are written with the store's atomic snapshots and guarded by its sidecar
+locks, like documents. Every process keeps the users it has read in memory and
+re-reads a file only when it changed on disk (its stat or its lock file's
+write counter moved: another process may have written it), so a password change anywhere signs the user out everywhere.
+"""
+from __future__ import annotations
+
+import re
+import secrets
+import threading
+import time
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, Callable
+
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from ..errors import BadRequest, Conflict
+from ..domain.models import is_id, new_id, now
+from ..storage.store import CorruptFile, Store
+
+KIND = "users"
+LOCAL_ID = "local"
+# The local user is not an account, but its preferences are kept in a file of its own.
+LOCAL_FILE = "00000000-0000-4000-8000-000000000000"
+# Held while creating an account, so two processes never create the same username twice.
+REGISTRY_LOCK = "00000000-0000-4000-8000-000000000001"
+USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@+-]{0,63}")
+MIN_PASSWORD = 8
+MAX_PASSWORD = 1024
+# Last activity is kept in memory and written at most this often per user.
+ACTIVITY_SAVE_SECONDS = 300.0
+
+
+@dataclass
+class User:
+    id: str
+    username: str
+    password_hash: str | None = None
+    is_admin: bool = False
+    created_at: str = field(default_factory=now)
+    # Preferences (seed 003): the model new chats use; None = the server's default.
+    model: str | None = None
+    last_activity: str | None = None
+    # Bumped by a password change: cookies signed with an older value stop working.
+    token_version: int = 0
+
+    def public(self) -> dict[str, Any]:
+        """The user as other users and the API see it (never the hash)."""
+        return {"id": self.id, "username": self.username, "is_admin": self.is_admin,
+                "created_at": self.created_at, "last_activity": self.last_activity}
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "User":
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+
+def check_username(value: Any) -> str:
+    """A valid username or a 400 naming the rule."""
+    if not isinstance(value, str) or not USERNAME.fullmatch(value):
+        raise BadRequest("A username is 1-64 letters, digits or . _ @ + - and starts with a letter or digit.",
+                         field="username")
+    return value
+
+
+def check_password(value: Any, name: str = "password") -> str:
+    """A password of acceptable length or a 400."""
+    if not isinstance(value, str) or not MIN_PASSWORD <= len(value) <= MAX_PASSWORD:
+        raise BadRequest(f"A password has at least {MIN_PASSWORD} characters.", field=name)
+    return value
+
+
+class Accounts:
+    """Creates, finds and updates users; authenticates passwords."""
+
+    def __init__(self, store: Store, password_method: str = "scrypt") -> None:
+        self.store = store
+        self.password_method = password_method
+        self._lock = threading.RLock()
+        self._users: dict[str, User] = {}
+        self._keys: dict[str, tuple[Any, ...]] = {}
+        self._by_name: dict[str, str] = {}
+        self._activity_saved: dict[str, float] = {}
+        self._dummy_hash: str | None = None
+
+    # -- reading --------------------------------------------------------------------
+    def _refresh(self, file_id: str) -> User | None:
+        """The user in file `file_id`, re-read only when the file changed."""
+        stat = self.store.snapshot_key(KIND, file_id)
+        # The lock file's write counter too: a rewrite can keep inode, mtime and size.
+        key = None if stat is None else (stat, self.store.generations(KIND, file_id))
+        with self._lock:
+            if key is None:
+                old = self._users.pop(file_id, None)
+                self._keys.pop(file_id, None)
+                if old is not None:
+                    self._by_name.pop(old.username.lower(), None)
+                return None
+            if self._keys.get(file_id) == key:
+                return self._users[file_id]
+            try:
+                snap = self.store.read_snapshot(KIND, file_id)
+                user = User.from_dict(snap.data) if snap is not None else None
+            except (CorruptFile, KeyError, TypeError, ValueError) as exc:
+                self.store.quarantine(KIND, file_id, str(exc))
+                return None
+            if user is None:
+                return None
+            cached = self._users.get(file_id)
+            if cached is not None and (cached.last_activity or "") > (user.last_activity or ""):
+                user.last_activity = cached.last_activity  # newer, and not written yet
+            self._users[file_id] = user
+            self._keys[file_id] = key
+            if file_id != LOCAL_FILE:
+                self._by_name[user.username.lower()] = file_id
+            return user
+
+    def _scan(self) -> list[User]:
+        found = [self._refresh(i) for i in self.store.ids(KIND) if i != LOCAL_FILE]
+        return [u for u in found if u is not None]
+
+    def get(self, user_id: str) -> User | None:
+        """The user with this id (the implicit local user for "local"), or None."""
+        if user_id == LOCAL_ID:
+            return self.local_user()
+        if not is_id(user_id) or user_id == LOCAL_FILE:
+            return None
+        return self._refresh(user_id)
+
+    def local_user(self) -> User:
+        """The single user of local mode: an admin that owns everything, with its own preferences."""
+        user = self._refresh(LOCAL_FILE)
+        if user is None:
+            with self._lock:
+                user = self._users.setdefault(LOCAL_FILE, User(id=LOCAL_ID, username=LOCAL_ID, is_admin=True))
+        return user
+
+    def by_username(self, username: str) -> User | None:
+        """The account with this username (case-insensitive), or None."""
+        with self._lock:
+            file_id = self._by_name.get(username.lower())
+        user = self._refresh(file_id) if file_id else None
+        if user is None or user.username.lower() != username.lower():
+            self._scan()  # another process may have created (or renamed) it
+            with self._lock:
+                file_id = self._by_name.get(username.lower())
+            user = self._refresh(file_id) if file_id else None
+        return user
+
+    def all(self) -> list[User]:
+        """Every account, oldest first."""
+        return sorted(self._scan(), key=lambda u: u.created_at)
+
+    def count(self) -> int:
+        return len(self.store.ids(KIND)) - (1 if self.store.exists(KIND, LOCAL_FILE) else 0)
+
+    def first_admin(self) -> User | None:
+        """The oldest admin: it inherits what local mode created, when a server moves to accounts."""
+        admins = [u for u in self.all() if u.is_admin]
+        return admins[0] if admins else None
+
+    # -- writing --------------------------------------------------------------------
+    def _save(self, file_id: str, user: User) -> None:
+        key = (self.store.write_snapshot(KIND, file_id, user.to_dict()), self.store.generations(KIND, file_id))
+        with self._lock:
+            self._users[file_id] = user
+            self._keys[file_id] = key
+            if file_id != LOCAL_FILE:
+                self._by_name[user.username.lower()] = file_id
+
+    def create(self, username: Any, password: Any, *, is_admin: bool = False, first_only: bool = False,
+               with_password: bool = True) -> User:
+        """Create an account; the very first one is always an admin. 409 if the name is taken.
+
+        `first_only` refuses (409) when an account already exists: two people
+        racing through first-run setup cannot both become admin.
+        """
+        username = check_username(username)
+        password_hash = None
+        if with_password:
+            password_hash = generate_password_hash(check_password(password), method=self.password_method)
+        with self._lock, self.store.lock(KIND, REGISTRY_LOCK):
+            existing = self._scan()
+            if first_only and existing:
+                raise Conflict("This server already has accounts: sign in instead.")
+            if any(u.username.lower() == username.lower() for u in existing):
+                raise Conflict("That username is taken.", field="username")
+            user = User(id=new_id(), username=username, password_hash=password_hash,
+                        is_admin=is_admin or not existing)
+            with self.store.lock(KIND, user.id):
+                self._save(user.id, user)
+        return user
+
+    def update(self, user_id: str, change: Callable[[User], None]) -> User:
+        """Read-modify-write one user under its locks (the local user too)."""
+        file_id = LOCAL_FILE if user_id == LOCAL_ID else user_id
+        with self._lock, self.store.lock(KIND, file_id):
+            current = self.local_user() if user_id == LOCAL_ID else self._refresh(file_id)
+            if current is None:
+                raise KeyError(user_id)
+            user = User.from_dict(current.to_dict())
+            change(user)
+            self._save(file_id, user)
+        return user
+
+    def set_password(self, user_id: str, password: Any) -> User:
+        """Change a password; every other signed-in browser of the user is signed out."""
+        password_hash = generate_password_hash(check_password(password, "new_password"), method=self.password_method)
+
+        def change(user: User) -> None:
+            user.password_hash = password_hash
+            user.token_version += 1
+
+        return self.update(user_id, change)
+
+    def authenticate(self, username: str, password: str) -> User | None:
+        """The user if the password is right, else None (same work either way: names cannot be probed)."""
+        user = self.by_username(username) if isinstance(username, str) and USERNAME.fullmatch(username) else None
+        if user is None or not user.password_hash:
+            if self._dummy_hash is None:
+                self._dummy_hash = generate_password_hash(secrets.token_hex(16), method=self.password_method)
+            check_password_hash(self._dummy_hash, password if isinstance(password, str) else "")
+            return None
+        if not isinstance(password, str) or not check_password_hash(user.password_hash, password):
+            return None
+        return user
+
+    def touch(self, user: User) -> None:
+        """Record activity now: in memory at once, on disk at most every few minutes."""
+        user.last_activity = now()
+        moment = time.monotonic()
+        with self._lock:
+            last = self._activity_saved.get(user.id)
+            if last is not None and moment - last < ACTIVITY_SAVE_SECONDS:
+                return
+            self._activity_saved[user.id] = moment
+        stamp = user.last_activity
+        try:
+            self.update(user.id, lambda u: setattr(u, "last_activity", stamp))
+        except KeyError:
+            pass  # deleted meanwhile

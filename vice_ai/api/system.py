@@ -1,0 +1,24 @@
+"""HTTP API about the server itself: health and the models users may pick."""
+from __future__ import annotations
+
+from flask import Blueprint, jsonify
+
+from ..accounts.identity import current_user
+from ..services import services
+
+bp = Blueprint("system", __name__, url_prefix="/api")
+
+
+@bp.get("/health")
+def health():
+    llm = services().llm
+    return jsonify({"status": "ok", "offline": llm.offline, "default_model": llm.default_model})
+
+
+@bp.get("/models")
+def models():
+    """The models to pick from; `default` is the user's own choice when it is available."""
+    llm = services().llm
+    user = current_user()
+    preferred, _ = llm.resolve(user.model if user is not None else None)
+    return jsonify({**llm.describe(), "default": preferred})

@@ -1,0 +1,166 @@
+"""Chat sessions: starting one on a section, its settings, what a reply needs first, writing a reply in.
+
+Input arrives validated in shape (types, lengths); the rules that need the
+stored chat, its document or the app's tools live here.
+"""
+from __future__ import annotations
+
+
+from typing import Any
+
+from ..accounts.identity import current_user
+from ..chat.render import message_view
+from ..errors import BadRequest, Conflict, NotFound
+from ..housekeeping.redaction import redact
+from ..services import services
+from .documents import write_reply
+from .models import ChatSession, now
+from .resources import EDIT, edit_session, load_document, load_section, load_session, session_level
+
+
+def check_tools(names: list[str]) -> list[str]:
+    """The built-in tools a chat may use ([] turns function calling off); unknown names are a 400."""
+    known = sorted(services().tools.tools)
+    unknown = sorted(set(names) - set(known))
+    if unknown:
+        raise BadRequest(f"Unknown tool(s): {', '.join(unknown)}. Known: {', '.join(known)}.", field="tools")
+    return list(dict.fromkeys(names))
+
+
+def session_view(session_id: str) -> dict[str, Any]:
+    """A chat as the API shows it: messages, whether it is generating, the section's version, the caller's access."""
+    found = services()
+    found.engine.recover(session_id)
+    data = found.state.session_dict(session_id)
+    if data is None:
+        raise NotFound("Chat session not found.")
+    doc = load_document(data["document_id"])
+    data["section_version"] = load_section(doc, data["section_id"]).version
+    session = found.state.get_chat_session(session_id)
+    data["access"] = session_level(session, doc) if session is not None else None
+    data["generating"] = found.engine.running(session_id) is not None
+    data["messages"] = [message_view(m) for m in data["messages"]]
+    return data
+
+
+def create_session(doc_id: str, section_id: str, title: str | None, config: dict[str, Any]) -> ChatSession:
+    """A new chat on a section (edit access to the document); it belongs to its creator."""
+    load_section(load_document(doc_id, EDIT), section_id)
+    user = current_user()
+    if "tools" in config:
+        config["tools"] = check_tools(config["tools"])
+    if "model" not in config and user is not None and user.model:
+        config["model"] = user.model  # the user's preferred model (PUT /api/me/model)
+    # Titles are often the first message: keep secrets out of them as out of messages.
+    return services().state.create_chat_session(section_id, doc_id, title=redact(title or "New chat"),
+                                                config=config, owner=user.id if user is not None else "local")
+
+
+def list_sessions(doc_id: str, section_id: str, with_archived: bool) -> list[ChatSession]:
+    """A section's chats, newest first; archived ones only when asked."""
+    section = load_section(load_document(doc_id), section_id)
+    state = services().state
+    found = [state.get_chat_session(sid) for sid in section.session_ids]
+    return sorted((s for s in found if s is not None and (with_archived or not s.archived)),
+                  key=lambda s: s.created_at, reverse=True)
+
+
+def update_session(session_id: str, changes: dict[str, Any], config: dict[str, Any] | None) -> None:
+    """Change a chat's title, settings (merged into the current ones), variables, context or archived flag."""
+    changes = dict(changes)
+    if "title" in changes:
+        changes["title"] = redact(changes["title"])
+    if "archived" in changes:
+        changes["archived_at"] = now() if changes["archived"] else None
+    if config is not None and "tools" in config:
+        config["tools"] = check_tools(config["tools"])
+    with edit_session(session_id) as writer:
+        if config is not None:
+            changes["config"] = {**writer.session.config, **config}
+        if changes:
+            writer.set(**changes)
+
+
+def before_generation(session_id: str) -> None:
+    """What sending or retrying needs first (HTTP and websocket): edit access, the user's budget, an active chat."""
+    session = load_session(session_id, EDIT)
+    user = current_user()
+    if user is not None:
+        services().limits.message(user.id)
+    if session.archived:
+        with services().state.edit_session(session_id) as writer:
+            writer.set(archived=False, archived_at=None)  # talking to it again brings it back
+
+
+def apply_reply(session_id: str, message_id: str, mode: str) -> dict[str, Any]:
+    """Write an assistant reply into the chat's section (replace or append) as a version that remembers it."""
+    session = load_session(session_id, EDIT)
+    message = session.get_message(message_id)
+    if message is None or message.role != "assistant":
+        raise NotFound("No assistant reply with that id in this chat.")
+    if message.status == "streaming":
+        # Half a reply would land in the section; apply it once it is finished or stopped.
+        raise Conflict("That reply is still being written.", field="message_id")
+    if not message.content.strip():
+        raise BadRequest("That reply is empty.", field="message_id")
+    doc = load_document(session.document_id, EDIT)
+    current = load_section(doc, session.section_id).content
+    if mode == "replace":
+        content = message.content
+    else:
+        content = f"{current.rstrip()}\n\n{message.content}" if current.strip() else message.content
+    summary = "Applied a chat reply" if mode == "replace" else "Appended a chat reply"
+    return write_reply(session.document_id, session.section_id, content, summary,
+                       {"kind": "chat", "message_id": message.id, "session_id": session.id, "mode": mode})
+
+
+def _suggestion(session: ChatSession, suggestion_id: str) -> dict[str, Any]:
+    found = next((s for s in session.suggestions if s["id"] == suggestion_id), None)
+    if found is None:
+        raise NotFound("No suggestion with that id in this chat.")
+    return found
+
+
+def decide_suggestion(session_id: str, suggestion_id: str, status: str) -> dict[str, Any]:
+    """Mark a pending suggestion accepted or rejected (409 if it was decided already); returns it as it was."""
+    with edit_session(session_id) as writer:
+        found = _suggestion(writer.session, suggestion_id)
+        if found["status"] != "pending":
+            raise Conflict(f"This suggestion was already {found['status']}.", status=found["status"])
+        writer.set(suggestions=[replace_status(s, status) if s["id"] == suggestion_id else s
+                                for s in writer.session.suggestions])
+    return found
+
+
+def replace_status(suggestion: dict[str, Any], status: str) -> dict[str, Any]:
+    return {**suggestion, "status": status, "decided_at": now()}
+
+
+def accept_suggestion(session_id: str, suggestion_id: str, force: bool) -> dict[str, Any]:
+    """Write a proposed text into the section as a new version linked to its message (409 if the section moved on)."""
+    session = load_session(session_id, EDIT)
+    pending = _suggestion(session, suggestion_id)
+    return write_reply(
+        session.document_id, session.section_id, pending["new_content"],
+        pending["summary"] or "Accepted a proposed edit",
+        {"kind": "chat", "message_id": pending["message_id"], "session_id": session.id,
+         "suggestion_id": suggestion_id, "mode": "replace"},
+        base_version=None if force else pending["base_version"],
+        then=lambda: decide_suggestion(session_id, suggestion_id, "accepted"),
+    )
+
+
+def stream_views(session_id: str) -> list[dict[str, Any]]:
+    """A chat's notification streams, each saying whether it runs now."""
+    session = load_session(session_id)
+    running = set(services().streams.running(session.id))
+    return [{**r, "running": r["id"] in running} for r in session.streams]
+
+
+def stop_stream(session_id: str, stream_id: str) -> None:
+    session = load_session(session_id, EDIT)
+    if not services().streams.stop(session.id, stream_id, "stopped by the user"):
+        raise NotFound("No running notification stream with that id in this chat.")
+
+
+

@@ -1,0 +1,74 @@
+"""Deleting documents, sections and chats: one sequence for all three.
+
+halt (stop the chats' generations and notification streams and wait for them,
+so no worker writes to or spends tokens on a chat that is gone) -> delete the
+files -> release (tell the chats' tabs and free their event buffers).
+"""
+from __future__ import annotations
+
+import time
+from typing import Callable, Iterable, TypeVar
+
+from ..services import services
+from .models import Document
+from .resources import EDIT, OWNER, edit_document, load_document, load_section, load_session
+
+T = TypeVar("T")
+
+
+def _session_ids(doc: Document) -> list[str]:
+    return [sid for section in doc.sections for sid in section.session_ids]
+
+
+def _halt(session_ids: list[str], timeout: float = 10.0) -> None:
+    found = services()
+    for session_id in session_ids:
+        found.engine.stop(session_id)
+    for session_id in session_ids:
+        found.streams.stop_session(session_id)
+    deadline = time.monotonic() + timeout
+    for session_id in session_ids:
+        round_ = found.engine.running(session_id)
+        if round_ is not None:
+            round_.wait(max(0.0, deadline - time.monotonic()))
+
+
+def _release(session_ids: Iterable[str]) -> None:
+    hub = services().hub
+    for session_id in session_ids:
+        hub.drop_session(session_id)
+
+
+def _delete(session_ids: list[str], delete: Callable[[], T]) -> T:
+    _halt(session_ids)
+    result = delete()
+    _release(session_ids)
+    return result
+
+
+def delete_document(doc_id: str) -> Document:
+    """Delete a document (owner only) with its sections and their chats."""
+    doc = load_document(doc_id, OWNER)
+    return _delete(_session_ids(doc), lambda: services().state.delete_document(doc_id))
+
+
+def delete_section(doc_id: str, section_id: str) -> str:
+    """Delete a section (edit access) with its chats."""
+    section = load_section(load_document(doc_id, EDIT), section_id)
+
+    def delete() -> str:
+        with edit_document(doc_id) as doc:
+            gone = load_section(doc, section_id)
+            doc.sections.remove(gone)
+        for session_id in gone.session_ids:
+            services().state.delete_chat_session(session_id)
+        return gone.id
+
+    return _delete(list(section.session_ids), delete)
+
+
+def delete_session(session_id: str) -> str:
+    """Delete one chat (edit access to it)."""
+    load_session(session_id, EDIT)
+    _delete([session_id], lambda: services().state.delete_chat_session(session_id))
+    return session_id

@@ -1,0 +1,150 @@
+"""Documents and their sections: creating, editing with version checks, ordering, reverting, writing replies in.
+
+Every change of a section's text goes through `Section.new_version`, so the
+version and its history entry are written in one place. Input arrives here
+already validated (types, lengths, choices); these functions apply the rules
+that need the stored document (versions, positions, the section limit).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from ..accounts.identity import current_user
+from ..errors import BadRequest, Conflict, NotFound
+from ..services import services
+from .models import Document, Section, new_id, now
+from .resources import EDIT, edit_document, load_section
+
+MAX_SECTIONS = 1000
+
+
+@dataclass
+class NewSection:
+    """What a caller gives for a new section."""
+
+    title: str
+    content: str = ""
+    type: str = "text"
+    level: int = 1
+
+
+def _section(doc_id: str, spec: NewSection) -> Section:
+    section = Section(id=new_id(), document_id=doc_id, title=spec.title, content=spec.content, type=spec.type,
+                      level=spec.level)
+    section.record_version("Created", {"kind": "edit"})
+    return section
+
+
+def create_document(title: str, description: str, sections: list[NewSection]) -> Document:
+    """A new document owned by the current user."""
+    if len(sections) > MAX_SECTIONS:
+        raise BadRequest(f"'sections' must be a list of at most {MAX_SECTIONS} sections.", field="sections")
+    user = current_user()
+    doc = Document(id=new_id(), title=title, description=description,
+                   owner=user.id if user is not None else "local")
+    doc.sections = [_section(doc.id, spec) for spec in sections]
+    services().state.create_document(doc)
+    return doc
+
+
+def update_document(doc_id: str, title: str | None, description: str | None) -> Document:
+    with edit_document(doc_id) as doc:
+        if title is not None:
+            doc.title = title
+        if description is not None:
+            doc.description = description
+    return doc
+
+
+def create_section(doc_id: str, spec: NewSection, position: int | None) -> Section:
+    section = _section(doc_id, spec)
+    with edit_document(doc_id) as doc:
+        if len(doc.sections) >= MAX_SECTIONS:
+            raise BadRequest(f"A document holds at most {MAX_SECTIONS} sections.")
+        if position is None:
+            position = len(doc.sections)
+        if position > len(doc.sections):
+            raise BadRequest(f"'position' must be between 0 and {len(doc.sections)}.", field="position")
+        doc.sections.insert(position, section)
+    return section
+
+
+def update_section(doc_id: str, section_id: str, version: int, changes: dict[str, Any],
+                   content: str | None, summary: str | None) -> Section:
+    """Change a section the caller saw at `version` (409 with the current one if it moved on)."""
+    with edit_document(doc_id) as doc:
+        section = load_section(doc, section_id)
+        if version != section.version:
+            raise Conflict(
+                f"The section changed since you loaded it (you have version {version}, "
+                f"it is at version {section.version}).",
+                current_version=section.version,
+                section=section.public(),
+            )
+        for name in ("title", "type", "level", "status"):
+            if changes.get(name) is not None:
+                setattr(section, name, changes[name])
+        if content is not None and content != section.content:
+            section.new_version(content, summary or "Edited", {"kind": "edit"})
+        section.updated_at = now()
+    return section
+
+
+def move_section(doc_id: str, section_id: str, direction: str | None, position: int | None) -> Document:
+    if direction is not None and position is not None:
+        raise BadRequest("Give either 'direction' or 'position', not both.", field="position")
+    if direction is None and position is None:
+        raise BadRequest("'position' is required.", field="position")
+    with edit_document(doc_id) as doc:
+        section = load_section(doc, section_id)
+        index = doc.sections.index(section)
+        last = len(doc.sections) - 1
+        if direction is not None:
+            target = max(0, index - 1) if direction == "up" else min(last, index + 1)
+        else:
+            assert position is not None
+            if position > last:
+                raise BadRequest(f"'position' must be between 0 and {last}.", field="position")
+            target = position
+        doc.sections.insert(target, doc.sections.pop(index))
+    return doc
+
+
+def revert_section(doc_id: str, section_id: str, version: int) -> tuple[Section, str]:
+    """Make an old version's text the newest version; returns the section and the text it replaced."""
+    with edit_document(doc_id) as doc:
+        section = load_section(doc, section_id)
+        old = next((v for v in section.history if v["version"] == version), None)
+        if old is None:
+            raise NotFound(f"Section has no version {version}.")
+        previous = section.content
+        section.new_version(old["content"], f"Reverted to version {version}",
+                            {"kind": "revert", "from_version": version})
+    return section, previous
+
+
+def write_reply(doc_id: str, section_id: str, content: str, summary: str, source: dict[str, Any],
+                base_version: int | None = None, then: Callable[[], None] | None = None) -> dict[str, Any]:
+    """Write text that came from a chat into a section as a new version ("generated").
+
+    With `base_version`, refuse (409) if the section moved on since then; `then` runs
+    after the checks and before the write, under the document's lock. Returns
+    `{section, previous_content, previous_version}` (undo = revert to previous_version).
+    """
+    limit = services().config["MAX_SECTION_CHARS"]
+    if len(content) > limit:
+        raise BadRequest(f"The section would be longer than {limit} characters.")
+    with edit_document(doc_id, EDIT) as doc:
+        section = load_section(doc, section_id)
+        if base_version is not None and section.version != base_version:
+            raise Conflict(
+                f"The section changed since this was proposed (version {base_version} "
+                f"-> {section.version}). Accept with force to replace it anyway.",
+                current_version=section.version)
+        if then is not None:
+            then()
+        previous = {"previous_content": section.content, "previous_version": section.version}
+        section.new_version(content, summary, source)
+        section.status = "generated"
+    return {"section": section.public(), **previous}

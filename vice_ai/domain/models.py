@@ -1,0 +1,227 @@
+"""The data model: documents of sections, chat sessions of messages."""
+from __future__ import annotations
+
+import uuid
+from dataclasses import asdict, dataclass, field, fields
+from datetime import datetime, timezone
+from typing import Any
+
+FORMAT_VERSION = 1
+
+SECTION_TYPES = ("header", "text", "reference")
+SECTION_STATUSES = ("draft", "generated", "reviewed", "approved")
+ROLES = ("system", "user", "assistant", "tool")
+MESSAGE_STATUSES = ("complete", "streaming", "interrupted", "error", "stopped")
+
+
+def now() -> str:
+    """The current UTC time as an ISO 8601 string with milliseconds."""
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def is_id(value: str) -> bool:
+    """True for a canonical uuid string, the only ids the server hands out."""
+    try:
+        return str(uuid.UUID(value)) == value
+    except (ValueError, TypeError, AttributeError):
+        return False
+
+
+def _known(cls, data: dict[str, Any]) -> dict[str, Any]:
+    names = {f.name for f in fields(cls)}
+    return {k: v for k, v in data.items() if k in names}
+
+
+@dataclass
+class Message:
+    role: str
+    content: str
+    id: str = field(default_factory=new_id)
+    parent_id: str | None = None
+    created_at: str = field(default_factory=now)
+    status: str = "complete"
+    model: str | None = None
+    section_version: int | None = None
+    references: list[Any] = field(default_factory=list)
+    # What the model was sent for this reply (assistant messages only).
+    receipt: dict[str, Any] | None = None
+    # {"reason": ..., "message": ..., "retryable": bool} when status is error/interrupted.
+    error: dict[str, Any] | None = None
+    # Function calling: assistant tool_calls, and a tool message's call id.
+    tool_calls: list[dict[str, Any]] | None = None
+    tool_call_id: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Message":
+        return cls(**_known(cls, data))
+
+
+@dataclass
+class ChatSession:
+    """A conversation tied to one section of one document."""
+
+    id: str
+    document_id: str
+    section_id: str
+    title: str = "New chat"
+    messages: list[Message] = field(default_factory=list)
+    context_documents: list[dict[str, Any]] = field(default_factory=list)
+    references: list[Any] = field(default_factory=list)
+    config: dict[str, Any] = field(default_factory=dict)
+    variables: dict[str, Any] = field(default_factory=dict)
+    # Section edits proposed by the assistant: pending until the user accepts or rejects.
+    suggestions: list[dict[str, Any]] = field(default_factory=list)
+    # Notification stream definitions (restarted after a server restart while active).
+    streams: list[dict[str, Any]] = field(default_factory=list)
+    created_at: str = field(default_factory=now)
+    updated_at: str = field(default_factory=now)
+    format_version: int = FORMAT_VERSION
+    # The user who started the chat ("local" for files from before accounts, or local mode).
+    owner: str = "local"
+    # Archived chats are hidden from lists (still readable, never deleted); see auth/cleanup.py.
+    archived: bool = False
+    archived_at: str | None = None
+
+    def __post_init__(self) -> None:
+        self._positions = {m.id: i for i, m in enumerate(self.messages)}
+
+    # Editable top-level fields, as journal "set" records carry them.
+    SETTABLE = ("title", "context_documents", "references", "config", "variables", "suggestions", "streams",
+                "archived", "archived_at")
+
+    def upsert_message(self, message: Message) -> None:
+        """Append a message, or replace the one with the same id (a reply being finished)."""
+        pos = self._positions.get(message.id)
+        if pos is None:
+            self._positions[message.id] = len(self.messages)
+            self.messages.append(message)
+        else:
+            self.messages[pos] = message
+
+    def get_message(self, message_id: str) -> Message | None:
+        pos = self._positions.get(message_id)
+        return None if pos is None else self.messages[pos]
+
+    def last_message_id(self) -> str | None:
+        return self.messages[-1].id if self.messages else None
+
+    def summary(self) -> dict[str, Any]:
+        keys = ("id", "document_id", "section_id", "title", "config", "created_at", "updated_at", "owner", "archived")
+        data = {k: getattr(self, k) for k in keys}
+        data["message_count"] = len(self.messages)
+        return data
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "ChatSession":
+        data = _known(cls, data)
+        data["messages"] = [Message.from_dict(m) for m in data.get("messages", [])]
+        return cls(**data)
+
+
+@dataclass
+class Section:
+    id: str
+    document_id: str
+    title: str
+    content: str = ""
+    type: str = "text"
+    level: int = 1
+    status: str = "draft"
+    version: int = 1
+    created_at: str = field(default_factory=now)
+    updated_at: str = field(default_factory=now)
+    # [{version, content, title, created_at, summary, source: {kind, message_id?, session_id?}}]
+    history: list[dict[str, Any]] = field(default_factory=list)
+    session_ids: list[str] = field(default_factory=list)
+
+    def new_version(self, content: str, summary: str, source: dict[str, Any]) -> None:
+        """Change the text: the version grows by one and the history keeps it with where it came from.
+
+        `source` is {"kind": "edit" | "revert" | "chat", ...}: a chat source names the
+        `message_id` and `session_id` (and `suggestion_id` for an accepted proposal).
+        """
+        self.content = content
+        self.version += 1
+        self.updated_at = now()
+        self.record_version(summary, source)
+
+    def record_version(self, summary: str, source: dict[str, Any]) -> None:
+        """Keep the current text in the history (the first version, or after `new_version`)."""
+        self.history.append(
+            {
+                "version": self.version,
+                "content": self.content,
+                "title": self.title,
+                "created_at": self.updated_at,
+                "summary": summary,
+                "source": source,
+            }
+        )
+
+    def public(self) -> dict[str, Any]:
+        """The section as the API shows it (history has its own route)."""
+        data = asdict(self)
+        data.pop("history")
+        return data
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Section":
+        return cls(**_known(cls, data))
+
+
+@dataclass
+class Document:
+    id: str
+    title: str
+    description: str = ""
+    sections: list[Section] = field(default_factory=list)
+    created_at: str = field(default_factory=now)
+    updated_at: str = field(default_factory=now)
+    format_version: int = FORMAT_VERSION
+    # The owning user's id ("local" for files from before accounts, or local mode).
+    owner: str = "local"
+    # [{"user": user id, "access": "read" | "edit"}]
+    shared_with: list[dict[str, str]] = field(default_factory=list)
+
+    def section(self, section_id: str) -> Section | None:
+        return next((s for s in self.sections if s.id == section_id), None)
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "title": self.title,
+            "description": self.description,
+            "section_count": len(self.sections),
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+            "owner": self.owner,
+            "shared_with": [dict(s) for s in self.shared_with],
+        }
+
+    def public(self) -> dict[str, Any]:
+        data = self.summary()
+        data["sections"] = [s.public() for s in self.sections]
+        return data
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Document":
+        data = _known(cls, data)
+        data["sections"] = [Section.from_dict(s) for s in data.get("sections", [])]
+        return cls(**data)

@@ -1,0 +1,51 @@
+"""Usage statistics for admins (seed 003 `getSessionStats`): sessions, active users, messages per model."""
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..domain.state import AppState
+    from ..accounts.users import Accounts
+
+ACTIVE_WINDOW = timedelta(days=1)
+
+
+def _recent(ts: str | None, since: datetime) -> bool:
+    if not ts:
+        return False
+    return datetime.fromisoformat(ts.replace("Z", "+00:00")) >= since
+
+
+def collect_stats(state: "AppState", accounts: "Accounts", mode: str) -> dict[str, Any]:
+    """Counts over every stored session and account (read from disk: admins ask rarely)."""
+    sessions = archived = messages = 0
+    by_model: dict[str, Counter[str]] = {}
+    for session_id in state.store.ids("sessions"):
+        data = state.session_dict(session_id)
+        if data is None:
+            continue
+        sessions += 1
+        archived += bool(data.get("archived"))
+        for message in data["messages"]:
+            if message["role"] in ("user", "assistant"):
+                messages += 1
+            if message["role"] != "assistant":
+                continue
+            counts = by_model.setdefault(message.get("model") or "unknown", Counter())
+            counts["generations"] += 1  # every model call, tool-call steps and failures too
+            if not message.get("tool_calls") and message["status"] != "error":
+                counts["messages"] += 1  # replies that reached the user
+    users = [accounts.local_user()] if mode == "local" else accounts.all()
+    since = datetime.now(timezone.utc) - ACTIVE_WINDOW
+    return {
+        "documents": len(state.store.ids("documents")),
+        "sessions": sessions,
+        "archived_sessions": archived,
+        "messages": messages,
+        "users": len(users),
+        "active_users": sum(_recent(u.last_activity, since) for u in users),
+        "models": {name: {"messages": c["messages"], "generations": c["generations"]}
+                   for name, c in sorted(by_model.items())},
+    }

@@ -1,0 +1,19 @@
+"""Web security for every request: trusted proxies, cross-site refusals and security headers, rate limits.
+
+Who the user is lives in `accounts/` (identity, accounts, access rules); this
+package is about how requests may arrive.
+"""
+from __future__ import annotations
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from . import csrf
+
+
+def init_app(app: Flask) -> None:
+    """Trust the configured reverse proxies, then refuse cross-site requests before anything else runs."""
+    hops = int(app.config["TRUST_PROXY"])
+    if hops > 0:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
+    csrf.init_app(app)

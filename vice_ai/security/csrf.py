@@ -1,0 +1,63 @@
+"""Web security for every request: cross-site refusals (CSRF) and the security headers.
+
+A state-changing request (POST, PUT, PATCH, DELETE) must carry the custom
+header `X-VICE-CSRF: 1`. A page on another site cannot add a custom header to
+a form post, and a cross-site fetch that adds one needs a CORS preflight this
+app never grants. On top of that, a request whose `Origin` is another site, or
+that the browser marks `Sec-Fetch-Site: cross-site` / `same-site`, is refused,
+and a websocket handshake must come from this site's pages.
+"""
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Flask, Response, request
+
+from ..errors import Forbidden
+
+HEADER = "X-VICE-CSRF"
+UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+CSP = "; ".join([
+    "default-src 'self'", "script-src 'self'", "connect-src 'self'", "img-src 'self' data:",
+    "style-src 'self'", "object-src 'none'", "frame-ancestors 'none'", "base-uri 'none'", "form-action 'self'",
+])
+HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+}
+
+
+def _cross_site() -> bool:
+    """True when the browser says the request comes from another site."""
+    origin = request.headers.get("Origin")
+    if origin is not None and urlsplit(origin).netloc != request.host:
+        return True  # includes "null", sent by sandboxed frames and some redirects
+    return request.headers.get("Sec-Fetch-Site") in ("cross-site", "same-site")
+
+
+def _check() -> None:
+    if request.path.startswith("/ws/"):
+        if _cross_site():
+            raise Forbidden("Websocket connections must come from this site.")
+        return
+    if request.method not in UNSAFE:
+        return
+    if _cross_site():
+        raise Forbidden("Requests from other sites are refused.", reason="cross_site")
+    if request.headers.get(HEADER) != "1":
+        raise Forbidden(f"A request that changes something must carry the header {HEADER}: 1 "
+                        "(the VICE AI pages send it).", reason="csrf_header_missing")
+
+
+def _headers(response: Response) -> Response:
+    for name, value in HEADERS.items():
+        response.headers.setdefault(name, value)
+    return response
+
+
+def init_app(app: Flask) -> None:
+    """Refuse cross-site requests before anything else runs; add the security headers to every answer."""
+    app.before_request_funcs.setdefault(None, []).insert(0, _check)
+    app.after_request(_headers)

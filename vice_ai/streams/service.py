@@ -1,0 +1,257 @@
+"""Notification streams: background workers that keep watching a goal and notify the user.
+
+A stream belongs to a chat session. Every interval it runs a short
+sub-conversation (the session so far plus the goal) with only the read-only
+document tools, `send_notification` and `stop_notification_stream`, and
+delivers notifications to the session's sockets and, as toasts, to the rest of
+the document's. Definitions are saved in the session and listed in a small
+index file, so active streams start again after a restart.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any, Mapping
+
+from ..housekeeping.redaction import redact
+from ..chat.context import build_messages
+from ..errors import ModelError
+from ..llm.base import ChatRequest
+from ..storage.metafiles import read_meta, update_meta
+from ..domain.models import new_id, now
+from ..tools import ToolContext, ToolError, ToolRegistry
+from ..tools.builtin import READ_ONLY, STREAM_TOOLS
+from ..tools.calls import collect
+
+if TYPE_CHECKING:
+    from ..live.hub import Hub
+    from ..llm import LLMService
+    from ..domain.state import AppState
+
+log = logging.getLogger(__name__)
+
+INDEX = "streams"
+MAX_TOOL_ROUNDS = 4
+STREAM_PROMPT = (
+    "Background check for the user (they are not reading along). Goal: {goal}\n"
+    "Look at the document with the read-only tools if you need to. If there is something the goal asks "
+    "you to tell, call send_notification with one short message. If the goal is fully done and needs no "
+    "more checks, call stop_notification_stream with stream_id \"{stream_id}\". Otherwise answer \"nothing new\"."
+)
+
+
+@dataclass
+class _Running:
+    session_id: str
+    document_id: str
+    section_id: str
+    record: dict[str, Any]
+    stop: threading.Event = field(default_factory=threading.Event)
+    thread: threading.Thread | None = None
+
+
+def _parse(ts: str) -> datetime:
+    return datetime.fromisoformat(ts.replace("Z", "+00:00"))
+
+
+class NotificationStreams:
+    """Starts, runs, limits and stops every notification stream of the app."""
+
+    def __init__(self, state: "AppState", llm: "LLMService", hub: "Hub", registry: ToolRegistry,
+                 cfg: Mapping[str, Any]) -> None:
+        self._running: dict[str, _Running] = {}
+        self._lock = threading.Lock()
+        self._closed = False
+        self.state, self.llm, self.hub, self.registry = state, llm, hub, registry
+        self.per_session = cfg["STREAMS_PER_SESSION"]
+        self.total = cfg["STREAMS_TOTAL"]
+        self.min_interval = cfg["STREAM_MIN_INTERVAL"]
+        self.max_lifetime = cfg["STREAM_MAX_LIFETIME"]
+        self.max_failures = cfg["STREAM_MAX_FAILURES"]
+        self.context_tokens = cfg["CONTEXT_TOKENS"]
+
+    # -- lifecycle --------------------------------------------------------------------
+    def start(self, ctx: ToolContext, goal: str, interval: float) -> dict[str, Any]:
+        """Start a stream for the caller's session, within the limits; returns its record."""
+        if interval < self.min_interval:
+            raise ToolError(f"interval_seconds must be at least {self.min_interval:g}.")
+        created = datetime.now(timezone.utc)
+        record = {
+            "id": new_id(), "goal": goal, "interval_seconds": float(interval), "status": "running",
+            "created_at": now(), "expires_at": (created + timedelta(seconds=self.max_lifetime)).isoformat(),
+            "notifications": 0, "last_notification": None, "stopped_reason": None,
+        }
+        with self._lock:
+            if self._closed:
+                raise ToolError("The server is shutting down.")
+            mine = [r for r in self._running.values() if r.session_id == ctx.session_id]
+            if len(mine) >= self.per_session:
+                raise ToolError(f"This chat already has {len(mine)} streams running (the limit). Stop one first.")
+            if len(self._running) >= self.total:
+                raise ToolError("The server runs as many notification streams as it allows. Try later.")
+            run = _Running(ctx.session_id, ctx.document_id, ctx.section_id, record)
+            self._running[record["id"]] = run
+        try:
+            self._save_record(run)
+        except BaseException:
+            with self._lock:
+                self._running.pop(record["id"], None)
+            raise
+        self._spawn(run)
+        return record
+
+    def _spawn(self, run: _Running) -> None:
+        run.thread = threading.Thread(target=self._loop, args=(run,), name=f"stream-{run.record['id'][:8]}",
+                                      daemon=True)
+        run.thread.start()
+
+    def stop(self, session_id: str, stream_id: str, reason: str) -> bool:
+        """Stop a running stream of a session and save why; False if there is none."""
+        with self._lock:
+            run = self._running.get(stream_id)
+            if run is None or run.session_id != session_id:
+                return False
+            self._running.pop(stream_id)
+        run.stop.set()
+        run.record.update(status="stopped", stopped_reason=reason)
+        self._save_record(run)
+        self.hub.publish(run.session_id, run.document_id, {
+            "type": "notification", "kind": "stream_stopped", "stream_id": stream_id,
+            "text": f"Notification stream stopped: {reason}.", "section_id": run.section_id})
+        if run.thread is not None and run.thread is not threading.current_thread():
+            run.thread.join(5)
+        return True
+
+    def stop_session(self, session_id: str) -> None:
+        """Stop every stream of a session that is going away (its record goes with the session)."""
+        with self._lock:
+            runs = [r for r in self._running.values() if r.session_id == session_id]
+            for run in runs:
+                self._running.pop(run.record["id"], None)
+        for run in runs:
+            run.stop.set()
+            self._unindex(run.record["id"])
+        for run in runs:
+            if run.thread is not None:
+                run.thread.join(5)
+
+    def running(self, session_id: str | None = None) -> list[str]:
+        with self._lock:
+            return [sid for sid, r in self._running.items() if session_id is None or r.session_id == session_id]
+
+    def shutdown(self, timeout: float = 5.0) -> None:
+        """Stop every thread (definitions stay 'running' on disk, so they start again next time)."""
+        with self._lock:
+            self._closed = True
+            runs = list(self._running.values())
+            self._running.clear()
+        for run in runs:
+            run.stop.set()
+        deadline = time.monotonic() + timeout
+        for run in runs:
+            if run.thread is not None:
+                run.thread.join(max(0.0, deadline - time.monotonic()))
+
+    def restore(self) -> int:
+        """Start again the streams the index lists as running; returns how many."""
+        started = 0
+        for stream_id, session_id in dict(read_meta(self.state.store, INDEX) or {}).items():
+            session = self.state.get_chat_session(session_id)
+            record = next((r for r in (session.streams if session else []) if r["id"] == stream_id), None)
+            if session is None or record is None or record.get("status") != "running":
+                self._unindex(stream_id)
+                continue
+            run = _Running(session.id, session.document_id, session.section_id, dict(record))
+            with self._lock:
+                if self._closed or stream_id in self._running:
+                    continue
+                self._running[stream_id] = run
+            self._spawn(run)
+            started += 1
+        return started
+
+    # -- persistence ------------------------------------------------------------------
+    def _save_record(self, run: _Running) -> None:
+        with self.state.edit_session(run.session_id) as writer:
+            others = [r for r in writer.session.streams if r["id"] != run.record["id"]]
+            writer.set(streams=[*others, dict(run.record)])
+        if run.record["status"] == "running":
+            self._index(run.record["id"], run.session_id)
+        else:
+            self._unindex(run.record["id"])
+
+    def _index(self, stream_id: str, session_id: str) -> None:
+        with self._lock:
+            update_meta(self.state.store, INDEX, lambda index: {**(index or {}), stream_id: session_id})
+
+    def _unindex(self, stream_id: str) -> None:
+        with self._lock:
+            update_meta(
+                self.state.store, INDEX, lambda index: {k: v for k, v in (index or {}).items() if k != stream_id})
+
+    # -- the worker -------------------------------------------------------------------
+    def _loop(self, run: _Running) -> None:
+        failures = 0
+        while not run.stop.wait(run.record["interval_seconds"] * (2 ** failures)):
+            if datetime.now(timezone.utc) >= _parse(run.record["expires_at"]):
+                self.stop(run.session_id, run.record["id"], "it reached its maximum lifetime")
+                return
+            try:
+                self._tick(run)
+                failures = 0
+            except ModelError as exc:
+                failures += 1
+                log.warning("stream %s: model call failed (%d): %s", run.record["id"], failures, exc.message)
+                if failures >= self.max_failures:
+                    self.stop(run.session_id, run.record["id"],
+                              f"the model failed {failures} times in a row ({exc.message})")
+                    return
+            except Exception:
+                log.exception("stream %s failed", run.record["id"])
+                self.stop(run.session_id, run.record["id"], "an error in the server")
+                return
+
+    def _tick(self, run: _Running) -> None:
+        session = self.state.get_chat_session(run.session_id)
+        doc = self.state.get_document(run.document_id)
+        section = doc.section(run.section_id) if doc else None
+        if session is None or doc is None or section is None:
+            run.stop.set()
+            return
+        messages, _ = build_messages(doc, section, session, self.context_tokens)
+        messages.append({"role": "user", "content": STREAM_PROMPT.format(goal=run.record["goal"],
+                                                                         stream_id=run.record["id"])})
+        allowed = [*READ_ONLY, *STREAM_TOOLS]
+        ctx = ToolContext(run.session_id, run.document_id, run.section_id, self.state,
+                          services={"streams": self}, stream_id=run.record["id"])
+        model, _ = self.llm.resolve(session.config.get("model"))
+        for _ in range(MAX_TOOL_ROUNDS):
+            if run.stop.is_set():
+                return
+            request = ChatRequest(model=model, messages=messages,
+                                  tools=[t.spec() for t in self.registry.select(allowed)],
+                                  section_text=section.content, section_title=section.title)
+            text, calls = collect(self.llm.stream(request, run.stop), run.stop)
+            if not calls:
+                return
+            wire = calls.calls()
+            messages.append({"role": "assistant", "content": text, "tool_calls": wire})
+            for call in wire:
+                result, _ok = self.registry.execute(call["function"]["name"], call["function"]["arguments"],
+                                                    ctx, allowed)
+                messages.append({"role": "tool", "tool_call_id": call["id"], "content": result})
+
+    def notify(self, ctx: ToolContext, message: str) -> None:
+        """Deliver a stream's notification to its session's tabs and, as a toast, the document's."""
+        with self._lock:
+            run = self._running.get(ctx.stream_id or "")
+        payload = {"kind": "stream", "stream_id": ctx.stream_id, "text": message, "section_id": ctx.section_id}
+        self.hub.publish(ctx.session_id, ctx.document_id, {"type": "notification", **payload})
+        self.hub.notify_document(ctx.document_id, payload, exclude_session=ctx.session_id)
+        if run is not None:
+            run.record["notifications"] += 1
+            run.record["last_notification"] = {"text": redact(message), "at": now()}  # stored: no secrets
+            self._save_record(run)
