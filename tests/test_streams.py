@@ -42,7 +42,7 @@ def world(make_app, fake_openai, start_server):
 
 def start(app, session: dict, goal: str = "Tell me when a budget appears", interval: float = 0.05) -> dict:
     ctx = ToolContext(session["id"], session["document_id"], session["section_id"],
-                      services(app).state, services={"streams": services(app).streams})
+                      services(app).state, streams=services(app).streams)
     return services(app).streams.start(ctx, goal, interval)
 
 

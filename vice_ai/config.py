@@ -14,7 +14,7 @@ DEFAULTS: dict[str, Any] = {
     "MAX_MESSAGE_CHARS": 100_000,
     "MAX_SECTION_CHARS": 500_000,
     "MAX_TITLE_CHARS": 300,
-    # Model server (issue: chat engine). No key and no URL means offline assistant.
+    # Model server. No key and no URL means offline assistant.
     "OPENAI_API_KEY": None,
     "OPENAI_BASE_URL": None,
     "MODEL": "gpt-4o-mini",

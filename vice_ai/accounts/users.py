@@ -40,7 +40,7 @@ class User:
     password_hash: str | None = None
     is_admin: bool = False
     created_at: str = field(default_factory=now)
-    # Preferences (seed 003): the model new chats use; None = the server's default.
+    # Preferences: the model new chats use; None = the server's default.
     model: str | None = None
     last_activity: str | None = None
     # Bumped by a password change: cookies signed with an older value stop working.

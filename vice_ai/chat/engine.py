@@ -23,6 +23,7 @@ from ..domain.state import AppState
 from ..tools import ToolContext, ToolRegistry
 from ..tools.calls import ToolCallAccumulator, collect
 from .context import build_messages
+from .toolloop import run_tool_loop
 
 if TYPE_CHECKING:
     from ..streams.service import NotificationStreams
@@ -56,10 +57,6 @@ class Round:
 
     def wait(self, timeout: float | None = None) -> bool:
         return self.finished.wait(timeout)
-
-    @property
-    def status(self) -> str:
-        return self.assistant_message.status if self.assistant_message else "running"
 
 
 class ChatEngine:
@@ -206,85 +203,91 @@ class ChatEngine:
         return emit
 
     def _run(self, rnd: Round, emit: EventHandler) -> None:
-        reply: Message | None = None
         try:
-            session = self.state.get_chat_session(rnd.session_id)
-            if session is None:
-                raise NotFound("Chat session not found.")
-            doc, section = self._section_of(session)
-            model, note = self.llm.resolve(session.config.get("model"))
-            messages, receipt = build_messages(doc, section, session, self.context_tokens, upto=rnd.user_message.id)
-            receipt["model"] = model
-            if note:
-                receipt["notice"] = note
-            temperature = session.config.get("temperature")
-            allowed = self._allowed_tools(session)
-            ctx = ToolContext(session.id, doc.id, section.id, self.state, services={"streams": self.streams})
-            parent = rnd.user_message.id
-            for step in range(self.max_tool_rounds + 1):
-                reply = Message(role="assistant", content="", parent_id=parent, status="streaming", model=model,
-                                section_version=section.version, receipt=receipt)
-                rnd.assistant_message = reply
-                self._save(rnd.session_id, reply)
-                emit({"type": "round_start", "message": message_view(reply), "step": step})
-                # The last step offers no tools, so the model has to answer in text.
-                offer = allowed if step < self.max_tool_rounds else []
-                request = ChatRequest(
-                    model=model,
-                    messages=messages,
-                    temperature=temperature if isinstance(temperature, (int, float)) else None,
-                    max_tokens=self.max_reply_tokens,
-                    tools=[t.spec() for t in self.tools.select(offer)] or None,
-                    section_text=section.content,
-                    section_title=section.title,
-                )
-                calls = self._stream(rnd, reply, request, emit)
-                if rnd.cancel.is_set() or not calls:
-                    break
-                parent = self._run_tools(rnd, reply, calls.calls(), messages, ctx, offer, emit)
-            reply.status = "stopped" if rnd.cancel.is_set() else "complete"
+            self._generate(rnd, emit)
         except ModelError as exc:
             rnd.error = exc
-            if reply is not None:
-                reply.status = "interrupted" if reply.content else "error"
-                reply.error = {"reason": exc.reason, "message": exc.message, "retryable": exc.retryable}
+            self._mark_failed(rnd.assistant_message, exc.reason, exc.message, exc.retryable)
         except NotFound as exc:
             rnd.error = ModelError(exc.message, retryable=False, reason="not_found")
         except Exception:
             log.exception("generation failed in session %s", rnd.session_id)
-            rnd.error = ModelError("The reply failed because of an error in the server; it has been logged.", reason="internal")
-            if reply is not None:
-                reply.status = "interrupted" if reply.content else "error"
-                reply.error = {"reason": "internal", "message": rnd.error.message, "retryable": True}
+            rnd.error = ModelError("The reply failed because of an error in the server; it has been logged.",
+                                   reason="internal")
+            self._mark_failed(rnd.assistant_message, "internal", rnd.error.message, True)
         finally:
-            self._finish(rnd, reply, emit)
+            self._finish(rnd, rnd.assistant_message, emit)
+
+    @staticmethod
+    def _mark_failed(reply: Message | None, reason: str, message: str, retryable: bool) -> None:
+        if reply is not None:
+            reply.status = "interrupted" if reply.content else "error"
+            reply.error = {"reason": reason, "message": message, "retryable": retryable}
+
+    def _generate(self, rnd: Round, emit: EventHandler) -> None:
+        """The reply's rounds: each a streamed model answer, then its tool calls if it made any."""
+        session = self.state.get_chat_session(rnd.session_id)
+        if session is None:
+            raise NotFound("Chat session not found.")
+        doc, section = self._section_of(session)
+        model, note = self.llm.resolve(session.config.get("model"))
+        messages, receipt = build_messages(doc, section, session, self.context_tokens, upto=rnd.user_message.id)
+        receipt["model"] = model
+        if note:
+            receipt["notice"] = note
+        temperature = session.config.get("temperature")
+        ctx = ToolContext(session.id, doc.id, section.id, self.state, streams=self.streams)
+        parent = rnd.user_message.id
+
+        def ask(step: int, offer: list[str]) -> tuple[str, list[dict[str, Any]]]:
+            reply = Message(role="assistant", content="", parent_id=parent, status="streaming", model=model,
+                            section_version=section.version, receipt=receipt)
+            rnd.assistant_message = reply
+            self._save(rnd.session_id, reply)
+            emit({"type": "round_start", "message": message_view(reply), "step": step})
+            request = ChatRequest(
+                model=model,
+                messages=messages,
+                temperature=temperature if isinstance(temperature, (int, float)) else None,
+                max_tokens=self.max_reply_tokens,
+                tools=[t.spec() for t in self.tools.select(offer)] or None,
+                section_text=section.content,
+                section_title=section.title,
+            )
+            calls = self._stream(rnd, reply, request, emit)
+            return reply.content, calls.calls()
+
+        def on_calls(_text: str, wire: list[dict[str, Any]]) -> str:
+            """Save the tool-calling answer before its calls run."""
+            nonlocal parent
+            reply = rnd.assistant_message
+            assert reply is not None
+            reply.tool_calls = wire
+            reply.status = "complete"
+            self._save(rnd.session_id, reply)
+            emit({"type": "tool_call", "message": message_view(reply)})
+            ctx.message_id = parent = reply.id
+            return reply.content
+
+        def on_result(call: dict[str, Any], result: str, ok: bool) -> None:
+            nonlocal parent
+            message = Message(role="tool", content=result, parent_id=parent, tool_call_id=call["id"],
+                              status="complete" if ok else "error")
+            self._save(rnd.session_id, message)
+            emit({"type": "tool_result", "message": message_view(message), "ok": ok,
+                  "name": call["function"]["name"]})
+            parent = message.id
+
+        run_tool_loop(ask, messages, registry=self.tools, ctx=ctx, allowed=self._allowed_tools(session),
+                      max_rounds=self.max_tool_rounds, cancel=rnd.cancel, on_calls=on_calls, on_result=on_result)
+        assert rnd.assistant_message is not None
+        rnd.assistant_message.status = "stopped" if rnd.cancel.is_set() else "complete"
 
     def _allowed_tools(self, session: ChatSession) -> list[str]:
         """The session's tools: all built-ins unless its config names a subset (or none)."""
         chosen = session.config.get("tools")
         names = [t.name for t in self.tools.select(chosen if isinstance(chosen, list) else None)]
         return [n for n in names if n != "send_notification"]  # only streams may notify
-
-    def _run_tools(self, rnd: Round, reply: Message, wire: list[dict[str, Any]], messages: list[dict[str, Any]],
-                   ctx: ToolContext, allowed: list[str], emit: EventHandler) -> str:
-        """Save the tool-calling reply, run each call, save and send back each result; returns the last id."""
-        reply.tool_calls = wire
-        reply.status = "complete"
-        self._save(rnd.session_id, reply)
-        emit({"type": "tool_call", "message": message_view(reply)})
-        messages.append({"role": "assistant", "content": reply.content, "tool_calls": wire})
-        ctx.message_id = reply.id
-        parent = reply.id
-        for call in wire:
-            result, ok = self.tools.execute(call["function"]["name"], call["function"]["arguments"], ctx, allowed)
-            result_message = Message(role="tool", content=result, parent_id=parent, tool_call_id=call["id"],
-                                     status="complete" if ok else "error")
-            self._save(rnd.session_id, result_message)
-            emit({"type": "tool_result", "message": message_view(result_message), "ok": ok,
-                  "name": call["function"]["name"]})
-            messages.append({"role": "tool", "tool_call_id": call["id"], "content": result})
-            parent = result_message.id
-        return parent
 
     def _stream(self, rnd: Round, reply: Message, request: ChatRequest, emit: EventHandler) -> ToolCallAccumulator:
         """Stream one model answer into `reply`, emitting deltas; returns its tool calls."""

@@ -19,6 +19,11 @@ def now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def parse_time(ts: str) -> datetime:
+    """A time written by `now()` (or any ISO 8601 time with an offset) as an aware datetime."""
+    return datetime.fromisoformat(ts)
+
+
 def new_id() -> str:
     return str(uuid.uuid4())
 

@@ -1,4 +1,4 @@
-"""Archiving of inactive chat sessions (seeds 003 `cleanupOldSessions`, 004 TTL cleanup), never deletion.
+"""Archiving of inactive chat sessions, never deletion.
 
 A session untouched for longer than ARCHIVE_AFTER_DAYS is flagged `archived`:
 lists hide it unless asked (`?archived=1`), it stays readable, and writing to
@@ -16,17 +16,13 @@ from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, Mapping
 
 from ..errors import NotFound
-from ..domain.models import now
+from ..domain.models import now, parse_time
 
 if TYPE_CHECKING:
     from ..chat.engine import ChatEngine
     from ..domain.state import AppState
 
 log = logging.getLogger(__name__)
-
-
-def _parse(ts: str) -> datetime:
-    return datetime.fromisoformat(ts.replace("Z", "+00:00"))
 
 
 def _file_age_seconds(state: "AppState", session_id: str) -> float | None:
@@ -55,11 +51,11 @@ def archive_inactive(state: "AppState", days: float, busy: "set[str] | None" = N
         if busy and session_id in busy:
             continue
         session = state.get_chat_session(session_id)
-        if session is None or session.archived or _parse(session.updated_at) > cutoff:
+        if session is None or session.archived or parse_time(session.updated_at) > cutoff:
             continue
         try:
             with state.edit_session(session_id) as writer:
-                if writer.session.archived or _parse(writer.session.updated_at) > cutoff:
+                if writer.session.archived or parse_time(writer.session.updated_at) > cutoff:
                     continue
                 writer.set(archived=True, archived_at=now())
         except NotFound:

@@ -1,4 +1,4 @@
-"""Redaction of secrets from chat messages before they are stored (seed 004 `sanitize_session`).
+"""Redaction of secrets from chat messages before they are stored.
 
 What looks like an API key, a token or a private key is replaced by a label
 such as "[redacted: api key]". The live reply a user watches (the `delta`

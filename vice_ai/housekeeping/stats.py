@@ -1,13 +1,15 @@
-"""Usage statistics for admins (seed 003 `getSessionStats`): sessions, active users, messages per model."""
+"""Usage statistics for admins: sessions, active users, messages per model."""
 from __future__ import annotations
 
 from collections import Counter
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
+from ..domain.models import parse_time
+
 if TYPE_CHECKING:
-    from ..domain.state import AppState
     from ..accounts.users import Accounts
+    from ..domain.state import AppState
 
 ACTIVE_WINDOW = timedelta(days=1)
 
@@ -15,7 +17,7 @@ ACTIVE_WINDOW = timedelta(days=1)
 def _recent(ts: str | None, since: datetime) -> bool:
     if not ts:
         return False
-    return datetime.fromisoformat(ts.replace("Z", "+00:00")) >= since
+    return parse_time(ts) >= since
 
 
 def collect_stats(state: "AppState", accounts: "Accounts", mode: str) -> dict[str, Any]:

@@ -18,10 +18,11 @@ from typing import TYPE_CHECKING, Any, Mapping
 
 from ..housekeeping.redaction import redact
 from ..chat.context import build_messages
+from ..chat.toolloop import run_tool_loop
 from ..errors import ModelError
 from ..llm.base import ChatRequest
 from ..storage.metafiles import read_meta, update_meta
-from ..domain.models import new_id, now
+from ..domain.models import new_id, now, parse_time
 from ..tools import ToolContext, ToolError, ToolRegistry
 from ..tools.builtin import READ_ONLY, STREAM_TOOLS
 from ..tools.calls import collect
@@ -34,7 +35,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 INDEX = "streams"
-MAX_TOOL_ROUNDS = 4
+# Tool rounds per check (then one more that must answer in text).
+MAX_TOOL_ROUNDS = 3
 STREAM_PROMPT = (
     "Background check for the user (they are not reading along). Goal: {goal}\n"
     "Look at the document with the read-only tools if you need to. If there is something the goal asks "
@@ -51,10 +53,6 @@ class _Running:
     record: dict[str, Any]
     stop: threading.Event = field(default_factory=threading.Event)
     thread: threading.Thread | None = None
-
-
-def _parse(ts: str) -> datetime:
-    return datetime.fromisoformat(ts.replace("Z", "+00:00"))
 
 
 class NotificationStreams:
@@ -196,7 +194,7 @@ class NotificationStreams:
     def _loop(self, run: _Running) -> None:
         failures = 0
         while not run.stop.wait(run.record["interval_seconds"] * (2 ** failures)):
-            if datetime.now(timezone.utc) >= _parse(run.record["expires_at"]):
+            if datetime.now(timezone.utc) >= parse_time(run.record["expires_at"]):
                 self.stop(run.session_id, run.record["id"], "it reached its maximum lifetime")
                 return
             try:
@@ -226,23 +224,18 @@ class NotificationStreams:
                                                                          stream_id=run.record["id"])})
         allowed = [*READ_ONLY, *STREAM_TOOLS]
         ctx = ToolContext(run.session_id, run.document_id, run.section_id, self.state,
-                          services={"streams": self}, stream_id=run.record["id"])
+                          streams=self, stream_id=run.record["id"])
         model, _ = self.llm.resolve(session.config.get("model"))
-        for _ in range(MAX_TOOL_ROUNDS):
-            if run.stop.is_set():
-                return
+
+        def ask(_step: int, offer: list[str]) -> tuple[str, list[dict[str, Any]]]:
             request = ChatRequest(model=model, messages=messages,
-                                  tools=[t.spec() for t in self.registry.select(allowed)],
+                                  tools=[t.spec() for t in self.registry.select(offer)] or None,
                                   section_text=section.content, section_title=section.title)
             text, calls = collect(self.llm.stream(request, run.stop), run.stop)
-            if not calls:
-                return
-            wire = calls.calls()
-            messages.append({"role": "assistant", "content": text, "tool_calls": wire})
-            for call in wire:
-                result, _ok = self.registry.execute(call["function"]["name"], call["function"]["arguments"],
-                                                    ctx, allowed)
-                messages.append({"role": "tool", "tool_call_id": call["id"], "content": result})
+            return text, calls.calls()
+
+        run_tool_loop(ask, messages, registry=self.registry, ctx=ctx, allowed=allowed, max_rounds=MAX_TOOL_ROUNDS,
+                      cancel=run.stop)
 
     def notify(self, ctx: ToolContext, message: str) -> None:
         """Deliver a stream's notification to its session's tabs and, as a toast, the document's."""

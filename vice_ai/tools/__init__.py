@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable
 
 import jsonschema
 
 if TYPE_CHECKING:
     from ..domain.state import AppState
+    from ..streams.service import NotificationStreams
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +33,7 @@ class ToolContext:
     document_id: str
     section_id: str
     state: "AppState"
-    services: dict[str, Any] = field(default_factory=dict)
+    streams: "NotificationStreams | None" = None  # the app's notification streams, for the stream tools
     message_id: str | None = None  # the assistant message that called the tool
     stream_id: str | None = None  # set inside a notification stream
 
@@ -43,7 +44,6 @@ class Tool:
     description: str
     parameters: dict[str, Any]
     run: Callable[..., Any]
-    read_only: bool = False
 
     def spec(self) -> dict[str, Any]:
         """The Chat Completions `tools=` entry."""
@@ -62,9 +62,9 @@ class ToolRegistry:
     def __init__(self, tools: list[Tool]) -> None:
         self.tools = {t.name: t for t in tools}
 
-    def select(self, names: list[str] | None = None, *, read_only: bool = False) -> list[Tool]:
-        chosen = [t for t in self.tools.values() if names is None or t.name in names]
-        return [t for t in chosen if t.read_only or not read_only]
+    def select(self, names: list[str] | None = None) -> list[Tool]:
+        """The tools named (all of them for None), in registry order."""
+        return [t for t in self.tools.values() if names is None or t.name in names]
 
     def execute(self, name: str, raw_arguments: str, ctx: ToolContext, allowed: list[str]) -> tuple[str, bool]:
         """Run a tool call from the model; returns (result text for the model, ok)."""

@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..domain.models import new_id, now
 from . import Tool, ToolContext, ToolError, ToolRegistry, schema
+
+if TYPE_CHECKING:
+    from ..streams.service import NotificationStreams
 
 SNIPPET = 160
 
@@ -78,8 +81,10 @@ def set_session_variable(ctx: ToolContext, name: str, value: Any) -> dict[str, A
     return {"ok": True, "name": name}
 
 
-def _streams(ctx: ToolContext):
-    return ctx.services["streams"]
+def _streams(ctx: ToolContext) -> "NotificationStreams":
+    if ctx.streams is None:
+        raise ToolError("Notification streams are not available here.")
+    return ctx.streams
 
 
 def start_notification_stream(ctx: ToolContext, goal: str, interval_seconds: float) -> dict[str, Any]:
@@ -113,12 +118,12 @@ _text = {"type": "string", "minLength": 1, "maxLength": 200_000}
 def builtin_registry() -> ToolRegistry:
     return ToolRegistry([
         Tool("read_section", "Read a section of this document (the current one when no id is given).",
-             schema({"section_id": {"type": "string", "maxLength": 64}}), read_section, read_only=True),
+             schema({"section_id": {"type": "string", "maxLength": 64}}), read_section),
         Tool("list_sections", "List the sections of this document in order, with ids and versions.",
-             schema({}), list_sections, read_only=True),
+             schema({}), list_sections),
         Tool("search_document", "Find the sections of this document that mention a phrase.",
              schema({"query": {"type": "string", "minLength": 1, "maxLength": 500}}, ("query",)),
-             search_document, read_only=True),
+             search_document),
         Tool("propose_section_edit",
              "Propose a complete new text for the current section. The user reviews it and accepts or rejects it.",
              schema({"new_content": _text, "summary": {"type": "string", "maxLength": 500}},
