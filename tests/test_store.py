@@ -465,7 +465,7 @@ def test_corrupt_document_is_quarantined_and_the_rest_loads(make_app, data_dir, 
 
 def test_compaction_writes_exactly_what_to_dict_gives(data_dir):
     """The fast snapshot encoding matches the dataclass one, for every field a session and message has."""
-    from vice_ai.domain.state import snapshot_data
+    from vice_ai.domain.records import snapshot_data
     from vice_ai.storage.store import dumps
 
     state = fresh_state(data_dir)

@@ -15,11 +15,12 @@ from __future__ import annotations
 import logging
 import threading
 from contextlib import contextmanager
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any, Iterator
 
 from ..errors import NotFound
 from .models import ChatSession, Document, Message, is_id, new_id, now
+from .records import apply_record, snapshot_data
 from ..storage.locks import SidecarLock
 from ..storage.store import CorruptFile, JournalMoved, Store
 
@@ -216,7 +217,7 @@ class AppState:
                 # Appends are numbered one by one: a gap means these are not the
                 # records that follow what we hold.
                 raise _Moved(f"record {seq} follows {mark.seq}")
-            _apply(session, record)
+            apply_record(session, record)
             mark.seq = seq
         mark.offset = offset
 
@@ -233,7 +234,7 @@ class AppState:
             record.setdefault("at", now())
         mark.offset = self.store.append_journal("sessions", session.id, records, at=mark.offset)
         for record in records:
-            _apply(session, record, trusted=True)
+            apply_record(session, record, trusted=True)
         mark.seq = records[-1]["seq"]
         if mark.offset > max(self.compact_bytes, mark.key[2]):
             self._compact(session, mark)
@@ -371,35 +372,3 @@ class SessionWriter:
         if unknown:
             raise ValueError(f"not settable: {sorted(unknown)}")
         self._state._write_records(self.session, [{"op": "set", "fields": fields}])
-
-
-_SESSION_FIELDS = tuple(f.name for f in fields(ChatSession))
-_MESSAGE_FIELDS = tuple(f.name for f in fields(Message))
-
-
-def snapshot_data(session: ChatSession) -> dict[str, Any]:
-    """What `session.to_dict()` gives, without its deep copy: for serializing at once, under the lock.
-
-    A compaction of a 10,000-message session spends most of its time in
-    dataclasses.asdict copying what json.dumps is about to read anyway.
-    """
-    data = {name: getattr(session, name) for name in _SESSION_FIELDS}
-    data["messages"] = [{name: getattr(m, name) for name in _MESSAGE_FIELDS} for m in session.messages]
-    return data
-
-
-def _apply(session: ChatSession, record: dict[str, Any], trusted: bool = False) -> None:
-    """Apply one journal record to a session in memory (`trusted`: built by this process just now)."""
-    op = record["op"]
-    if op == "message":
-        # Our own record holds exactly Message's fields; one read from disk may
-        # come from another version, so it goes through from_dict's filter.
-        data = record["message"]
-        session.upsert_message(Message(**data) if trusted else Message.from_dict(data))
-    elif op == "set":
-        for name, value in record["fields"].items():
-            if name in ChatSession.SETTABLE:
-                setattr(session, name, value)
-    else:
-        raise ValueError(f"unknown journal op {op!r}")
-    session.updated_at = record.get("at", session.updated_at)

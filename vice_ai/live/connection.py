@@ -16,7 +16,7 @@ from typing import Any, Callable
 from simple_websocket import ConnectionClosed
 from wsproto.events import TextMessage
 
-from ..errors import ViceError
+from ..errors import BadRequest, Busy, ViceError
 from .hub import Hub, QueueSubscriber
 
 log = logging.getLogger(__name__)
@@ -124,7 +124,7 @@ class SessionConnection:
         except ValueError:
             command = None
         if not isinstance(command, dict) or not isinstance(command.get("type"), str):
-            self._error("bad_request", 'Commands are JSON objects with a "type".')
+            self._error(BadRequest('Commands are JSON objects with a "type".'))
             return
         kind = command["type"]
         try:
@@ -139,14 +139,14 @@ class SessionConnection:
             elif kind == "ping":
                 self._local({"type": "pong"})
             else:
-                self._error("bad_request", f"Unknown command type {kind!r}.")
+                self._error(BadRequest(f"Unknown command type {kind!r}."))
         except ViceError as err:
-            self._error(err.code, err.message, retryable=err.code == "busy", **err.details)
+            self._error(err)
 
     def resume(self, after: Any) -> None:
         """Send what the client missed after `after`, or the persisted session if too much."""
         if isinstance(after, bool) or not isinstance(after, int) or after < 0:
-            self._error("bad_request", '"after" must be a non-negative integer.')
+            self._error(BadRequest('"after" must be a non-negative integer.', field="after"))
             return
         events, current = self.hub.since(self.session_id, after)
         if events is None:
@@ -155,6 +155,6 @@ class SessionConnection:
         for event in events:
             self.sub.put(event)
 
-    def _error(self, code: str, message: str, **details: Any) -> None:
-        details.setdefault("retryable", False)
-        self._local({"type": "error", "error": {"code": code, "message": message, **details}})
+    def _error(self, err: ViceError) -> None:
+        """A command failed: tell this connection only, in the one error shape (busy is worth retrying)."""
+        self._local({"type": "error", "error": {"retryable": isinstance(err, Busy), **err.error_object()}})
