@@ -5,9 +5,8 @@ import argparse
 import os
 from typing import Mapping
 
-from werkzeug.serving import run_simple
-
-from vice_ai import create_app
+from vice_ai import create_app, services
+from vice_ai.serving import make_json_server
 
 LOCALHOST = ("127.0.0.1", "localhost", "::1")
 
@@ -26,13 +25,13 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     mode = auth_mode(args.host, os.environ)
     app = create_app({"AUTH": mode} if mode else None)
-    llm = app.extensions["vice_llm"]
+    llm = services(app).llm
     model = "offline assistant (set OPENAI_API_KEY / OPENAI_BASE_URL for a real model)" if llm.offline else f"model {llm.default_model}"
     who = {"local": "local mode: one user, no sign-in", "password": "accounts: sign in with a password",
            "header": f"accounts from the proxy header {app.config['AUTH_HEADER']}"}[app.config["AUTH"]]
     print(f"VICE AI on http://{args.host}:{args.port}/ using the {model}; {who}; data in {app.config['DATA_DIR']}",
           flush=True)
-    run_simple(args.host, args.port, app, threaded=True, use_reloader=False)
+    make_json_server(args.host, args.port, app).serve_forever()
 
 
 if __name__ == "__main__":

@@ -11,6 +11,8 @@ DEFAULTS: dict[str, Any] = {
     "DATA_DIR": str(PROJECT_ROOT / "sessions_data"),
     # Whole request bodies; Flask answers 413 above this.
     "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
+    # Path and query string; longer URLs answer 414 (the HTTP server's own limit is higher).
+    "MAX_URL_CHARS": 8192,
     "MAX_MESSAGE_CHARS": 100_000,
     "MAX_SECTION_CHARS": 500_000,
     "MAX_TITLE_CHARS": 300,

@@ -1,6 +1,9 @@
 """The sign-in and sign-up (first-run) pages; the forms post to /api/auth/* from static/js/auth.js."""
 from __future__ import annotations
 
+import re
+from urllib.parse import urlsplit
+
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 
 from ..accounts.identity import current_user
@@ -10,10 +13,21 @@ bp = Blueprint("auth_pages", __name__)
 
 
 def safe_next(value: str | None) -> str:
-    """Where to go after signing in: a path on this site only (never //host or a full URL)."""
-    if not value or not value.startswith("/") or value.startswith(("//", "/\\")):
+    """Where to go after signing in: a path on this site only, never another host.
+
+    Browsers drop tabs and line breaks from a URL and read a backslash as a
+    slash, so "/%09/evil.example" would lead off the site: those are removed
+    first, then anything that is not a plain local path (or has other control
+    characters, which cannot go in a Location header) means the home page.
+    """
+    cleaned = re.sub(r"[\t\r\n]", "", value or "")
+    if (not cleaned.startswith("/") or cleaned.startswith("//") or "\\" in cleaned
+            or any(ord(c) < 0x20 or ord(c) == 0x7F for c in cleaned)):
         return "/"
-    return value
+    parts = urlsplit(cleaned)
+    if parts.scheme or parts.netloc:
+        return "/"
+    return cleaned
 
 
 @bp.get("/signin")

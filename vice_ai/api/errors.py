@@ -5,7 +5,7 @@ import logging
 from typing import Any
 
 from flask import Flask, Response, jsonify, request
-from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge, RequestURITooLarge
 
 from ..errors import (BadRequest, Conflict, Forbidden, ModelError, NotFound, RateLimited, Unauthorized,
                       ViceError)
@@ -44,13 +44,15 @@ def init_app(app: Flask) -> None:
     """Answer every error, ours or werkzeug's, in the one JSON shape."""
 
     @app.before_request
-    def _refuse_large_bodies() -> None:
+    def _refuse_oversized() -> None:
         # Werkzeug enforces MAX_CONTENT_LENGTH only when a view reads the body; refuse
         # up front so every route answers 413 the same way and does no work first.
         limit = app.config.get("MAX_CONTENT_LENGTH")
         length = request.content_length
         if limit is not None and length is not None and length > limit:
             raise RequestEntityTooLarge()
+        if len(request.full_path) > app.config["MAX_URL_CHARS"]:
+            raise RequestURITooLarge(f"The URL is longer than {app.config['MAX_URL_CHARS']} characters.")
 
     @app.errorhandler(ViceError)
     def _vice_error(err: ViceError):

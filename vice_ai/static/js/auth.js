@@ -3,8 +3,13 @@
 import { post } from "./api.js";
 
 function safeNext(value) {
-  // Only a path on this site: never //other-host or a full URL.
-  return value && value.startsWith("/") && !value.startsWith("//") && !value.startsWith("/\\") ? value : "/";
+  // Only a page of this site: resolve it as the browser would and compare origins.
+  try {
+    const url = new URL(value || "/", location.origin);
+    return url.origin === location.origin ? url.pathname + url.search + url.hash : "/";
+  } catch {
+    return "/";
+  }
 }
 
 function showError(form, message) {
@@ -26,8 +31,8 @@ function wire(form, path, check) {
     showError(form, "");
     try {
       await post(path, { username, password });
-      const params = new URLSearchParams(location.search);
-      location.assign(safeNext(params.get("next") || form.dataset.next));
+      // The server already reduced ?next= to a local path (data-next).
+      location.assign(safeNext(form.dataset.next));
     } catch (err) {
       showError(form, err.message);
       button.disabled = false;
