@@ -1,0 +1,321 @@
+"""Declared inputs and answers for views: `@declare(body=..., query=..., responses=...)`.
+
+The wrapper parses the body with `parse_json`, validates it with the pydantic model
+(JSON rules, strict: "5" is not an integer, true is not a number) and passes it as
+`body=`; the query string (one value per name, lax: "1"/"yes" are booleans) goes in
+as `query=`. Every failure is a `BadRequest` naming the field as a path
+(`sections[0].title`). The declaration is kept on the view for `openapi.build_openapi`.
+
+Limits set in app config (MAX_TITLE_CHARS, ...) are declared with `ConfigMaxLen`: the
+schema shows the default, and validation reads the running app's value from the
+validation context, so a test app with MAX_TITLE_CHARS=10 refuses 11 characters with
+the same message and path as any other limit; views need no second check.
+"""
+from __future__ import annotations
+
+import functools
+import json
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from typing import Any, Callable, Mapping, TypeVar
+
+from flask import current_app, request
+from pydantic import BaseModel, ConfigDict, GetCoreSchemaHandler, GetJsonSchemaHandler, ValidationError
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import PydanticCustomError, core_schema
+
+from ..errors import BadRequest
+from .jsonbody import format_path, parse_json
+
+__all__ = ["Schema", "ErrorDetail", "ErrorOut", "ConfigMaxLen", "ResponseSpec", "Declaration", "declare",
+           "declare_websocket", "declaration_of", "validate"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+ATTRIBUTE = "__vice_declaration__"
+JSON = "application/json"
+
+
+class Schema(BaseModel):
+    """Base for request models: unknown fields are refused."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class ErrorDetail(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    code: str
+    message: str
+    field: str | None = None
+
+
+class ErrorOut(BaseModel):
+    """The one error shape: {"error": {"code", "message", ...details}}."""
+
+    error: ErrorDetail
+
+
+@dataclass(frozen=True)
+class ConfigMaxLen:
+    """A length limit read from app config at validation time (`default` when there is no app)."""
+
+    key: str
+    default: int
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
+        return core_schema.with_info_after_validator_function(self._check, handler(source))
+
+    def __get_pydantic_json_schema__(self, schema: core_schema.CoreSchema,
+                                     handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        out = handler(schema)
+        out.update({"maxLength" if out.get("type") == "string" else "maxItems": self.default, "x-config": self.key})
+        return out
+
+    def _check(self, value: Any, info: core_schema.ValidationInfo) -> Any:
+        if value is None:
+            return value
+        config = (info.context or {}).get("config") or {}
+        limit = int(config.get(self.key, self.default))
+        if len(value) > limit:
+            kind = "string_too_long" if isinstance(value, str) else "too_long"
+            raise PydanticCustomError(kind, "Longer than {max_length}", {"max_length": limit})
+        return value
+
+
+@dataclass(frozen=True)
+class ResponseSpec:
+    media_type: str | None  # None: no content
+    model: type[BaseModel] | None = None
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Declaration:
+    body: type[BaseModel] | None = None
+    query: type[BaseModel] | None = None
+    responses: Mapping[int, ResponseSpec] = field(default_factory=dict)
+    summary: str | None = None
+    description: str | None = None
+    tags: tuple[str, ...] = ()
+    content_type: str = JSON
+    websocket: bool = False
+
+
+ResponseArg = type[BaseModel] | str | tuple[str, type[BaseModel] | str] | ResponseSpec | None
+
+
+def _response(status: int, value: ResponseArg) -> ResponseSpec:
+    phrase = HTTPStatus(status).phrase
+    if isinstance(value, ResponseSpec):
+        return value
+    if value is None:
+        return ResponseSpec(None, None, phrase)
+    if isinstance(value, str):  # a media type, or else just a description
+        return ResponseSpec(value, None, phrase) if "/" in value else ResponseSpec(None, None, value)
+    if isinstance(value, tuple):
+        media_type, what = value
+        if isinstance(what, str):
+            return ResponseSpec(media_type, None, what)
+        return ResponseSpec(media_type, what, what.__doc__ or phrase)
+    return ResponseSpec(JSON, value, phrase)
+
+
+def _docstring(view: Callable[..., Any]) -> tuple[str | None, str | None]:
+    lines = (view.__doc__ or "").strip().splitlines()
+    first = lines[0].strip() if lines else None
+    rest = "\n".join(line.strip() for line in lines[1:]).strip() or None
+    return first, rest
+
+
+def declare(*, body: type[BaseModel] | None = None, query: type[BaseModel] | None = None,
+            responses: Mapping[int, ResponseArg] | None = None, summary: str | None = None,
+            description: str | None = None, tags: tuple[str, ...] | list[str] | None = None,
+            content_type: str = JSON, max_depth: int = 32) -> Callable[[F], F]:
+    """Declare a view's input and answers; the view gets `body=` / `query=` already validated.
+
+    `responses` maps a status to a model (JSON), a media type ("text/html"), a pair
+    (media type, model or description), a description alone, or None (no content). Pages and downloads
+    declare just their responses. Errors (4XX/5XX, `ErrorOut`) are implied.
+    """
+    if body is not None and not (content_type == JSON or content_type.endswith("+json")):
+        raise ValueError("declare(body=...) reads JSON; content_type must be a JSON media type")
+
+    def decorator(view: F) -> F:
+        doc_summary, doc_description = _docstring(view)
+        decl = Declaration(body=body, query=query, summary=summary or doc_summary,
+                           description=description or doc_description, tags=tuple(tags or ()),
+                           responses={int(s): _response(int(s), v) for s, v in (responses or {200: JSON}).items()},
+                           content_type=content_type)
+
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            config = current_app.config
+            if body is not None:
+                kwargs["body"] = validate(body, _read_body(content_type, max_depth), config=config)
+            if query is not None:
+                kwargs["query"] = validate(query, _read_query(), strict=False, config=config)
+            answer = view(*args, **kwargs)
+            if config.get("API_CHECK_RESPONSES"):
+                answer = _check_response(decl, answer)
+            return answer
+
+        setattr(wrapper, ATTRIBUTE, decl)
+        return wrapper  # type: ignore[return-value]
+
+    return decorator
+
+
+def declare_websocket(*, summary: str | None = None, description: str | None = None,
+                      tags: tuple[str, ...] | list[str] | None = None) -> Callable[[F], F]:
+    """Describe a flask-sock route (put it under `@sock.route`); it reads nothing, the socket speaks for itself."""
+
+    def decorator(view: F) -> F:
+        doc_summary, doc_description = _docstring(view)
+        setattr(view, ATTRIBUTE, Declaration(summary=summary or doc_summary, tags=tuple(tags or ()),
+                                             description=description or doc_description, websocket=True))
+        return view
+
+    return decorator
+
+
+def declaration_of(view: Callable[..., Any] | None) -> Declaration | None:
+    found = getattr(view, ATTRIBUTE, None)
+    return found if isinstance(found, Declaration) else None
+
+
+def _read_body(content_type: str, max_depth: int) -> Any:
+    raw = request.get_data(cache=True)
+    if not raw.strip():
+        return {}  # no body: the model decides whether that is enough
+    mimetype = request.mimetype
+    if mimetype not in (JSON, content_type) and not mimetype.endswith("+json"):
+        raise BadRequest(f"The request body must be JSON (Content-Type: {content_type}).")
+    return parse_json(raw, max_depth=max_depth)
+
+
+def _read_query() -> dict[str, str]:
+    values: dict[str, str] = {}
+    for name, items in request.args.lists():
+        if len(items) > 1:
+            raise BadRequest(f"'{name}' is given more than once.", field=name)
+        values[name] = items[0]
+    return values
+
+
+def _check_response(decl: Declaration, answer: Any) -> Any:
+    """With API_CHECK_RESPONSES (tests), a JSON answer must match its declared model."""
+    response = current_app.make_response(answer)
+    spec = decl.responses.get(response.status_code)
+    if spec is not None and spec.model is not None and response.is_json:
+        spec.model.model_validate(response.get_json())
+    return response
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def validate(model: type[M], data: Any, *, strict: bool = True, config: Mapping[str, Any] | None = None) -> M:
+    """`data` (parsed JSON, or query strings when not strict) as a `model`, or a BadRequest naming the field."""
+    context = {"config": config or {}}
+    try:
+        if strict:  # JSON mode: enums and dates from their JSON form, no str->int coercion
+            return model.model_validate_json(json.dumps(data), strict=True, context=context)
+        return model.model_validate(data, context=context)
+    except ValidationError as exc:
+        raise _bad_request(model, exc) from None
+
+
+# ---- a ValidationError, told as one sentence about the first wrong field ----
+
+_KINDS = {"string": "a string", "int": "an integer", "float": "a number", "bool": "true or false",
+          "list": "a list", "dict": "an object", "model": "an object", "model_attributes": "an object",
+          "none_required": "null", "tuple": "a list", "set": "a list"}
+
+
+def _kind(error_type: str) -> str | None:
+    for suffix in ("_type", "_parsing", "_from_float", ""):
+        if error_type.endswith(suffix) and error_type[: len(error_type) - len(suffix)] in _KINDS:
+            return _KINDS[error_type[: len(error_type) - len(suffix)]]
+    return None
+
+
+@functools.lru_cache(maxsize=256)
+def _schema(model: type[BaseModel]) -> dict[str, Any]:
+    try:
+        return model.model_json_schema()
+    except Exception:  # a type without a JSON schema: paths fall back to pydantic's loc
+        return {}
+
+
+def _expand(nodes: list[Any], defs: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Resolve $ref and flatten anyOf/oneOf/allOf into the candidate schemas."""
+    out: list[dict[str, Any]] = []
+    for node in nodes:
+        if not isinstance(node, dict):
+            continue
+        if "$ref" in node:
+            node = defs.get(node["$ref"].rsplit("/", 1)[-1], {})
+        branches = node.get("anyOf") or node.get("oneOf") or node.get("allOf")
+        out.extend(_expand(branches, defs) if branches else [node])
+    return out
+
+
+def _locate(model: type[BaseModel], loc: tuple[Any, ...], key_last: bool) -> tuple[tuple[Any, ...], list[dict[str, Any]]]:
+    """The input path of an error (union member tags dropped) and the schemas found there."""
+    schema = _schema(model)
+    defs, nodes, path = schema.get("$defs", {}), _expand([schema], schema.get("$defs", {})), []
+    for i, part in enumerate(loc):
+        if isinstance(part, int):
+            nxt = [n["items"] for n in nodes if isinstance(n.get("items"), dict)]
+        else:
+            nxt = [n["properties"][part] for n in nodes if part in n.get("properties", {})]
+            nxt = nxt or [n["additionalProperties"] for n in nodes if isinstance(n.get("additionalProperties"), dict)]
+            if schema and not nxt and not (key_last and i == len(loc) - 1):
+                continue  # e.g. 'int' in ('x', 'int'): which union member failed, not a place in the input
+        path.append(part)
+        nodes = _expand(nxt, defs)
+    return tuple(path), nodes
+
+
+def _bad_request(model: type[BaseModel], exc: ValidationError) -> BadRequest:
+    errors = exc.errors(include_url=False)
+    extra = [e for e in errors if e["type"] == "extra_forbidden"]
+    if extra:
+        names = sorted(format_path(_locate(model, tuple(e["loc"]), True)[0]) for e in extra)
+        return BadRequest(f"Unknown field(s): {', '.join(names)}.", field=names[0])
+    first = errors[0]
+    loc, nodes = _locate(model, tuple(first["loc"]), False)
+    path = format_path(loc)
+    name = f"'{path}'" if path else "The body"
+    ctx, kind = first.get("ctx") or {}, first["type"]
+    details: dict[str, Any] = {"field": path} if path else {}
+    bounds = {k: n[k] for n in nodes for k in ("minimum", "maximum", "enum") if k in n}
+    if kind == "missing":
+        message = f"{name} is required."
+    elif kind == "string_too_long":
+        message, details["limit"] = f"{name} is longer than {ctx['max_length']} characters.", ctx["max_length"]
+    elif kind == "too_long":
+        message, details["limit"] = f"{name} has more than {ctx['max_length']} items.", ctx["max_length"]
+    elif kind == "string_too_short" and ctx.get("min_length") == 1:
+        message = f"{name} must not be empty."
+    elif kind in ("string_too_short", "too_short"):
+        unit = "characters" if kind == "string_too_short" else "items"
+        message = f"{name} needs at least {ctx['min_length']} {unit}."
+    elif kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
+        if "minimum" in bounds and "maximum" in bounds:
+            message = f"{name} must be between {bounds['minimum']} and {bounds['maximum']}."
+        else:
+            words = {"ge": "at least", "le": "at most", "gt": "greater than", "lt": "less than"}
+            key = next(k for k in words if k in ctx)
+            message = f"{name} must be {words[key]} {ctx[key]}."
+    elif kind in ("literal_error", "enum"):
+        choices = ", ".join(str(c) for c in bounds["enum"]) if "enum" in bounds else ctx.get("expected", "")
+        message = f"{name} must be one of: {choices}."
+    elif not path and kind in ("model_type", "dict_type", "model_attributes_type"):
+        message = "The body must be a JSON object."
+    elif _kind(kind):
+        same = [_kind(e["type"]) for e in errors if _locate(model, tuple(e["loc"]), False)[0] == loc]
+        kinds = list(dict.fromkeys(k for k in same if k))
+        message = f"{name} must be {' or '.join(kinds)}."
+    else:  # a custom validator's own words, or pydantic's
+        message = f"{name}: {first['msg'].removeprefix('Value error, ').rstrip('.')}."
+    return BadRequest(message, **details)
