@@ -53,7 +53,8 @@ def make_app(data_dir: str) -> Iterator[Callable[..., Any]]:
     apps = []
 
     def _make(**config: Any):
-        app = create_app({"TESTING": True, "DATA_DIR": data_dir, "AUTH": "local", **config})
+        app = create_app({"TESTING": True, "DATA_DIR": data_dir, "AUTH": "local", "API_CHECK_RESPONSES": True,
+                          **config})
         app.test_client_class = PageClient
         apps.append(app)
         return app

@@ -22,7 +22,7 @@ from ..errors import Unauthorized
 
 # Reachable without a user: the sign-in and sign-up pages and calls, health checks, static files.
 PUBLIC_ENDPOINTS = frozenset({
-    "static", "system.health", "auth_pages.signin", "auth_pages.signup",
+    "static", "system.health", "openapi.openapi_document", "openapi.reference_page", "openapi.asset", "auth_pages.signin", "auth_pages.signup",
     "auth_api.signin", "auth_api.signup", "auth_api.signout",
 })
 

@@ -3,11 +3,12 @@ from __future__ import annotations
 
 from flask import Flask
 
-from . import accounts, admin, auth_pages, documents, export, pages, sections, sessions, sharing, system, tools, ws
+from . import (accounts, admin, auth_pages, documents, export, openapi, pages, sections, sessions, sharing, system,
+               tools, ws)
 
 
 def register(app: Flask) -> None:
-    for module in (system, accounts, admin, documents, sections, sharing, export, sessions, tools, pages,
+    for module in (system, openapi, accounts, admin, documents, sections, sharing, export, sessions, tools, pages,
                    auth_pages):
         app.register_blueprint(module.bp)
     ws.init_app(app)

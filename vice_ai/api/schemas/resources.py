@@ -1,0 +1,138 @@
+"""The shapes of the app's resources as the API answers them: documents, sections, chats, messages, users.
+
+Answers may carry fields added later (extra fields are allowed in answers), but
+every field listed here is always there with this type.
+"""
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+Access = Literal["owner", "edit", "read"]
+SectionType = Literal["header", "text", "reference"]
+SectionStatus = Literal["draft", "generated", "reviewed", "approved"]
+Role = Literal["system", "user", "assistant", "tool"]
+MessageStatus = Literal["complete", "streaming", "interrupted", "error", "stopped"]
+
+
+class Out(BaseModel):
+    """Base for answers."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+class Share(Out):
+    user: str
+    access: Literal["read", "edit"]
+
+
+class DocumentSummaryOut(Out):
+    id: str
+    title: str
+    description: str
+    section_count: int
+    created_at: str
+    updated_at: str
+    owner: str
+    shared_with: list[Share]
+    access: Access | None = None
+
+
+class SectionOut(Out):
+    id: str
+    document_id: str
+    title: str
+    content: str
+    type: SectionType
+    level: int
+    status: SectionStatus
+    version: int
+    created_at: str
+    updated_at: str
+    session_ids: list[str]
+
+
+class DocumentOut(DocumentSummaryOut):
+    sections: list[SectionOut]
+
+
+class VersionSource(Out):
+    kind: Literal["edit", "revert", "chat"]
+
+
+class VersionOut(Out):
+    version: int
+    content: str
+    title: str
+    created_at: str
+    summary: str
+    source: VersionSource
+
+
+class MessageOut(Out):
+    id: str
+    parent_id: str | None
+    role: Role
+    content: str
+    created_at: str
+    status: MessageStatus
+    model: str | None
+    section_version: int | None
+    references: list[Any]
+    receipt: dict[str, Any] | None
+    error: dict[str, Any] | None
+    tool_calls: list[dict[str, Any]] | None
+    tool_call_id: str | None
+    html: str | None = None
+
+
+class SessionSummaryOut(Out):
+    id: str
+    document_id: str
+    section_id: str
+    title: str
+    config: dict[str, Any]
+    created_at: str
+    updated_at: str
+    owner: str
+    archived: bool
+    message_count: int
+
+
+class SessionOut(Out):
+    id: str
+    document_id: str
+    section_id: str
+    title: str
+    messages: list[MessageOut]
+    context_documents: list[dict[str, Any]]
+    references: list[Any]
+    config: dict[str, Any]
+    variables: dict[str, Any]
+    suggestions: list[dict[str, Any]]
+    streams: list[dict[str, Any]]
+    created_at: str
+    updated_at: str
+    owner: str
+    archived: bool
+    archived_at: str | None
+    section_version: int
+    access: Literal["edit", "read"] | None
+    generating: bool
+
+
+class UserOut(Out):
+    id: str
+    username: str
+    is_admin: bool
+    created_at: str
+    last_activity: str | None
+
+
+class AppliedOut(Out):
+    """A chat's text written into its section; undo = revert to `previous_version`."""
+
+    section: SectionOut
+    previous_content: str
+    previous_version: int
