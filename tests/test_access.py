@@ -20,7 +20,10 @@ from fake_openai import Reply, ToolCall
 NO_RESOURCE = {
     "/api/health", "/api/models", "/api/documents", "/api/me", "/api/me/model", "/api/me/password",
     "/api/auth/signin", "/api/auth/signup", "/api/auth/signout", "/api/users", "/api/stats", "/api/admin/archive",
+    "/api/openapi.json", "/api/docs",
 }
+# Routes with a path argument that names a file of the app, not anybody's data.
+APP_FILES = {"/api/docs/assets/<path:name>"}
 # A valid body per endpoint, so that access is the only reason to refuse.
 BODIES = {
     ("PATCH", "documents.update_document"): {"title": "Taken over"},
@@ -65,7 +68,7 @@ def resource_routes(app) -> list[tuple[str, str, str]]:
     routes = []
     unclassified = []
     for rule in app.url_map.iter_rules():
-        if not rule.rule.startswith("/api/"):
+        if not rule.rule.startswith("/api/") or rule.rule in APP_FILES:
             continue
         if not rule.arguments:
             if rule.rule not in NO_RESOURCE:

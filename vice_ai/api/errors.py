@@ -51,8 +51,9 @@ def init_app(app: Flask) -> None:
         length = request.content_length
         if limit is not None and length is not None and length > limit:
             raise RequestEntityTooLarge()
-        if len(request.full_path) > app.config["MAX_URL_CHARS"]:
-            raise RequestURITooLarge(f"The URL is longer than {app.config['MAX_URL_CHARS']} characters.")
+        url_limit = app.config.get("MAX_URL_CHARS")
+        if url_limit is not None and len(request.full_path) > url_limit:
+            raise RequestURITooLarge(f"The URL is longer than {url_limit} characters.")
 
     @app.errorhandler(ViceError)
     def _vice_error(err: ViceError):
