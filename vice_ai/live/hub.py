@@ -18,7 +18,7 @@ from ..errors import NotFound
 class Subscriber(Protocol):
     user: Any
 
-    def put(self, event: dict[str, Any]) -> None: ...
+    def put(self, event: dict[str, Any] | None) -> None: ...
 
 
 @dataclass

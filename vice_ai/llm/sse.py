@@ -26,7 +26,7 @@ class ServerEvent:
 
 def events(lines: Iterable[str]) -> Iterator[ServerEvent]:
     """Group lines into events (a blank line ends one); comments and other fields are skipped."""
-    name, data = "", []
+    name, data = "", list[str]()
     for line in lines:
         if not line:
             if data:

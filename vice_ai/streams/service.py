@@ -77,7 +77,7 @@ class NotificationStreams:
         if interval < self.min_interval:
             raise ToolError(f"interval_seconds must be at least {self.min_interval:g}.")
         created = datetime.now(timezone.utc)
-        record = {
+        record: dict[str, Any] = {
             "id": new_id(), "goal": goal, "interval_seconds": float(interval), "status": "running",
             "created_at": now(), "expires_at": (created + timedelta(seconds=self.max_lifetime)).isoformat(),
             "notifications": 0, "last_notification": None, "stopped_reason": None,

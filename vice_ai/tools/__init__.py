@@ -73,8 +73,10 @@ class ToolRegistry:
             return _error(f"Unknown tool {name!r}. Available: {', '.join(allowed) or 'none'}."), False
         try:
             args = json.loads(raw_arguments or "{}")
-        except ValueError as exc:
+        except json.JSONDecodeError as exc:
             return _error(f"The arguments are not valid JSON ({exc.msg}). Send a JSON object."), False
+        except RecursionError:
+            return _error("The arguments are nested too deeply. Send a flat JSON object."), False
         try:
             jsonschema.validate(args, tool.parameters)
         except jsonschema.ValidationError as exc:
