@@ -1,0 +1,238 @@
+// One message of the chat as shown: its text (streamed in live), receipt, Apply / Undo, Retry and stale-version note.
+import { post } from "./api.js";
+import { el, toast, relativeTime, fullTime, copyText } from "./ui.js";
+
+// Where streamed raw text continues: the last block of the rendered HTML so far,
+// so the text flows on in the same paragraph, list item or code block.
+function tailHost(container) {
+  let node = container.lastElementChild;
+  while (node) {
+    const tag = node.tagName;
+    if (tag === "P" || tag === "LI" || tag === "CODE" || tag === "TD" || tag === "TH" || /^H[1-6]$/.test(tag)) {
+      const deeper = node.lastElementChild;
+      if (tag !== "CODE" && deeper && ["UL", "OL", "PRE", "P", "TABLE", "BLOCKQUOTE"].includes(deeper.tagName)) {
+        node = deeper;
+        continue;
+      }
+      return node;
+    }
+    if (["UL", "OL", "PRE", "BLOCKQUOTE", "TABLE", "TBODY", "THEAD", "TR"].includes(tag) && node.lastElementChild) {
+      node = node.lastElementChild;
+      continue;
+    }
+    break;
+  }
+  const p = el("p");
+  container.append(p);
+  return p;
+}
+
+// The page's Content-Security-Policy refuses style attributes, even while parsing.
+// Only server-rendered, sanitised HTML ever goes through innerHTML.
+function setHtml(container, html) {
+  container.innerHTML = html || "";
+}
+
+function plural(n, word) {
+  return `${n} ${word}${n === 1 ? "" : "s"}`;
+}
+
+function receiptText(m) {
+  const r = m.receipt || {};
+  const parts = [];
+  if (m.model) parts.push(m.model);
+  if (r.section_version != null) parts.push(`section v${r.section_version}`);
+  if (r.messages_kept != null) {
+    const sent = plural(r.messages_kept, "message");
+    parts.push(r.messages_dropped ? `${sent} sent, ${r.messages_dropped} dropped` : `${sent} sent`);
+  }
+  if (r.prompt_tokens_estimate != null) parts.push(`≈${r.prompt_tokens_estimate} tokens`);
+  return parts.join(" · ");
+}
+
+function receiptTitle(m) {
+  const r = m.receipt || {};
+  const lines = ["What the model was sent for this reply:"];
+  if (m.model) lines.push(`Model: ${m.model}`);
+  if (r.section_version != null) lines.push(`Section text: version ${r.section_version}`);
+  if (r.messages_kept != null) lines.push(`Earlier messages kept: ${r.messages_kept}, dropped to fit: ${r.messages_dropped || 0}`);
+  if (r.prompt_tokens_estimate != null) lines.push(`Prompt size: about ${r.prompt_tokens_estimate} tokens (budget ${r.token_budget ?? "?"})`);
+  return lines.join("\n");
+}
+
+export class MessageView {
+  constructor(chat, data) {
+    this.chat = chat;
+    this.data = data;
+    this.applied = null; // {mode, version, previousVersion, undone}
+    this.node = el("div", { class: `msg msg-${data.role}`, dataset: { id: data.id } });
+    this.render();
+  }
+
+  get id() { return this.data.id; }
+
+  /** A full render from a server message (its `html` is sanitised on the server). */
+  update(data) {
+    this.data = data;
+    this.render();
+  }
+
+  render() {
+    const m = this.data;
+    this.node.className = `msg msg-${m.role} status-${m.status}`;
+    this.node.dataset.status = m.status;
+    if (m.role === "user") {
+      this.node.replaceChildren(
+        el("div", { class: "msg-text", text: m.content }),
+        el("div", { class: "msg-meta muted small" },
+          el("time", { datetime: m.created_at, title: fullTime(m.created_at), text: relativeTime(m.created_at) })));
+      return;
+    }
+    this.body = el("div", { class: "md msg-body" });
+    setHtml(this.body, m.html);
+    this.tail = null;
+    this.errorBox = el("div", { class: "msg-error", role: "alert", hidden: true });
+    this.staleBox = el("div", { class: "msg-stale", hidden: true });
+    this.noticeBox = el("div", { class: "msg-notice small", hidden: true });
+    this.applyBox = el("div", { class: "apply-result small", hidden: true });
+    this.foot = el("div", { class: "msg-foot" });
+    // A step that calls tools: its text (if any) and one compact line per call, no receipt or actions.
+    this.steps = this.chat.tools.stepsFor(m);
+    if (this.steps) {
+      this.node.classList.add("msg-tools");
+      this.node.classList.toggle("msg-tools-only", !(m.content || "").trim());
+      this.body.hidden = !(m.content || "").trim();
+      this.foot.hidden = true;
+    }
+    this.node.replaceChildren(this.noticeBox, this.body, this.steps || "", this.errorBox, this.staleBox, this.foot, this.applyBox);
+    if (m.status === "streaming") {
+      this.startTail("");
+      this.foot.append(el("span", { class: "msg-state", text: "Generating…" }));
+      return;
+    }
+    if (m.receipt && m.receipt.notice) {
+      this.noticeBox.textContent = m.receipt.notice;
+      this.noticeBox.hidden = false;
+    }
+    this.retryBtn = null;
+    if (m.error && (m.status === "error" || m.status === "interrupted")) {
+      const what = m.status === "interrupted" ? "The reply was interrupted: " : "The reply failed: ";
+      if (this.chat.canWriteChat) this.retryBtn = el("button", { class: "btn btn-small", type: "button", text: "Retry", onclick: () => this.chat.retry() });
+      this.errorBox.replaceChildren(el("span", { text: what + (m.error.message || "unknown error") }), this.retryBtn || "");
+      this.errorBox.hidden = false;
+    }
+    const state = m.status === "stopped" ? "Stopped" : m.status === "interrupted" ? "Partial reply" : "";
+    const receipt = el("span", { class: "receipt muted small", title: receiptTitle(m), text: receiptText(m) });
+    const footParts = [receipt];
+    if (state) footParts.push(el("span", { class: "msg-state", text: state }));
+    if ((m.content || "").trim() && !this.steps) footParts.push(this.actions());
+    this.foot.replaceChildren(...footParts);
+    this.renderApplied();
+    this.refresh();
+  }
+
+  caret() {
+    return el("span", { class: "caret", "aria-hidden": "true" });
+  }
+
+  actions() {
+    // Applying writes the chat and the section: the server wants both (chat owner or document owner, and edit access).
+    const menu = !this.chat.canApply ? null : el("details", { class: "apply-menu" },
+      el("summary", { class: "btn btn-small", text: "Apply to section" }),
+      el("div", { class: "menu" },
+        el("button", { type: "button", text: "Replace the section text", onclick: (ev) => { ev.target.closest("details").open = false; this.apply("replace"); } }),
+        el("button", { type: "button", text: "Append to the section", onclick: (ev) => { ev.target.closest("details").open = false; this.apply("append"); } })));
+    const copy = el("button", { class: "btn btn-small btn-ghost", type: "button", text: "Copy" });
+    copy.addEventListener("click", async () => {
+      const ok = await copyText(this.data.content);
+      copy.textContent = ok ? "Copied" : "Copy failed";
+      setTimeout(() => { copy.textContent = "Copy"; }, 1500);
+    });
+    return el("span", { class: "msg-actions" }, menu, copy);
+  }
+
+  /** Streamed text: the latest rendered HTML when the event carries it, raw text after it. */
+  delta(text, html) {
+    this.data.content = (this.data.content || "") + text;
+    if (!this.body) return;
+    if (html !== undefined && html !== null) {
+      setHtml(this.body, html);
+      // Rendering trims the reply's trailing whitespace; the raw text that follows
+      // must keep it, or two words run together until the next render.
+      const trailing = /\s*$/.exec(this.data.content)[0];
+      this.startTail(trailing.includes("\n") ? "\n" : trailing ? " " : "");
+      return;
+    }
+    if (!this.tail) this.startTail("");
+    this.tail.append(document.createTextNode(text));
+  }
+
+  /** Raw text and the caret continue inside the last block, so nothing moves to a new line. */
+  startTail(prefix) {
+    const caret = this.body.querySelector(".caret");
+    if (caret) caret.remove();
+    this.tail = el("span", { class: "stream-tail" }, prefix);
+    tailHost(this.body).append(this.tail, this.caret());
+  }
+
+  async apply(mode) {
+    try {
+      const data = await post(`/api/sessions/${this.chat.session.id}/apply`, { message_id: this.id, mode });
+      this.applied = { mode, version: data.section.version, previousVersion: data.previous_version, undone: false };
+      this.chat.sectionUpdated(data.section);
+      this.renderApplied();
+    } catch (err) {
+      toast(`Could not apply the reply: ${err.message}`, { kind: "error" });
+    }
+  }
+
+  async undo() {
+    const a = this.applied;
+    const section = this.chat.section;
+    try {
+      const data = await post(
+        `/api/documents/${this.chat.documentId}/sections/${section.id}/versions/${a.previousVersion}/revert`);
+      a.undone = true;
+      a.undoneVersion = data.section.version;
+      this.chat.sectionUpdated(data.section);
+      this.renderApplied();
+    } catch (err) {
+      toast(`Could not undo: ${err.message}`, { kind: "error" });
+    }
+  }
+
+  renderApplied() {
+    const a = this.applied;
+    if (!a || !this.applyBox) return;
+    if (a.undone) {
+      this.applyBox.replaceChildren(el("span", { text: `Undone — the section text is back as it was (version ${a.undoneVersion}).` }));
+    } else {
+      const what = a.mode === "replace" ? "Replaced the section text" : "Appended to the section";
+      this.applyBox.replaceChildren(el("span", { text: `${what} (now version ${a.version}). ` }),
+        el("button", { class: "btn btn-small btn-link undo-btn", type: "button", text: "Undo", onclick: () => this.undo() }));
+    }
+    this.applyBox.hidden = false;
+    this.refresh();
+  }
+
+  /** What depends on the chat's state: Retry on the latest reply only, the stale-version note. */
+  refresh() {
+    const m = this.data;
+    if (m.role !== "assistant" || !this.staleBox) return;
+    if (this.retryBtn) this.retryBtn.hidden = !(this.chat.isLast(this.id) && !this.chat.generating);
+    const current = this.chat.section ? this.chat.section.version : null;
+    const appliedHere = (this.applied && !this.applied.undone && this.applied.version === current)
+      || this.chat.tools.explains(m, current);
+    const stale = current !== null && m.section_version != null && m.section_version < current
+      && m.status !== "streaming" && (m.content || "").trim() && !appliedHere && !this.steps;
+    const askAgain = this.chat.canWriteChat
+      ? el("button", { class: "btn btn-small btn-link", type: "button", text: "Ask again", onclick: () => this.chat.askAgain(this) })
+      : null;
+    this.staleBox.hidden = !stale;
+    if (stale) {
+      this.staleBox.replaceChildren(
+        el("span", { text: `Based on version ${m.section_version}; the section has changed (now version ${current}). ` }),
+        askAgain);
+    }
+  }
+}

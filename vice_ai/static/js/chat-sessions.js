@@ -1,0 +1,237 @@
+// ChatPane methods for the chat list of the selected section: loading, opening (websocket), new, rename, delete.
+import { get, post, patch, del } from "./api.js";
+import { el, toast, confirmAction } from "./ui.js";
+import { SessionSocket } from "./live.js";
+
+export const sessionMethods = {
+  // -- sections and sessions ---------------------------------------------------------
+  /** Show the chats of a section (null: nothing selected). */
+  async setSection(section, preferredSessionId = null) {
+    if (section && this.section && section.id === this.section.id) return;
+    this.closeSocket();
+    this.tools.setSession(null);
+    this.section = section;
+    this.session = null;
+    this.sessions = [];
+    this.clearMessages();
+    this.setGenerating(false);
+    this.sessionSelect.disabled = !section;
+    this.chatAccess = null;
+    this.applyAccess();
+    this.heading.textContent = section ? `about “${section.title || "Untitled"}”` : "";
+    if (!section) {
+      this.renderSessions();
+      this.showEmpty("Select a section on the left to chat about it.");
+      return;
+    }
+    this.showEmpty("Loading chats…");
+    let data;
+    try {
+      data = await get(`/api/documents/${this.documentId}/sections/${section.id}/sessions`);
+    } catch (err) {
+      this.showEmpty(`Could not load the chats: ${err.message}`);
+      return;
+    }
+    if (!this.section || this.section.id !== section.id) return; // the user moved on
+    this.sessions = data.sessions;
+    const remembered = localStorage.getItem(`vice.session.${section.id}`);
+    const pick = [preferredSessionId, remembered].find((id) => id && this.sessions.some((s) => s.id === id))
+      || (this.sessions[0] && this.sessions[0].id);
+    this.renderSessions(pick);
+    if (pick) this.openSession(pick);
+    else {
+      this.modelSelect.value = this.models.default;
+      this.showEmpty("No chats about this section yet — ask something below to start one.");
+      this.onSessionChange(section.id, null);
+    }
+  },
+
+  /** The section's fields changed (edit, apply, revert): refresh names and stale notes. */
+  sectionChanged(section) {
+    if (!this.section || section.id !== this.section.id) return;
+    this.section = section;
+    this.heading.textContent = `about “${section.title || "Untitled"}”`;
+    for (const view of this.views.values()) view.refresh();
+    this.tools.sectionChanged();
+  },
+
+  sectionUpdated(section) {
+    this.onSectionUpdate(section);
+  },
+
+  renderSessions(selected = this.session && this.session.id) {
+    const options = this.sessions.map((s) => el("option", { value: s.id, text: s.title }));
+    if (!options.length) options.push(el("option", { value: "", text: "No chats yet" }));
+    this.sessionSelect.replaceChildren(...options);
+    if (selected) this.sessionSelect.value = selected;
+    const has = Boolean(this.session || selected);
+    this.renameBtn.disabled = !has || !this.canWriteChat;
+    this.deleteBtn.disabled = !has || !this.canWriteChat;
+    this.sessionSelect.disabled = !this.sessions.length;
+  },
+
+  openSession(id) {
+    this.closeSocket();
+    this.clearMessages();
+    this.setGenerating(false);
+    const summary = this.sessions.find((s) => s.id === id) || { id, title: "Chat", config: {} };
+    this.session = { ...summary };
+    // Until the chat loads, only the document's owner is known to write it (access.py).
+    this.chatAccess = this.docAccess === "owner" ? "edit" : null;
+    this.tools.setSession(id);
+    this.loaded = false;
+    this.renderSessions(id);
+    this.applyAccess();
+    this.showEmpty("Loading messages…");
+    localStorage.setItem(`vice.session.${this.section.id}`, id);
+    this.onSessionChange(this.section.id, id);
+    this.socket = new SessionSocket(id, {
+      onReload: () => this.reload(),
+      onEvent: (event) => this.handle(event),
+      onSync: (session) => this.renderSession(session),
+      onLocal: (event) => this.handleLocal(event),
+      onState: (state) => this.onConnState(state),
+      onRetry: (attempt) => {
+        // A refused handshake (signed out, chat deleted) looks like a dropped line:
+        // ask over HTTP, which says which it is (api.js sends a signed-out user to sign in).
+        if (attempt % 3 === 0) {
+          get(`/api/sessions/${id}`).then(() => {}, (err) => { if (err.status === 404) this.sessionGone(); });
+        }
+      },
+      onGone: () => this.sessionGone(),
+    }).start();
+  },
+
+  async reload() {
+    const first = !this.loaded;
+    const id = this.session && this.session.id;
+    try {
+      const data = await get(`/api/sessions/${id}`);
+      if (!this.session || this.session.id !== id) return;
+      this.renderSession(data);
+    } catch (err) {
+      if (err.status === 404) { this.sessionGone(); return; }
+      throw err;
+    }
+    if (!first) this.onServerRestart();
+    if (this.pendingFirst && this.socket) {
+      const text = this.pendingFirst;
+      this.pendingFirst = null;
+      this.sendText(text);
+    }
+  },
+
+  renderSession(data) {
+    this.loaded = true;
+    this.session = data;
+    if (data.access) this.chatAccess = data.access;
+    this.renderSessions(data.id);
+    this.applyAccess();
+    this.clearMessages();
+    for (const m of data.messages) this.parents.set(m.id, m.parent_id);
+    this.tools.loaded(data);
+    const visible = data.messages.filter((m) => m.role === "user" || m.role === "assistant");
+    for (const m of visible) this.upsert(m);
+    if (!visible.length) this.showEmpty("No messages yet — ask something about this section.");
+    this.modelSelect.value = (data.config && data.config.model) || this.models.default;
+    if (this.modelSelect.value === "") this.modelSelect.value = this.models.default;
+    const streaming = visible.some((m) => m.status === "streaming");
+    this.setGenerating(Boolean(data.generating) || streaming);
+    if (!this.generating) this.tools.settle();
+    this.stick = true;
+    this.scrollDown(true);
+  },
+
+  async newSession(firstMessage = null) {
+    if (!this.section) return null;
+    const body = { model: this.modelSelect.value || undefined };
+    if (firstMessage) body.title = firstMessage.replace(/\s+/g, " ").trim().slice(0, 60);
+    try {
+      const session = await post(`/api/documents/${this.documentId}/sections/${this.section.id}/sessions`, body);
+      this.sessions.unshift(session);
+      this.pendingFirst = firstMessage;
+      this.openSession(session.id);
+      if (!firstMessage) this.input.focus();
+      return session;
+    } catch (err) {
+      toast(`Could not start a chat: ${err.message}`, { kind: "error" });
+      return null;
+    }
+  },
+
+  rename() {
+    if (!this.session) return;
+    const input = el("input", { class: "rename-input session-rename", value: this.session.title || "", maxlength: 300, "aria-label": "Chat title" });
+    let done = false;
+    const finish = async (save) => {
+      if (done) return;
+      done = true;
+      input.replaceWith(this.sessionSelect);
+      const title = input.value.trim();
+      if (!save || !title || title === this.session.title) return;
+      try {
+        const data = await patch(`/api/sessions/${this.session.id}`, { title });
+        this.session.title = data.title;
+        const summary = this.sessions.find((s) => s.id === data.id);
+        if (summary) summary.title = data.title;
+        this.renderSessions();
+      } catch (err) {
+        toast(`Could not rename the chat: ${err.message}`, { kind: "error" });
+      }
+    };
+    input.addEventListener("keydown", (ev) => {
+      if (ev.key === "Enter") { ev.preventDefault(); finish(true); }
+      if (ev.key === "Escape") { ev.preventDefault(); finish(false); }
+    });
+    input.addEventListener("blur", () => finish(true));
+    this.sessionSelect.replaceWith(input);
+    input.focus();
+    input.select();
+  },
+
+  async deleteSession() {
+    if (!this.session) return;
+    const ok = await confirmAction(`Delete the chat “${this.session.title}” and all its messages?`);
+    if (!ok) return;
+    const id = this.session.id;
+    try {
+      this.closeSocket();
+      await del(`/api/sessions/${id}`);
+    } catch (err) {
+      toast(`Could not delete the chat: ${err.message}`, { kind: "error" });
+      return;
+    }
+    this.forget(id);
+    toast("Chat deleted.");
+  },
+
+  forget(id) {
+    this.sessions = this.sessions.filter((s) => s.id !== id);
+    localStorage.removeItem(`vice.session.${this.section.id}`);
+    this.session = null;
+    this.chatAccess = null;
+    if (this.sessions.length) this.openSession(this.sessions[0].id);
+    else {
+      this.closeSocket();
+      this.tools.setSession(null);
+      this.clearMessages();
+      this.setGenerating(false);
+      this.renderSessions();
+      this.applyAccess();
+      this.showEmpty("No chats about this section yet — ask something below to start one.");
+      this.onSessionChange(this.section.id, null);
+    }
+  },
+
+  sessionGone() {
+    if (!this.session) return;
+    toast("This chat was deleted.", { kind: "error" });
+    this.forget(this.session.id);
+  },
+
+  closeSocket() {
+    if (this.socket) this.socket.close();
+    this.socket = null;
+    this.onConnState("idle");
+  },
+};
