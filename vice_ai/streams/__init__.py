@@ -1,0 +1,1 @@
+"""Notification streams: background workers that keep watching a goal and notify the user."""
