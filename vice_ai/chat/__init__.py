@@ -1,1 +1,1 @@
-"""The chat engine and the context it sends to the model."""
+"""Chat replies: the engine (a worker thread per reply), the context it sends, the tool-call loop, Markdown rendering."""

@@ -1,1 +1,1 @@
-"""Live updates: the notification hub and the websocket endpoints."""
+"""Live updates: the notification hub (numbered, buffered events per chat) and one websocket connection."""
