@@ -46,4 +46,5 @@ class Services:
 def services(app: Flask | None = None) -> Services:
     """The services of `app`, or of the current app."""
     target = app if app is not None else current_app
-    return target.extensions[KEY]  # type: ignore[no-any-return]
+    found: Services = target.extensions[KEY]
+    return found

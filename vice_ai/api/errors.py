@@ -27,7 +27,7 @@ STATUS: dict[type[ViceError], int] = {
 def status_of(err: ViceError) -> int:
     for cls in type(err).__mro__:
         if cls in STATUS:
-            return STATUS[cls]  # type: ignore[index]
+            return STATUS[cls]
     return 500
 
 
