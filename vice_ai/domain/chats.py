@@ -5,8 +5,7 @@ stored chat, its document or the app's tools live here.
 """
 from __future__ import annotations
 
-
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..accounts.identity import current_user
 from ..chat.render import message_view
@@ -17,13 +16,16 @@ from .documents import write_reply
 from .models import ChatSession, now
 from .resources import EDIT, edit_session, load_document, load_section, load_session, session_level
 
+if TYPE_CHECKING:
+    from ..chat.engine import Round
+
 
 def check_tools(names: list[str]) -> list[str]:
     """The built-in tools a chat may use ([] turns function calling off); unknown names are a 400."""
     known = sorted(services().tools.tools)
     unknown = sorted(set(names) - set(known))
     if unknown:
-        raise BadRequest(f"Unknown tool(s): {', '.join(unknown)}. Known: {', '.join(known)}.", field="tools")
+        raise BadRequest(f"Unknown tool(s): {', '.join(unknown)}. Known: {', '.join(known)}.", field="config.tools")
     return list(dict.fromkeys(names))
 
 
@@ -92,6 +94,24 @@ def before_generation(session_id: str) -> None:
             writer.set(archived=False, archived_at=None)  # talking to it again brings it back
 
 
+def send_message(session_id: str, content: str) -> "Round":
+    """Store the user's message and start the reply (after what `before_generation` checks)."""
+    before_generation(session_id)
+    return services().engine.send_message(session_id, content)
+
+
+def regenerate(session_id: str) -> "Round":
+    """Answer the last user message again (after what `before_generation` checks)."""
+    before_generation(session_id)
+    return services().engine.regenerate(session_id)
+
+
+def stop_generation(session_id: str) -> bool:
+    """Stop the chat's running reply (write access to the chat); False if none was running."""
+    load_session(session_id, EDIT)
+    return services().engine.stop(session_id)
+
+
 def apply_reply(session_id: str, message_id: str, mode: str) -> dict[str, Any]:
     """Write an assistant reply into the chat's section (replace or append) as a version that remembers it."""
     session = load_session(session_id, EDIT)
@@ -150,6 +170,11 @@ def accept_suggestion(session_id: str, suggestion_id: str, force: bool) -> dict[
     )
 
 
+def suggestion_views(session_id: str) -> list[dict[str, Any]]:
+    """A chat's proposed section edits, pending and decided."""
+    return list(load_session(session_id).suggestions)
+
+
 def stream_views(session_id: str) -> list[dict[str, Any]]:
     """A chat's notification streams, each saying whether it runs now."""
     session = load_session(session_id)
@@ -161,6 +186,3 @@ def stop_stream(session_id: str, stream_id: str) -> None:
     session = load_session(session_id, EDIT)
     if not services().streams.stop(session.id, stream_id, "stopped by the user"):
         raise NotFound("No running notification stream with that id in this chat.")
-
-
-

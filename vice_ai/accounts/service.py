@@ -1,0 +1,102 @@
+"""What the account and admin routes do: who may call them, signing in and up, one's own settings, new accounts.
+
+Input arrives validated in shape (strings, lengths); the rules about usernames and
+passwords live in `users`, the rate limits in `security.ratelimit`.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app
+
+from ..errors import BadRequest, Forbidden, NotFound, Unauthorized
+from ..services import services
+from .identity import current_user, sign_in
+from .users import User
+
+
+def signed_in_user() -> User:
+    """The user of this request; 401 without one (the gate lets only public endpoints through without a user)."""
+    user = current_user()
+    if user is None:
+        raise Unauthorized("Sign in first.")
+    return user
+
+
+def require_admin() -> User:
+    """The admin making the request; anyone else gets the same 404 as for a route that is not there."""
+    user = signed_in_user()
+    if not user.is_admin:
+        raise NotFound("The requested URL was not found on the server.")
+    return user
+
+
+def require_password_mode() -> None:
+    """Accounts with passwords exist only with VICE_AI_AUTH=password; elsewhere these routes are not there (404)."""
+    mode = current_app.config["AUTH"]
+    if mode == "local":
+        raise NotFound("Accounts are off: this server runs in local mode (VICE_AI_AUTH=local).")
+    if mode == "header":
+        raise NotFound("Sign-in is done by the reverse proxy in front of this server.")
+
+
+def account_view(user: User, notice: str | None = None) -> dict[str, Any]:
+    """`me`: the user, the auth mode, and the model their new chats use (with a notice when it fell back)."""
+    llm = services().llm
+    effective, note = llm.resolve(user.model)
+    model: dict[str, Any] = {"preferred": user.model, "effective": effective, "default": llm.default_model}
+    if notice or note:
+        model["notice"] = notice or note
+    return {"user": user.public(), "auth": current_app.config["AUTH"], "model": model,
+            "last_activity": user.last_activity}
+
+
+def sign_in_with_password(username: str, password: str, remote_addr: str | None) -> User:
+    """Check a password (within the sign-in rate limits) and sign the browser in; 401 if it is wrong."""
+    found = services()
+    found.limits.signin_attempt(remote_addr, username)
+    user = found.accounts.authenticate(username, password)
+    if user is None:
+        found.limits.signin_failed(username)
+        raise Unauthorized("Wrong username or password.")
+    sign_in(user)
+    return user
+
+
+def sign_up(username: str, password: str, remote_addr: str | None) -> User:
+    """The first account (an admin) on a new server; later ones only when sign-up is open. Signs the browser in."""
+    found = services()
+    first = found.accounts.count() == 0
+    if not first and current_app.config["SIGNUP"] != "open":
+        raise Forbidden("Sign-up is closed on this server: ask an admin to create your account.",
+                        reason="signup_closed")
+    found.limits.signin_attempt(remote_addr, username)
+    user = found.accounts.create(username, password, first_only=first)
+    sign_in(user)
+    return user
+
+
+def set_preferred_model(user: User, model: str | None) -> tuple[User, str | None]:
+    """Remember the model new chats use; an unavailable one is not kept, and the notice says so."""
+    notice = None
+    if model:
+        resolved, note = services().llm.resolve(model)
+        if note:
+            notice = f"Model \u201c{model}\u201d is not available; new chats use the default \u201c{resolved}\u201d."
+            model = None
+    return services().accounts.update(user.id, lambda u: setattr(u, "model", model or None)), notice
+
+
+def change_password(user: User, current: str, new: str) -> User:
+    """Change a password (the current one must be right); other browsers are signed out, this one stays in."""
+    accounts = services().accounts
+    if accounts.authenticate(user.username, current) is None:
+        raise BadRequest("The current password is wrong.", field="current_password")
+    updated = accounts.set_password(user.id, new)
+    sign_in(updated)  # this browser stays signed in with the new token version
+    return updated
+
+
+def create_account(username: str, password: str, is_admin: bool) -> User:
+    """An account made by an admin (the way in when sign-up is closed)."""
+    return services().accounts.create(username, password, is_admin=is_admin)

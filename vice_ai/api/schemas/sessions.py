@@ -1,0 +1,255 @@
+"""Declared inputs and answers of the chat-session routes (api/sessions.py, api/tools.py).
+
+Limits here bound what a chat stores, so everything saved can be read back,
+exported and counted: `variables` is at most 100 names, each value at most
+`MAX_VARIABLE_DEPTH` levels deep, the whole at most `MAX_VARIABLES_BYTES` as
+JSON; `context_documents` at most 20 {name, content}; `config` only the keys
+the engine knows (tool names are checked against the registry by the service).
+"""
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, GetCoreSchemaHandler, GetJsonSchemaHandler
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import PydanticCustomError, core_schema
+
+from ..declare import ConfigMaxLen, ErrorDetail, Schema
+from .resources import MessageOut, Out, SessionSummaryOut
+
+MAX_VARIABLES = 100
+MAX_VARIABLE_DEPTH = 8
+MAX_VARIABLES_BYTES = 64 * 1024
+VARIABLE_NAME = r"^[A-Za-z_][A-Za-z0-9_]{0,63}$"
+MAX_CONTEXT_DOCUMENTS = 20
+MAX_TOOLS = 50
+_NAME = re.compile(VARIABLE_NAME)
+
+
+# ---- reusable field types ----
+
+@dataclass(frozen=True)
+class NotBlank:
+    """A string with something besides whitespace in it ("   " is as empty as "")."""
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
+        return core_schema.no_info_after_validator_function(self._check, handler(source))
+
+    def __get_pydantic_json_schema__(self, schema: core_schema.CoreSchema,
+                                     handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        out = handler(schema)
+        out.setdefault("minLength", 1)
+        out["pattern"] = r"\S"
+        return out
+
+    @staticmethod
+    def _check(value: Any) -> Any:
+        if isinstance(value, str) and not value.strip():
+            raise PydanticCustomError("string_too_short", "Should not be blank", {"min_length": 1})
+        return value
+
+
+@dataclass(frozen=True)
+class BoundedVariables:
+    """A chat's variables: named JSON values, bounded in count, names, depth and size."""
+
+    max_keys: int = MAX_VARIABLES
+    max_depth: int = MAX_VARIABLE_DEPTH
+    max_bytes: int = MAX_VARIABLES_BYTES
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
+        return core_schema.no_info_after_validator_function(self._check, handler(source))
+
+    def __get_pydantic_json_schema__(self, schema: core_schema.CoreSchema,
+                                     handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        out = handler(schema)
+        out.pop("additionalProperties", None)
+        out.update({
+            "maxProperties": self.max_keys,
+            "propertyNames": {"pattern": VARIABLE_NAME},
+            "description": (f"Named JSON values (at most {self.max_keys}); each value is nested at most "
+                            f"{self.max_depth} levels deep, and the whole is at most {self.max_bytes} bytes as JSON."),
+            "x-max-depth": self.max_depth,
+            "x-max-bytes": self.max_bytes,
+        })
+        return out
+
+    def _check(self, value: dict[str, Any]) -> dict[str, Any]:
+        if len(value) > self.max_keys:
+            raise PydanticCustomError("too_long", "Too many variables", {"max_length": self.max_keys})
+        for name, item in value.items():
+            if not _NAME.fullmatch(name):
+                raise PydanticCustomError(
+                    "variable_name", "{name} is not a valid name (a letter or _, then letters, digits or _; "
+                    "at most 64 characters)", {"name": json.dumps(name[:80])})
+            problem = _json_problem(item, self.max_depth)
+            if problem:
+                raise PydanticCustomError("variable_value", "the value of {name} {problem}",
+                                          {"name": json.dumps(name), "problem": problem})
+        size = len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+        if size > self.max_bytes:
+            raise PydanticCustomError("variables_too_large", "larger than {limit} bytes as JSON ({size})",
+                                      {"limit": self.max_bytes, "size": size})
+        return value
+
+
+def _json_problem(value: Any, max_depth: int) -> str | None:
+    """Why a JSON value cannot be stored as a variable, or None. Scalars are depth 0, `[]` and `{}` depth 1."""
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, float) and not math.isfinite(item):
+            return "holds a number too large for JSON"
+        if isinstance(item, (list, dict)):
+            if depth + 1 > max_depth:
+                return f"is nested more than {max_depth} levels deep"
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
+    return None
+
+
+Title = Annotated[str, ConfigMaxLen("MAX_TITLE_CHARS", 300), NotBlank()]
+ModelName = Annotated[str, Field(max_length=200), NotBlank()]
+Temperature = Annotated[float, Field(ge=0, le=2)]
+SystemPrompt = Annotated[str, Field(max_length=20_000)]
+ToolName = Annotated[str, Field(min_length=1, max_length=100)]
+Variables = Annotated[dict[str, Any], BoundedVariables()]
+
+
+# ---- request bodies ----
+
+class NoBody(Schema):
+    """No fields: send nothing, or `{}`."""
+
+
+class CreateSessionIn(Schema):
+    """A new chat on a section; `model` defaults to the user's preferred model, then the server's."""
+
+    title: Title | None = None
+    model: ModelName | None = None
+    system_prompt: SystemPrompt | None = None
+    temperature: Temperature | None = None
+
+    def config(self) -> dict[str, Any]:
+        return self.model_dump(include={"model", "system_prompt", "temperature"}, exclude_none=True)
+
+
+class SessionConfigIn(Schema):
+    """A chat's settings; merged into the current ones (a null or missing key keeps its value)."""
+
+    model: ModelName | None = None
+    temperature: Temperature | None = None
+    system_prompt: SystemPrompt | None = None
+    tools: Annotated[list[ToolName], Field(max_length=MAX_TOOLS,
+                                           description="Built-in tools the chat may use; [] for none.")] | None = None
+
+
+class ContextDocumentIn(Schema):
+    name: Annotated[str, Field(max_length=200), NotBlank()]
+    content: Annotated[str, ConfigMaxLen("MAX_SECTION_CHARS", 500_000)]
+
+
+class UpdateSessionIn(Schema):
+    """What to change; a null or missing field stays as it is."""
+
+    title: Title | None = None
+    config: SessionConfigIn | None = None
+    variables: Variables | None = None
+    context_documents: Annotated[list[ContextDocumentIn], Field(max_length=MAX_CONTEXT_DOCUMENTS)] | None = None
+    archived: bool | None = None
+
+
+class SendMessageIn(Schema):
+    content: Annotated[str, ConfigMaxLen("MAX_MESSAGE_CHARS", 100_000), NotBlank()]
+
+
+class ApplyIn(Schema):
+    message_id: Annotated[str, Field(max_length=100)]
+    mode: Literal["replace", "append"]
+
+
+class AcceptSuggestionIn(Schema):
+    force: bool = Field(False, description="Replace the section even if it changed since the proposal.")
+
+
+class ListSessionsQuery(Schema):
+    archived: bool = Field(False, description="Include archived chats.")
+
+
+# ---- answers ----
+
+class SessionsOut(Out):
+    sessions: list[SessionSummaryOut]
+
+
+class DeletedOut(Out):
+    deleted: str
+
+
+class RoundOut(Out):
+    """The user's message and the reply to it."""
+
+    user_message: MessageOut
+    assistant_message: MessageOut | None
+
+
+class RoundErrorDetail(ErrorDetail):
+    retryable: bool
+    reason: str
+    user_message: MessageOut
+    assistant_message: MessageOut | None
+
+
+class RoundErrorOut(Out):
+    """The model failed: the error, with the stored user message and what was kept of the reply."""
+
+    error: RoundErrorDetail
+
+
+class StoppedOut(Out):
+    stopped: bool
+
+
+class StreamOut(Out):
+    id: str
+    goal: str
+    interval_seconds: float
+    status: Literal["running", "stopped"]
+    running: bool
+    created_at: str
+    expires_at: str
+    notifications: int
+    last_notification: dict[str, Any] | None
+    stopped_reason: str | None
+
+
+class StreamsOut(Out):
+    streams: list[StreamOut]
+
+
+class StreamStoppedOut(Out):
+    stopped: str
+
+
+class SuggestionOut(Out):
+    id: str
+    section_id: str
+    message_id: str | None
+    new_content: str
+    summary: str
+    base_version: int
+    status: Literal["pending", "accepted", "rejected"]
+    created_at: str
+    decided_at: str | None = None
+
+
+class SuggestionsOut(Out):
+    suggestions: list[SuggestionOut]
+
+
+class RejectedOut(Out):
+    rejected: str
