@@ -21,7 +21,9 @@ from typing import Any, Iterator
 from ..errors import NotFound
 from .models import ChatSession, Document, Message, is_id, new_id, now
 from ..storage.locks import SidecarLock
-from ..storage.store import CorruptFile, JournalMoved, Store
+from ..storage.files import CorruptFile
+from ..storage.journal import JournalMoved
+from ..storage.store import Store
 
 log = logging.getLogger(__name__)
 
