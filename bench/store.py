@@ -32,7 +32,8 @@ sys.path.insert(0, str(ROOT))
 from vice_ai.services import services
 from vice_ai.domain.models import FORMAT_VERSION, ChatSession, Document, Message, Section, new_id  # noqa: E402
 from vice_ai.domain.state import AppState  # noqa: E402
-from vice_ai.storage.store import Store, dumps  # noqa: E402
+from vice_ai.storage.files import dumps  # noqa: E402
+from vice_ai.storage.store import Store  # noqa: E402
 
 # A realistic chat turn: ~400 characters of prose.
 CONTENT = (

@@ -94,7 +94,9 @@ class LiveServer:
         self.port = self.server.server_port
         self.url = f"http://127.0.0.1:{self.port}"
         self.ws_url = f"ws://127.0.0.1:{self.port}"
-        self.thread = threading.Thread(target=self.server.serve_forever, name="live-server", daemon=True)
+        # A short poll: shutdown() waits for serve_forever to next wake up (0.5 s by default).
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
+                                       name="live-server", daemon=True)
         self.thread.start()
 
     def stop(self) -> None:

@@ -22,6 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from vice_ai.storage import files as files_module  # noqa: E402
 from vice_ai.storage import store as store_module  # noqa: E402
 from vice_ai.domain.models import Message, Section, new_id  # noqa: E402
 from vice_ai.domain.state import AppState  # noqa: E402
@@ -102,7 +103,7 @@ def arm_crash(point: str, nth: int) -> None:
     if point == "journal-write":
         store_module.os.pwrite = pwrite  # type: ignore[assignment]  # the store is the only os.pwrite user here
     elif point in ("snapshot-temp", "snapshot-renamed"):
-        store_module.os.replace = replace  # type: ignore[assignment]
+        files_module.os.replace = replace  # type: ignore[assignment]  # write_atomic's rename
     elif point == "journal-reset":
         store_module.Store.reset_journal = reset  # type: ignore[method-assign]
     else:

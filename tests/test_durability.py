@@ -177,36 +177,103 @@ def test_a_process_sees_what_another_appended(data_dir):
     assert [m.content for m in fresh_state(data_dir).get_chat_session(session_id).messages] == contents
 
 
-@pytest.mark.parametrize("others", [1, 2, 3, 5, 8])
-def test_a_rewrite_the_snapshot_stat_cannot_show_is_still_noticed(data_dir, monkeypatch, others):
-    """Inode reuse within one clock tick can leave (inode, mtime, size) unchanged: the journal still tells.
+def keep_inode(path: Path) -> Path:
+    """A second name for `path`'s file: its inode (and so its number) outlives a rename over `path`."""
+    kept = path.with_name(f".{path.name}.kept")
+    os.link(path, kept)
+    return kept
 
-    Records of one size put line boundaries of the rewritten journal where the
-    old ones were, so only the numbering can show that they are other records.
+
+def disguise(path: Path, seen: os.stat_result, fill: bytes, kept: Path | None = None) -> None:
+    """Make a stat of `path` show (inode, mtime, size) exactly as in `seen`, keeping its current content.
+
+    The content goes into the inode `kept` holds (when the file was replaced
+    since), padded with `fill` to the old size (whitespace after JSON, zeros
+    after journal records: both mean nothing), the old mtime is put back, and
+    that inode goes back under the name: what a rewrite within one clock tick
+    that reused the inode number and kept the size would look like.
+    """
+    content = path.read_bytes()
+    assert len(content) <= seen.st_size, f"{path.name} outgrew the size to restore"
+    target = kept or path
+    with open(target, "r+b") as fh:
+        fh.write(content + fill * (seen.st_size - len(content)))
+        fh.truncate()
+    os.utime(target, ns=(seen.st_atime_ns, seen.st_mtime_ns))
+    if kept is not None:
+        os.replace(kept, path)
+        if kept.exists():  # never replaced: both names were one file, and a rename onto itself does nothing
+            kept.unlink()
+    st = os.stat(path)
+    assert (st.st_ino, st.st_mtime_ns, st.st_size) == (seen.st_ino, seen.st_mtime_ns, seen.st_size)
+
+
+@pytest.mark.parametrize(
+    "others, compact_bytes", [(3, 256 * 1024), (1, 1), (2, 1), (3, 1), (5, 1), (8, 1)],
+    ids=["appends-3", "compacting-1", "compacting-2", "compacting-3", "compacting-5", "compacting-8"],
+)
+def test_a_rewrite_the_snapshot_stat_cannot_show_is_still_noticed(data_dir, others, compact_bytes):
+    """Another writer's appends and compactions are seen even when no stat of the session's files shows them.
+
+    `theirs` (its own Store, as another process) appends `others` messages:
+    only to the journal (appends-*), or compacting whenever its journal
+    outgrows the snapshot (compacting-*: a rewritten snapshot, then an emptied
+    journal, or one with records appended after the reset). Then both files
+    are made to stat exactly as `mine` last saw them: same inode, mtime and
+    size (`disguise`). `mine` must still read the new messages, because the
+    counters in the lock file moved, and its next append must follow them.
     """
     _, session_id = new_session(data_dir)
+    snapshot = Path(data_dir) / "sessions" / f"{session_id}.json"
+    journal = snapshot.with_suffix(".journal")
+    theirs = fresh_state(data_dir, compact_bytes=compact_bytes)
+    assert theirs.get_chat_session(session_id).messages == []  # loaded: it compacts by this snapshot's size
+    with open(snapshot, "ab") as fh:
+        # Trailing whitespace is the same JSON: the snapshot mine sees gets the
+        # room to take theirs' bigger rewrites at the same size.
+        fh.write(b" " * 16384)
     mine = fresh_state(data_dir, compact_bytes=1)
-    theirs = fresh_state(data_dir, compact_bytes=1)  # compacts whenever its journal outgrows the snapshot
     mine.append_message(session_id, Message(role="user", content="mine-0"))
-    frozen = mine.store.snapshot_key("sessions", session_id)
-    monkeypatch.setattr(mine.store, "snapshot_key", lambda kind, item_id: frozen)
+    seen = {path: os.stat(path) for path in (snapshot, journal)}
+    counters = mine.store.generations("sessions", session_id)
+    kept = keep_inode(snapshot)
+
     for k in range(others):
         theirs.append_message(session_id, Message(role="user", content=f"them-{k}"))
+    disguise(snapshot, seen[snapshot], b" ", kept)
+    disguise(journal, seen[journal], b"\0")  # compaction empties it in place: still the same inode
+
+    snapshots, writes = mine.store.generations("sessions", session_id)
+    assert writes > counters[1] and (snapshots > counters[0]) == (compact_bytes == 1)
     expected = ["mine-0"] + [f"them-{k}" for k in range(others)]
     assert [m.content for m in mine.get_chat_session(session_id).messages] == expected
     mine.append_message(session_id, Message(role="user", content="mine-1"))
     assert [m.content for m in fresh_state(data_dir).get_chat_session(session_id).messages] == expected + ["mine-1"]
 
 
-def test_document_rewritten_with_the_same_stat_is_not_overwritten_blindly(data_dir, monkeypatch):
-    """Read-modify-write after another process's edit keeps that edit, whatever the file's stat says."""
+def test_document_rewritten_with_the_same_stat_is_not_overwritten_blindly(data_dir):
+    """An edit made from a stale copy does not overwrite another writer's edit that no stat of the file shows.
+
+    `mine` holds the document in memory; `theirs` (its own Store, as another
+    process) changes the title to one of the same length, and the file is
+    made to stat as before (same inode, mtime and size: `disguise`). Only the
+    lock file's counters moved. `mine`'s read-modify-write must start from
+    their version, so both edits survive.
+    """
     doc_id, _ = new_session(data_dir)
+    path = Path(data_dir) / "documents" / f"{doc_id}.json"
     mine, theirs = fresh_state(data_dir), fresh_state(data_dir)
     assert mine.get_document(doc_id).title == "Grant"
-    monkeypatch.setattr(mine.store, "snapshot_key", lambda kind, item_id: (1, 1, 1))
-    monkeypatch.setattr(mine.store, "journal_size", lambda kind, item_id: 0)
+    seen = os.stat(path)
+    counters = mine.store.generations("documents", doc_id)
+    kept = keep_inode(path)
+
     with theirs.edit_document(doc_id) as doc:
         doc.title = "Gran2"  # same length: same size on disk
+    assert path.stat().st_ino != seen.st_ino  # a rename replaced the file
+    disguise(path, seen, b" ", kept)
+
+    assert mine.store.generations("documents", doc_id) != counters
     with mine.edit_document(doc_id) as doc:
         doc.description = "mine"
     final = fresh_state(data_dir).get_document(doc_id)

@@ -10,6 +10,7 @@ import pytest
 
 from conftest import make_document, make_session
 from vice_ai.services import services
+from vice_ai.storage import files as files_module
 from vice_ai.storage import store as store_module
 from vice_ai.domain.models import ChatSession, Document, Message, Section, new_id
 from vice_ai.domain.state import AppState
@@ -312,7 +313,7 @@ def test_failed_snapshot_write_keeps_old_content(data_dir, monkeypatch):
     def refuse(src, dst):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(store_module.os, "replace", refuse)
+    monkeypatch.setattr(files_module.os, "replace", refuse)
     with pytest.raises(OSError):
         store.write_snapshot("documents", doc_id, {"title": "new"})
     monkeypatch.undo()
@@ -328,7 +329,7 @@ def test_failed_document_edit_answers_500_and_keeps_old_content(make_app, data_d
     def refuse(src, dst):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(store_module.os, "replace", refuse)
+    monkeypatch.setattr(files_module.os, "replace", refuse)
     resp = client.patch(f"/api/documents/{doc['id']}", json={"title": "New title"})
     assert resp.status_code == 500
     assert "Traceback" not in resp.get_data(as_text=True)
@@ -466,7 +467,7 @@ def test_corrupt_document_is_quarantined_and_the_rest_loads(make_app, data_dir, 
 def test_compaction_writes_exactly_what_to_dict_gives(data_dir):
     """The fast snapshot encoding matches the dataclass one, for every field a session and message has."""
     from vice_ai.domain.records import snapshot_data
-    from vice_ai.storage.store import dumps
+    from vice_ai.storage.files import dumps
 
     state = fresh_state(data_dir)
     doc, session = seed(state, messages=0)

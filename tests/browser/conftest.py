@@ -124,7 +124,9 @@ class Served:
         server.process_request = process_request
         self.server = server
         self.port = server.server_port
-        self.thread = threading.Thread(target=server.serve_forever, name="browser-test-server", daemon=True)
+        # A short poll: shutdown() waits for serve_forever to next wake up (0.5 s by default).
+        self.thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                                       name="browser-test-server", daemon=True)
         self.thread.start()
         return self
 

@@ -18,7 +18,8 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..errors import BadRequest, Conflict
 from ..domain.models import is_id, new_id, now
-from ..storage.store import CorruptFile, Store
+from ..storage.files import CorruptFile
+from ..storage.store import Store
 
 KIND = "users"
 LOCAL_ID = "local"

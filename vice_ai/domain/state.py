@@ -22,7 +22,9 @@ from ..errors import NotFound
 from .models import ChatSession, Document, Message, is_id, new_id, now
 from .records import apply_record, snapshot_data
 from ..storage.locks import SidecarLock
-from ..storage.store import CorruptFile, JournalMoved, Store
+from ..storage.files import CorruptFile
+from ..storage.journal import JournalMoved
+from ..storage.store import Store
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,8 @@ from typing import Any, Callable
 from filelock import FileLock
 
 from ..domain.models import FORMAT_VERSION
-from .store import Store, dumps, write_atomic
+from .files import dumps, write_atomic
+from .store import Store
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""Files under the data folder: atomic JSON snapshots, append-only journals, sidecar locks.
+"""The `Store`: where each resource's files live, their sidecar locks, and reading and writing them.
 
 Layout::
 
@@ -8,16 +8,9 @@ Layout::
     <data>/locks/<kind>-<id>.lock  filelock sidecars (never the data files themselves)
     <data>/quarantine/             corrupt files, moved aside
 
-A snapshot is written to a temp file in the same folder, flushed, fsynced,
-renamed over the old one, and the folder is fsynced: a crash leaves the old
-file or the new one. A journal is whole lines followed by zero padding (JSON
-never contains a zero byte, so the first one marks the end). An append is one
-write of whole lines at that end followed by fdatasync; the file is grown ahead
-in zero-filled steps, so most appends overwrite allocated blocks and the sync
-has no file size to commit (the trick SQLite's reused WAL gets for free). A
-torn last line (a crash mid-append, never acknowledged) is zeroed by the next
-reader. Each journal record has a `seq`; a snapshot remembers the last seq it
-contains, so records that survive a compaction crash are skipped.
+Snapshots are replaced atomically (`files.write_atomic`); journals are padded
+append-only files (`journal`); every write first bumps the counters in the
+resource's lock file (`locks.SidecarLock`).
 """
 from __future__ import annotations
 
@@ -25,7 +18,6 @@ import errno
 import json
 import logging
 import os
-import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -33,68 +25,16 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
-
-from .locks import SidecarLock
 from ..domain.models import FORMAT_VERSION, is_id
+from .files import CorruptFile, dumps, fsync_dir, is_temp_name, stat_key, write_atomic
+from .journal import (
+    JournalMoved, clear_padding, ends_at, grown_size, parse_records, read_until_zero, size_of, undo_append,
+)
+from .locks import SidecarLock
 
 log = logging.getLogger(__name__)
 
 KINDS = ("documents", "sessions", "users")
-
-
-class CorruptFile(Exception):
-    """A data file that cannot be parsed or has an unknown format."""
-
-
-class JournalMoved(Exception):
-    """A journal no longer has a record boundary where the caller last read up to."""
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    data: dict[str, Any]
-    journal_base: int
-    key: tuple[int, int, int]  # (inode, mtime_ns, size): changes whenever the file is replaced
-
-
-def _stat_key(path: str | Path) -> tuple[int, int, int] | None:
-    try:
-        st = os.stat(path)
-    except FileNotFoundError:
-        return None
-    return (st.st_ino, st.st_mtime_ns, st.st_size)
-
-
-def _fsync_dir(folder: str | Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def write_atomic(path: Path, payload: bytes) -> None:
-    """Replace a file so a crash leaves the old or the new content: temp file, fsync, rename, fsync folder."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(payload)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    _fsync_dir(path.parent)
-
-
-def dumps(data: Any) -> bytes:
-    """Compact UTF-8 JSON, as every data file stores it."""
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-
 
 # A snapshot temp file older than this belongs to a writer that died.
 STALE_TEMP_SECONDS = 600.0
@@ -102,80 +42,12 @@ STALE_TEMP_SECONDS = 600.0
 # Journal descriptors a store keeps open between appends (more are opened per use).
 KEEP_JOURNALS_OPEN = 256
 
-# Journals grow ahead by their own size, in 4 KiB steps, at most 1 MiB at a time.
-JOURNAL_STEP = 4096
-JOURNAL_STEP_MAX = 1 << 20
 
-
-def _size(fd: int) -> int:
-    """A file's size by seeking, never by stat.
-
-    On recent Linux (multigrain timestamps, 6.13+) a stat makes the next write
-    stamp the inode with a fine-grained time, and the fdatasync after it then
-    costs ~40% more on ext4: the hot path never stats the journal.
-    """
-    return os.lseek(fd, 0, os.SEEK_END)
-
-
-def _read_until_zero(fd: int, offset: int) -> bytes:
-    """Bytes from `offset` up to the first zero byte (the padding) or the end of the file."""
-    chunks = []
-    size = JOURNAL_STEP
-    while True:
-        block = os.pread(fd, size, offset)
-        nul = block.find(0)
-        if nul >= 0:
-            chunks.append(block[:nul])
-            break
-        chunks.append(block)
-        if len(block) < size:
-            break
-        offset += len(block)
-        size = min(size * 2, JOURNAL_STEP_MAX)
-    return b"".join(chunks)
-
-
-def _parse_records(raw: bytes, path: str, offset: int) -> list[dict[str, Any]]:
-    """Whole journal lines -> records; a bad one means the file is corrupt."""
-    records: list[dict[str, Any]] = []
-    pos = offset
-    for line in raw.split(b"\n")[:-1]:
-        try:
-            record = json.loads(line)
-        except ValueError as exc:
-            raise CorruptFile(f"{os.path.basename(path)}: bad record at byte {pos} ({exc})") from exc
-        if not isinstance(record, dict) or not isinstance(record.get("seq"), int):
-            raise CorruptFile(f"{os.path.basename(path)}: bad record at byte {pos}")
-        records.append(record)
-        pos += len(line) + 1
-    return records
-
-
-def _is_record(line: bytes) -> bool:
-    try:
-        record = json.loads(line)
-    except ValueError:
-        return False
-    return isinstance(record, dict) and isinstance(record.get("seq"), int)
-
-
-def _ends_at(fd: int, at: int) -> bool:
-    """True if the journal's records end exactly at `at` (a newline before, padding or EOF after)."""
-    if at == 0:
-        return os.pread(fd, 1, 0) in (b"", b"\0")
-    around = os.pread(fd, 2, at - 1)
-    return around[:1] == b"\n" and around[1:] in (b"", b"\0")
-
-
-def _undo_append(fd: int, at: int, stop: int, size: int) -> None:
-    """After a failed append: give the file back its old size and zero what was written."""
-    try:
-        if stop > size:
-            os.ftruncate(fd, size)
-        if min(stop, size) > at:
-            os.pwrite(fd, bytes(min(stop, size) - at), at)
-    except OSError:
-        pass  # the append already failed; a leftover is a torn tail the next reader clears
+@dataclass(frozen=True)
+class Snapshot:
+    data: dict[str, Any]
+    journal_base: int
+    key: tuple[int, int, int]  # (inode, mtime_ns, size): changes whenever the file is replaced
 
 
 class Store:
@@ -224,7 +96,7 @@ class Store:
         for kind in KINDS:
             with os.scandir(self.root / kind) as entries:
                 for entry in entries:
-                    if entry.name.startswith(".") and entry.name.endswith(".tmp"):
+                    if is_temp_name(entry.name):
                         try:
                             if entry.stat().st_mtime < cutoff:
                                 os.unlink(entry.path)
@@ -279,7 +151,7 @@ class Store:
 
     def snapshot_key(self, kind: str, item_id: str) -> tuple[int, int, int] | None:
         """(inode, mtime_ns, size) of the snapshot, or None: it changes whenever the file is replaced."""
-        return _stat_key(self._base(kind, item_id) + ".json")
+        return stat_key(self._base(kind, item_id) + ".json")
 
     def journal_size(self, kind: str, item_id: str) -> int:
         """Bytes in the journal file, padding included (0 when there is none)."""
@@ -288,7 +160,7 @@ class Store:
         except FileNotFoundError:
             return 0
         try:
-            return _size(fd)
+            return size_of(fd)
         finally:
             os.close(fd)
 
@@ -297,7 +169,7 @@ class Store:
         path = self._path(kind, item_id)
         try:
             with open(path, "rb") as fh:
-                key = _stat_key(path)
+                key = stat_key(path)
                 raw = fh.read()
         except FileNotFoundError:
             return None
@@ -318,7 +190,7 @@ class Store:
         payload = dumps({"format_version": FORMAT_VERSION, "kind": kind, "journal_base": journal_base, "data": data})
         self.lock(kind, item_id).bump(snapshot=True)
         write_atomic(path, payload)
-        key = _stat_key(path)
+        key = stat_key(path)
         assert key is not None
         return key
 
@@ -366,14 +238,14 @@ class Store:
             if offset:
                 # Read from one byte early: the newline there proves the caller's
                 # offset is still a record boundary of this file.
-                raw = _read_until_zero(fd, offset - 1)
+                raw = read_until_zero(fd, offset - 1)
                 if raw[:1] != b"\n":
                     raise JournalMoved(f"{os.path.basename(path)} has no record boundary at byte {offset}")
                 raw = raw[1:]
             else:
-                raw = _read_until_zero(fd, 0)
+                raw = read_until_zero(fd, 0)
             end = raw.rfind(b"\n") + 1
-            records = _parse_records(raw[:end], path, offset)
+            records = parse_records(raw[:end], path, offset)
             pos = offset + end
             dirty = False
             if end < len(raw):
@@ -381,28 +253,13 @@ class Store:
                 os.pwrite(fd, bytes(len(raw) - end), pos)
                 dirty = True
             if offset == 0:
-                dirty = self._clear_padding(fd, path, offset + len(raw)) or dirty
+                dirty = clear_padding(fd, path, offset + len(raw)) or dirty
             if dirty:
                 os.fdatasync(fd)
         finally:
             if not kept:
                 os.close(fd)
         return records, pos
-
-    @staticmethod
-    def _clear_padding(fd: int, path: str, start: int) -> bool:
-        """Zero whatever a write lost in a power cut left past the end; True if anything was."""
-        stale = os.pread(fd, max(0, _size(fd) - start), start)
-        if not stale.strip(b"\0"):
-            return False
-        for segment in stale.split(b"\0"):
-            for line in segment.split(b"\n")[:-1]:
-                if _is_record(line):
-                    # Whole records behind a gap are not a torn write: let a human look.
-                    raise CorruptFile(f"{os.path.basename(path)}: records after a gap at byte {start}")
-        log.warning("clearing stale bytes past the end of %s (byte %d)", os.path.basename(path), start)
-        os.pwrite(fd, bytes(len(stale)), start)
-        return True
 
     def append_journal(
         self, kind: str, item_id: str, records: list[dict[str, Any]], at: int | None = None
@@ -421,23 +278,22 @@ class Store:
         assert opened is not None
         fd, kept = opened
         try:
-            size = _size(fd)
+            size = size_of(fd)
             if at is None:
-                raw = _read_until_zero(fd, 0)
+                raw = read_until_zero(fd, 0)
                 at = raw.rfind(b"\n") + 1
-            elif not _ends_at(fd, at):
+            elif not ends_at(fd, at):
                 raise RuntimeError(f"{os.path.basename(path)} does not end at byte {at}")
             stop = at + len(data)
             payload = data
             if stop > size:
-                grown = -(-(stop + min(max(size, JOURNAL_STEP), JOURNAL_STEP_MAX)) // JOURNAL_STEP) * JOURNAL_STEP
-                payload = data + bytes(grown - stop)
+                payload = data + bytes(grown_size(stop, size) - stop)
             try:
                 if os.pwrite(fd, payload, at) != len(payload):
                     raise OSError(errno.EIO, f"short write to {os.path.basename(path)}")
                 os.fdatasync(fd)
             except BaseException:
-                _undo_append(fd, at, stop, size)
+                undo_append(fd, at, stop, size)
                 raise
         finally:
             if not kept:
@@ -445,7 +301,7 @@ class Store:
         if size == 0:
             # The file may be new: make its name durable too. (Also runs after a
             # compaction emptied the journal: one extra, cheap, directory fsync.)
-            _fsync_dir(os.path.dirname(path))
+            fsync_dir(os.path.dirname(path))
         return stop
 
     def reset_journal(self, kind: str, item_id: str) -> None:
@@ -473,7 +329,7 @@ class Store:
                 path.unlink()
             except FileNotFoundError:
                 pass
-        _fsync_dir(self.root / kind)
+        fsync_dir(self.root / kind)
 
     def quarantine(self, kind: str, item_id: str, reason: str) -> Path:
         """Move a corrupt resource's files aside so everything else keeps loading."""
@@ -487,6 +343,6 @@ class Store:
         for path in paths:
             if path.exists():
                 os.replace(path, dest / f"{path.name}.{stamp}")
-        _fsync_dir(self.root / kind)
+        fsync_dir(self.root / kind)
         log.error("quarantined corrupt %s %s: %s (files moved to %s)", kind[:-1], item_id, reason, dest)
         return dest

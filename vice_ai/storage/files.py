@@ -1,0 +1,63 @@
+"""Whole data files: atomic replace (temp file, fsync, rename, fsync of the folder), the JSON encoding, stat keys.
+
+A file is written to a temp file in the same folder, flushed, fsynced, renamed
+over the old one, and the folder is fsynced: a crash leaves the old file or the
+new one, plus at worst a stale temp file (see `is_temp_name`).
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+
+class CorruptFile(Exception):
+    """A data file that cannot be parsed or has an unknown format."""
+
+
+def stat_key(path: str | Path) -> tuple[int, int, int] | None:
+    """(inode, mtime_ns, size) of a file, or None when there is none."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+
+def fsync_dir(folder: str | Path) -> None:
+    """Make the names in a folder (a new, renamed or removed file) durable."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_atomic(path: Path, payload: bytes) -> None:
+    """Replace a file so a crash leaves the old or the new content: temp file, fsync, rename, fsync folder."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(payload)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    fsync_dir(path.parent)
+
+
+def is_temp_name(name: str) -> bool:
+    """True for the name of a temp file `write_atomic` creates (a killed writer may leave one behind)."""
+    return name.startswith(".") and name.endswith(".tmp")
+
+
+def dumps(data: Any) -> bytes:
+    """Compact UTF-8 JSON, as every data file stores it."""
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
