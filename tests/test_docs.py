@@ -61,3 +61,34 @@ def test_every_route_in_the_readme_exists(app, readme):
 def test_every_environment_variable_is_in_the_readme(readme):
     missing = [name for name in config.ENVIRONMENT if name not in readme]
     assert missing == [], f"README.md does not document: {missing}"
+
+
+def _readme_api_table(readme: str) -> set[tuple[str, str]]:
+    """(method, path) of every row of the README's HTTP API table, parameters written as {name}."""
+    rows = re.findall(rf"^\|\s*`({'|'.join(METHODS)})\s+(/api/[^`]*)`", readme, flags=re.MULTILINE)
+    return {(method, re.sub(r"<([^<>]+)>", r"{\1}", path)) for method, path in rows}
+
+
+def _openapi_operations(document: dict) -> set[tuple[str, str]]:
+    return {(method.upper(), path) for path, item in document["paths"].items()
+            for method in item if method.upper() in METHODS}
+
+
+def test_openapi_describes_every_route_and_only_those(app):
+    from vice_ai.api.openapi import build_openapi
+
+    document = build_openapi(app, strict=True)  # strict: a route without a declaration fails here
+    routes = set()
+    for rule in app.url_map.iter_rules():
+        path = re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule.rule)
+        routes.update((method, path) for method in rule.methods - {"HEAD", "OPTIONS"})
+    assert _openapi_operations(document) == routes
+
+
+def test_readme_api_table_matches_the_openapi_document(app, readme):
+    from vice_ai.api.openapi import build_openapi
+
+    api = {(m, p) for m, p in _openapi_operations(build_openapi(app)) if p.startswith("/api/")}
+    table = _readme_api_table(readme)
+    assert sorted(api - table) == [], "in the OpenAPI document but not in the README's API table"
+    assert sorted(table - api) == [], "in the README's API table but not in the OpenAPI document"

@@ -6,7 +6,10 @@ from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timezone
 from typing import Any
 
-FORMAT_VERSION = 1
+from ..storage.files import FORMAT_VERSION, is_id
+
+__all__ = ["FORMAT_VERSION", "is_id", "new_id", "now", "parse_time"]
+
 
 SECTION_TYPES = ("header", "text", "reference")
 SECTION_STATUSES = ("draft", "generated", "reviewed", "approved")
@@ -28,12 +31,6 @@ def new_id() -> str:
     return str(uuid.uuid4())
 
 
-def is_id(value: str) -> bool:
-    """True for a canonical uuid string, the only ids the server hands out."""
-    try:
-        return str(uuid.UUID(value)) == value
-    except (ValueError, TypeError, AttributeError):
-        return False
 
 
 def _known(cls, data: dict[str, Any]) -> dict[str, Any]:

@@ -10,7 +10,19 @@ import json
 import os
 import tempfile
 from pathlib import Path
+import uuid
 from typing import Any
+
+# Every data file says which layout it has ({"format_version": 1, "data": ...}).
+FORMAT_VERSION = 1
+
+
+def is_id(value: str) -> bool:
+    """True for a canonical uuid string, the only ids the server hands out (nothing else names a file)."""
+    try:
+        return str(uuid.UUID(value)) == value
+    except (ValueError, TypeError, AttributeError):
+        return False
 
 
 class CorruptFile(Exception):

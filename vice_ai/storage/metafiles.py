@@ -9,8 +9,7 @@ from typing import Any, Callable
 
 from filelock import FileLock
 
-from ..domain.models import FORMAT_VERSION
-from .files import dumps, write_atomic
+from .files import FORMAT_VERSION, dumps, write_atomic
 from .store import Store
 
 log = logging.getLogger(__name__)

@@ -25,8 +25,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
-from ..domain.models import FORMAT_VERSION, is_id
-from .files import CorruptFile, dumps, fsync_dir, is_temp_name, stat_key, write_atomic
+from .files import FORMAT_VERSION, CorruptFile, dumps, fsync_dir, is_id, is_temp_name, stat_key, write_atomic
 from .journal import (
     JournalMoved, clear_padding, ends_at, grown_size, parse_records, read_until_zero, size_of, undo_append,
 )
