@@ -132,6 +132,11 @@ def test_deep_nesting_is_refused_before_parsing(tiny: Flask) -> None:
     assert "nested" in error["message"]
 
 
+def test_a_number_too_long_to_convert_is_refused(tiny: Flask) -> None:
+    error = _error(_post(tiny, '{"title": "t", "meta": ' + "9" * 5000 + "}"))
+    assert "too many digits" in error["message"]
+
+
 def test_depth_limit_is_exact(tiny: Flask) -> None:
     def body(depth: int) -> str:  # the outer object is level 1
         return '{"title": "t", "meta": ' + "[" * (depth - 1) + "]" * (depth - 1) + "}"

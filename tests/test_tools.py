@@ -158,6 +158,19 @@ def test_variables_set_by_a_tool_are_kept_and_sent_next_turn(setup):
     assert '"tone": "formal"' in fake.chat_requests[2].json["messages"][0]["content"]
 
 
+def test_a_tool_cannot_store_a_variable_that_would_not_read_back(setup):
+    client, _, session, fake = setup
+    deep = json.dumps({"name": "deep", "value": json.loads("[" * 20 + "]" * 20)})
+    huge = json.dumps({"name": "huge", "value": "x" * 70_000})
+    fake.script(Reply(text="", tool_calls=[ToolCall("set_session_variable", deep), ToolCall("set_session_variable", huge)]),
+                Reply(text="Could not."))
+    chat(client, session, "Remember these.")
+    stored = client.get(f"/api/sessions/{session['id']}").get_json()
+    assert stored["variables"] == {}
+    results = [m["content"] for m in stored["messages"] if m["role"] == "tool"]
+    assert "nested more than 8 levels" in results[0] and "larger than 65536 bytes" in results[1]
+
+
 def test_history_with_tool_calls_survives_a_restart(make_app, fake_openai):
     app = make_app(**model_config(fake_openai))
     client = app.test_client()

@@ -34,6 +34,8 @@ def parse_json(raw: bytes | str, *, max_depth: int = 32) -> Any:
         value = json.loads(text, parse_constant=_refuse_constant)
     except json.JSONDecodeError as exc:
         raise BadRequest(f"The JSON is not valid: {exc.msg} (line {exc.lineno}, column {exc.colno}).") from None
+    except ValueError:  # an integer longer than Python converts (sys.get_int_max_str_digits)
+        raise BadRequest("The JSON has a number with too many digits.") from None
     _check_strings(value, ())
     return value
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
+from ..domain import variables
 from ..domain.models import new_id, now
 from . import Tool, ToolContext, ToolError, ToolRegistry, schema
 
@@ -69,15 +70,20 @@ def propose_section_edit(ctx: ToolContext, new_content: str, summary: str) -> di
             "note": "The user sees the proposal and decides; the section is unchanged until they accept."}
 
 
-_VARIABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
-
-
 def set_session_variable(ctx: ToolContext, name: str, value: Any) -> dict[str, Any]:
-    """Store a per-session variable that later turns and tools can read."""
-    if not _VARIABLE.match(name):
+    """Store a per-session variable that later turns and tools can read (bounded as over the API)."""
+    if not variables.valid_name(name):
         raise ToolError("Variable names are letters, digits and _, starting with a letter or _.")
+    problem = variables.value_problem(value)
+    if problem:
+        raise ToolError(f"The value {problem}.")
     with ctx.state.edit_session(ctx.session_id) as writer:
-        writer.set(variables={**writer.session.variables, name: value})
+        updated = {**writer.session.variables, name: value}
+        if len(updated) > variables.MAX_VARIABLES:
+            raise ToolError(f"A chat holds at most {variables.MAX_VARIABLES} variables.")
+        if variables.size_of(updated) > variables.MAX_VARIABLES_BYTES:
+            raise ToolError(f"The variables would be larger than {variables.MAX_VARIABLES_BYTES} bytes.")
+        writer.set(variables=updated)
     return {"ok": True, "name": name}
 
 

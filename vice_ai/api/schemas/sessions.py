@@ -9,8 +9,6 @@ the engine knows (tool names are checked against the registry by the service).
 from __future__ import annotations
 
 import json
-import math
-import re
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
@@ -18,16 +16,13 @@ from pydantic import Field, GetCoreSchemaHandler, GetJsonSchemaHandler
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import PydanticCustomError, core_schema
 
+from ...domain.variables import (MAX_VARIABLE_DEPTH, MAX_VARIABLES, MAX_VARIABLES_BYTES, VARIABLE_NAME, size_of,
+                                  valid_name, value_problem)
 from ..declare import ConfigMaxLen, ErrorDetail, Schema
 from .resources import MessageOut, Out, SessionSummaryOut
 
-MAX_VARIABLES = 100
-MAX_VARIABLE_DEPTH = 8
-MAX_VARIABLES_BYTES = 64 * 1024
-VARIABLE_NAME = r"^[A-Za-z_][A-Za-z0-9_]{0,63}$"
 MAX_CONTEXT_DOCUMENTS = 20
 MAX_TOOLS = 50
-_NAME = re.compile(VARIABLE_NAME)
 
 
 # ---- reusable field types ----
@@ -82,34 +77,20 @@ class BoundedVariables:
         if len(value) > self.max_keys:
             raise PydanticCustomError("too_long", "Too many variables", {"max_length": self.max_keys})
         for name, item in value.items():
-            if not _NAME.fullmatch(name):
+            if not valid_name(name):
                 raise PydanticCustomError(
                     "variable_name", "{name} is not a valid name (a letter or _, then letters, digits or _; "
                     "at most 64 characters)", {"name": json.dumps(name[:80])})
-            problem = _json_problem(item, self.max_depth)
+            problem = value_problem(item, self.max_depth)
             if problem:
                 raise PydanticCustomError("variable_value", "the value of {name} {problem}",
                                           {"name": json.dumps(name), "problem": problem})
-        size = len(json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+        size = size_of(value)
         if size > self.max_bytes:
             raise PydanticCustomError("variables_too_large", "larger than {limit} bytes as JSON ({size})",
                                       {"limit": self.max_bytes, "size": size})
         return value
 
-
-def _json_problem(value: Any, max_depth: int) -> str | None:
-    """Why a JSON value cannot be stored as a variable, or None. Scalars are depth 0, `[]` and `{}` depth 1."""
-    stack: list[tuple[Any, int]] = [(value, 0)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, float) and not math.isfinite(item):
-            return "holds a number too large for JSON"
-        if isinstance(item, (list, dict)):
-            if depth + 1 > max_depth:
-                return f"is nested more than {max_depth} levels deep"
-            children = item.values() if isinstance(item, dict) else item
-            stack.extend((child, depth + 1) for child in children)
-    return None
 
 
 Title = Annotated[str, ConfigMaxLen("MAX_TITLE_CHARS", 300), NotBlank()]
