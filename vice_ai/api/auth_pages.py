@@ -4,10 +4,12 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, redirect, render_template, url_for
 
 from ..accounts.identity import current_user
 from ..services import services
+from .declare import ResponseSpec, declare
+from .schemas.documents import SignInQuery
 
 bp = Blueprint("auth_pages", __name__)
 
@@ -31,8 +33,14 @@ def safe_next(value: str | None) -> str:
 
 
 @bp.get("/signin")
-def signin():
-    target = safe_next(request.args.get("next"))
+@declare(query=SignInQuery, tags=["pages"], responses={
+    200: "text/html",
+    302: ResponseSpec(None, None, "No sign-in needed (signed in already, or another sign-in mode): to `next` "
+                                  "(a local path, else /); no account exists yet: to /signup"),
+})
+def signin(query: SignInQuery):
+    """The sign-in page (password mode)."""
+    target = safe_next(query.next)
     if current_app.config["AUTH"] != "password" or current_user() is not None:
         return redirect(target)
     if services().accounts.count() == 0:
@@ -41,7 +49,12 @@ def signin():
 
 
 @bp.get("/signup")
+@declare(tags=["pages"], responses={
+    200: "text/html",
+    302: ResponseSpec(None, None, "Nothing to sign up for (signed in, or another sign-in mode): to /"),
+})
 def signup():
+    """The sign-up page: the first account (an admin), later ones when sign-up is open."""
     first_run = services().accounts.count() == 0
     if current_app.config["AUTH"] != "password" or (current_user() is not None and not first_run):
         return redirect(url_for("web.index"))

@@ -3,17 +3,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify
+from flask import Blueprint, jsonify
 
-from ..errors import BadRequest, NotFound
+from ..domain import sharing as service
 from ..domain.models import Document
-from ..domain.resources import OWNER, document_level, edit_document, load_document
+from ..domain.resources import document_level, load_document
 from ..services import services
-from .validation import get_choice, json_body
-from ..accounts.access import SHARE_LEVELS
-from ..accounts.users import User
+from .declare import ErrorOut, ResponseSpec, declare
+from .schemas.documents import ShareIn, SharesOut
 
 bp = Blueprint("sharing", __name__, url_prefix="/api/documents/<doc_id>/shares")
+
+NOT_FOUND = ResponseSpec("application/json", ErrorOut,
+                         "No such document (or the user may not see it, or is not its owner), or no such user "
+                         "(`field`: username)")
 
 
 def _name(user_id: str | None) -> str | None:
@@ -31,42 +34,22 @@ def shares_view(doc: Document) -> dict[str, Any]:
     }
 
 
-def _target(username: str) -> User:
-    if current_app.config["AUTH"] == "local":
-        raise BadRequest("Sharing needs accounts (VICE_AI_AUTH=password or header).")
-    user = services().accounts.by_username(username)
-    if user is None:
-        raise NotFound("No user with that name.", field="username")
-    return user
-
-
 @bp.get("")
+@declare(responses={200: SharesOut, 404: NOT_FOUND})
 def list_shares(doc_id: str):
+    """Who owns the document and who it is shared with."""
     return jsonify(shares_view(load_document(doc_id)))
 
 
 @bp.put("/<username>")
-def share(doc_id: str, username: str):
+@declare(body=ShareIn, responses={200: SharesOut, 404: NOT_FOUND})
+def share(doc_id: str, username: str, body: ShareIn):
     """Give a user read or edit access (or change it); only the owner may."""
-    body = json_body({"access"})
-    level = get_choice(body, "access", SHARE_LEVELS, required=True)
-    load_document(doc_id, OWNER)  # an unknown user must not tell a stranger the document exists
-    user = _target(username)
-    with edit_document(doc_id, OWNER) as doc:
-        if services().access.owner_id(doc.owner) == user.id:
-            raise BadRequest("The owner always has full access.", field="username")
-        doc.shared_with = [s for s in doc.shared_with if s["user"] != user.id] + [{"user": user.id, "access": level}]
-    return jsonify(shares_view(doc))
+    return jsonify(shares_view(service.share_document(doc_id, username, body.access)))
 
 
 @bp.delete("/<username>")
+@declare(responses={200: SharesOut, 404: NOT_FOUND})
 def unshare(doc_id: str, username: str):
     """Take a user's access away, at once: their open sockets on the document are closed."""
-    load_document(doc_id, OWNER)
-    user = _target(username)
-    with edit_document(doc_id, OWNER) as doc:
-        if not any(s["user"] == user.id for s in doc.shared_with):
-            raise NotFound("The document is not shared with that user.", field="username")
-        doc.shared_with = [s for s in doc.shared_with if s["user"] != user.id]
-    services().hub.revalidate(doc.id)
-    return jsonify(shares_view(doc))
+    return jsonify(shares_view(service.unshare_document(doc_id, username)))

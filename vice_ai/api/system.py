@@ -5,17 +5,22 @@ from flask import Blueprint, jsonify
 
 from ..accounts.identity import current_user
 from ..services import services
+from .declare import declare
+from .schemas.documents import HealthOut, ModelsOut
 
 bp = Blueprint("system", __name__, url_prefix="/api")
 
 
 @bp.get("/health")
+@declare(responses={200: HealthOut})
 def health():
+    """Whether the server is up, and its default model (needs no account)."""
     llm = services().llm
     return jsonify({"status": "ok", "offline": llm.offline, "default_model": llm.default_model})
 
 
 @bp.get("/models")
+@declare(responses={200: ModelsOut})
 def models():
     """The models to pick from; `default` is the user's own choice when it is available."""
     llm = services().llm

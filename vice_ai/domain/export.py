@@ -1,0 +1,61 @@
+"""Export of a document as readable Markdown (optionally with its chats) or as complete JSON."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from ..services import services
+from .models import Document
+from .resources import load_document
+
+
+@dataclass(frozen=True)
+class Export:
+    """A download: `content` is Markdown text, or for JSON the value to send."""
+
+    filename: str
+    media_type: str
+    content: Any
+
+
+def _filename(doc: Document, ext: str) -> str:
+    slug = re.sub(r"[^A-Za-z0-9]+", "-", doc.title).strip("-").lower()[:60] or "document"
+    return f"{slug}.{ext}"
+
+
+def _sessions(doc: Document) -> list[dict[str, Any]]:
+    state = services().state
+    found = [state.session_dict(sid) for s in doc.sections for sid in s.session_ids]
+    return [s for s in found if s is not None]
+
+
+def to_markdown(doc: Document, sessions: list[dict[str, Any]] | None = None) -> str:
+    """The document as Markdown: a heading per section at its level, then its text."""
+    out = [f"# {doc.title}", ""]
+    if doc.description:
+        out += [doc.description, ""]
+    for section in doc.sections:
+        out += [f"{'#' * min(6, section.level + 1)} {section.title}", ""]
+        if section.content.strip():
+            body = section.content.strip()
+            if section.type == "reference":
+                body = "\n".join(f"> {line}" for line in body.splitlines())
+            out += [body, ""]
+    titles = {s.id: s.title for s in doc.sections}
+    for session in sessions or []:
+        out += [f"## Chat \u201c{session['title']}\u201d on \u201c{titles.get(session['section_id'], '?')}\u201d", ""]
+        for message in session["messages"]:
+            if message["role"] in ("user", "assistant") and message["content"].strip():
+                who = "You" if message["role"] == "user" else f"Assistant ({message.get('model') or 'model'})"
+                out += [f"**{who}** \u00b7 {message['created_at']}", "", message["content"].strip(), ""]
+    return "\n".join(out).rstrip() + "\n"
+
+
+def export_document(doc_id: str, fmt: str, with_chats: bool) -> Export:
+    """`fmt` "json": the document with its history and its sessions; "markdown": readable, chats if asked."""
+    doc = load_document(doc_id)
+    if fmt == "json":
+        content = {"document": doc.to_dict(), "sessions": _sessions(doc)}
+        return Export(_filename(doc, "json"), "application/json", content)
+    return Export(_filename(doc, "md"), "text/markdown", to_markdown(doc, _sessions(doc) if with_chats else None))
