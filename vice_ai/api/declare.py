@@ -27,7 +27,7 @@ from pydantic_core import PydanticCustomError, core_schema
 from ..errors import BadRequest
 from .jsonbody import format_path, parse_json
 
-__all__ = ["Schema", "ErrorDetail", "ErrorOut", "ConfigMaxLen", "ResponseSpec", "Declaration", "declare",
+__all__ = ["Schema", "ErrorDetail", "ErrorOut", "ConfigMaxLen", "NotBlank", "ResponseSpec", "Declaration", "declare",
            "declare_websocket", "declaration_of", "validate"]
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -80,12 +80,40 @@ class ConfigMaxLen:
             raise PydanticCustomError(kind, "Longer than {max_length}", {"max_length": limit})
         return value
 
+@dataclass(frozen=True)
+class NotBlank:
+    """A string with at least one character that is not white space (schema: minLength 1, pattern \\S)."""
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
+        return core_schema.no_info_after_validator_function(self._check, handler(source))
+
+    def __get_pydantic_json_schema__(self, schema: core_schema.CoreSchema,
+                                     handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        out = handler(schema)
+        out.update({"minLength": 1, "pattern": r"\S"})
+        return out
+
+    @staticmethod
+    def _check(value: Any) -> Any:
+        if isinstance(value, str) and not value.strip():
+            # The type the declare machinery words as "'title' must not be empty."
+            raise PydanticCustomError("string_too_short", "String should have at least {min_length} character",
+                                      {"min_length": 1})
+        return value
+
 
 @dataclass(frozen=True)
 class ResponseSpec:
     media_type: str | None  # None: no content
     model: type[BaseModel] | None = None
     description: str = ""
+    # Other media types the same status may answer with (e.g. a download as Markdown or JSON).
+    alternatives: tuple[tuple[str, type[BaseModel] | None], ...] = ()
+
+    def model_for(self, media_type: str) -> type[BaseModel] | None:
+        if media_type == self.media_type:
+            return self.model
+        return next((model for media, model in self.alternatives if media == media_type), None)
 
 
 @dataclass(frozen=True)
@@ -205,8 +233,9 @@ def _check_response(decl: Declaration, answer: Any) -> Any:
     """With API_CHECK_RESPONSES (tests), a JSON answer must match its declared model."""
     response = current_app.make_response(answer)
     spec = decl.responses.get(response.status_code)
-    if spec is not None and spec.model is not None and response.is_json:
-        spec.model.model_validate(response.get_json())
+    model = spec.model_for(response.mimetype) if spec is not None else None
+    if model is not None and response.is_json:
+        model.model_validate(response.get_json())
     return response
 
 

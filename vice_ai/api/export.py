@@ -5,17 +5,16 @@ from flask import Blueprint, Response, jsonify
 
 from ..domain import export as service
 from .declare import ErrorOut, ResponseSpec, declare
-from .schemas.documents import DocumentExportQuery
+from .schemas.documents import DocumentExportOut, DocumentExportQuery
 
 bp = Blueprint("export", __name__, url_prefix="/api/documents")
 
-# One media type per status is what a declaration can say: the JSON variant is described in words.
 DOWNLOAD = ResponseSpec(
     "text/markdown", None,
     "A download (Content-Disposition: attachment). `format=markdown`: the document as Markdown, sections as "
-    "headings at their levels, with `chats=true` the chat transcripts after them. `format=json`: an "
-    "`application/json` file `{document, sessions}`, the document with every section's history and all its "
-    "chat sessions.")
+    "headings at their levels, with `chats=true` the chat transcripts after them. `format=json`: "
+    "`{document, sessions}`, the document with every section's history and all its chat sessions.",
+    alternatives=(("application/json", DocumentExportOut),))
 
 
 @bp.get("/<doc_id>/export")

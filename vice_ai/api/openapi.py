@@ -55,8 +55,9 @@ def _models(decls: Iterable[Declaration], commands: Mapping[str, type[BaseModel]
             if model is not None:
                 wanted[(model, "validation")] = None
         for spec in decl.responses.values():
-            if spec.model is not None:
-                wanted[(spec.model, "serialization")] = None
+            for model in (spec.model, *(alt for _, alt in spec.alternatives)):
+                if model is not None:
+                    wanted[(model, "serialization")] = None
     wanted.update({(m, "validation"): None for m in commands.values()})
     wanted.update({(m, "serialization"): None for m in events.values()})
     return list(wanted)
@@ -111,8 +112,8 @@ def _operation(rule: Rule, method: str, decl: Declaration | None, view: Callable
     for status, spec in sorted(decl.responses.items()):
         entry: dict[str, Any] = {"description": spec.description or str(status)}
         if spec.media_type is not None:
-            entry["content"] = {spec.media_type: (
-                {"schema": refs[(spec.model, "serialization")]} if spec.model is not None else {})}
+            entry["content"] = {media: ({"schema": refs[(model, "serialization")]} if model is not None else {})
+                                for media, model in ((spec.media_type, spec.model), *spec.alternatives)}
         responses[str(status)] = entry
     responses.setdefault("4XX", _error("A refusal, in the one error shape", error_ref))
     responses.setdefault("5XX", _error("A server or model failure, in the one error shape", error_ref))

@@ -6,16 +6,14 @@ default shown, on PATCH "leave it as it is".
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, GetCoreSchemaHandler, GetJsonSchemaHandler, ValidationInfo, \
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, \
     field_validator, model_validator
-from pydantic.json_schema import JsonSchemaValue
-from pydantic_core import PydanticCustomError, core_schema
+from pydantic_core import PydanticCustomError
 
 from ...domain.documents import MAX_SECTIONS
-from ..declare import ConfigMaxLen, ErrorDetail, Schema
+from ..declare import ConfigMaxLen, ErrorDetail, NotBlank, Schema
 from .resources import Access, DocumentSummaryOut, Out, SectionOut, SectionStatus, SectionType, VersionOut
 
 __all__ = [
@@ -32,26 +30,6 @@ MAX_VERSION = 2**53
 SECTION_KEYS = ("title", "content", "type", "level")
 
 
-@dataclass(frozen=True)
-class NotBlank:
-    """A string with at least one character that is not white space (schema: minLength 1, pattern \\S)."""
-
-    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
-        return core_schema.no_info_after_validator_function(self._check, handler(source))
-
-    def __get_pydantic_json_schema__(self, schema: core_schema.CoreSchema,
-                                     handler: GetJsonSchemaHandler) -> JsonSchemaValue:
-        out = handler(schema)
-        out.update({"minLength": 1, "pattern": r"\S"})
-        return out
-
-    @staticmethod
-    def _check(value: Any) -> Any:
-        if isinstance(value, str) and not value.strip():
-            # The type the declare machinery words as "'title' must not be empty."
-            raise PydanticCustomError("string_too_short", "String should have at least {min_length} character",
-                                      {"min_length": 1})
-        return value
 
 
 Title = Annotated[str, ConfigMaxLen("MAX_TITLE_CHARS", 300)]
@@ -222,6 +200,13 @@ class SharesOut(Out):
     owner: str | None
     shares: list[ShareOut]
     access: Access | None
+
+
+class DocumentExportOut(Out):
+    """The `format=json` download: the document with every section's history, and all its chats."""
+
+    document: dict[str, Any]
+    sessions: list[dict[str, Any]]
 
 
 class HealthOut(Out):

@@ -18,7 +18,7 @@ from pydantic_core import PydanticCustomError, core_schema
 
 from ...domain.variables import (MAX_VARIABLE_DEPTH, MAX_VARIABLES, MAX_VARIABLES_BYTES, VARIABLE_NAME, size_of,
                                   valid_name, value_problem)
-from ..declare import ConfigMaxLen, ErrorDetail, Schema
+from ..declare import ConfigMaxLen, ErrorDetail, NotBlank, Schema
 from .resources import MessageOut, Out, SessionSummaryOut
 
 MAX_CONTEXT_DOCUMENTS = 20
@@ -27,25 +27,6 @@ MAX_TOOLS = 50
 
 # ---- reusable field types ----
 
-@dataclass(frozen=True)
-class NotBlank:
-    """A string with something besides whitespace in it ("   " is as empty as "")."""
-
-    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
-        return core_schema.no_info_after_validator_function(self._check, handler(source))
-
-    def __get_pydantic_json_schema__(self, schema: core_schema.CoreSchema,
-                                     handler: GetJsonSchemaHandler) -> JsonSchemaValue:
-        out = handler(schema)
-        out.setdefault("minLength", 1)
-        out["pattern"] = r"\S"
-        return out
-
-    @staticmethod
-    def _check(value: Any) -> Any:
-        if isinstance(value, str) and not value.strip():
-            raise PydanticCustomError("string_too_short", "Should not be blank", {"min_length": 1})
-        return value
 
 
 @dataclass(frozen=True)
