@@ -149,3 +149,6 @@ def builtin_registry() -> ToolRegistry:
              schema({"message": {"type": "string", "minLength": 1, "maxLength": 2000}}, ("message",)),
              send_notification),
     ])
+
+
+TOOL_NAMES = tuple(builtin_registry().tools)

@@ -18,6 +18,7 @@ from pydantic_core import PydanticCustomError, core_schema
 
 from ...domain.variables import (MAX_VARIABLE_DEPTH, MAX_VARIABLES, MAX_VARIABLES_BYTES, VARIABLE_NAME, size_of,
                                   valid_name, value_problem)
+from ...tools.builtin import TOOL_NAMES
 from ..declare import ConfigMaxLen, ErrorDetail, NotBlank, Schema
 from .resources import MessageOut, Out, SessionSummaryOut
 
@@ -78,7 +79,8 @@ Title = Annotated[str, ConfigMaxLen("MAX_TITLE_CHARS", 300), NotBlank()]
 ModelName = Annotated[str, Field(max_length=200), NotBlank()]
 Temperature = Annotated[float, Field(ge=0, le=2)]
 SystemPrompt = Annotated[str, Field(max_length=20_000)]
-ToolName = Annotated[str, Field(min_length=1, max_length=100)]
+# The built-in tools by name (the service checks them against the running registry too).
+ToolName = Annotated[str, Field(min_length=1, max_length=100, json_schema_extra={"enum": list(TOOL_NAMES)})]
 Variables = Annotated[dict[str, Any], BoundedVariables()]
 
 
