@@ -1,11 +1,13 @@
 """Websocket endpoints (flask-sock); thin: check, build a connection, run it.
 
-Cross-site handshakes are refused before this runs (`security/csrf.py`).
+Cross-site handshakes are refused before this runs (`security/csrf.py`). The
+commands and events are declared in `schemas/websocket.py`: commands are read
+with `parse_command`, and `init_app` lists both in the OpenAPI document.
 """
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Mapping
 
 from flask import Blueprint, Flask, current_app, g
 from flask_sock import Sock
@@ -14,9 +16,16 @@ from ..accounts.identity import current_user
 from ..chat.engine import Round
 from ..domain import chats
 from ..domain.resources import EDIT, READ, load_session
-from ..errors import NotFound
+from ..errors import BadRequest, NotFound
 from ..live.connection import SessionConnection
 from ..services import services
+from .declare import declare_websocket, validate
+from .jsonbody import parse_json
+from .openapi import register_websocket_messages
+from .schemas.websocket import COMMANDS, EVENTS, Command
+
+# Deepest nesting a command may have (commands need 1; the same limit as HTTP bodies).
+MAX_COMMAND_DEPTH = 32
 
 bp = Blueprint("live", __name__)
 sock = Sock()
@@ -55,8 +64,28 @@ class GuardedEngine:
         return self.engine.running(session_id)
 
 
+def parse_command(raw: str | bytes, config: Mapping[str, Any] | None = None) -> Any:
+    """One websocket message as a validated command model, or a BadRequest naming the field."""
+    data = parse_json(raw, max_depth=MAX_COMMAND_DEPTH)
+    if not isinstance(data, dict):
+        raise BadRequest('Commands are JSON objects with a "type".')
+    kind = data.get("type")
+    if not isinstance(kind, str):
+        raise BadRequest('Commands are JSON objects with a "type".', field="type")
+    if kind not in COMMANDS:
+        raise BadRequest(f"Unknown command type {kind!r}.", field="type")
+    return validate(Command, data, config=config).root
+
+
 @sock.route("/ws/sessions/<session_id>", bp=bp)
+@declare_websocket(tags=["sessions"])
 def session_socket(ws: Any, session_id: str) -> None:
+    """A chat session's live events, and commands to it (see `x-websocket` for both).
+
+    Opens with a `hello`; then every event about the session (numbered by `seq`) and
+    the local answers to this socket's commands. A session the user may not read gets
+    an `error` event `not_found` and the socket closes.
+    """
     user = current_user()
     try:
         session = load_session(session_id, READ, user)
@@ -73,8 +102,9 @@ def session_socket(ws: Any, session_id: str) -> None:
             load_session(session_id, READ, user)
             return chats.session_view(session_id)
 
+    config = app.config
     conn = SessionConnection(ws, session.id, session.document_id, services().hub, GuardedEngine(app, user),
-                             snapshot=snapshot, user=user)
+                             snapshot=snapshot, user=user, parse=lambda raw: parse_command(raw, config))
     conn.run()
 
 
@@ -84,3 +114,4 @@ def init_app(app: Flask) -> None:
         "max_message_size": app.config["WS_MAX_MESSAGE_SIZE"],
     })
     app.register_blueprint(bp)
+    register_websocket_messages(app, COMMANDS, EVENTS)

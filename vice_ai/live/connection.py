@@ -4,6 +4,12 @@ Only the writer (the thread that runs the connection) ever calls `ws.send`:
 worker threads publish to the hub, the hub puts events on this connection's
 queue, and the writer sends them. Events about the session carry the session's
 `seq`; replies meant for this connection only carry `"local": true`.
+
+Commands and events are declared in `api/schemas/websocket.py`; the route hands
+the connection its `parse` (`api/ws.parse_command`: `parse_json`, then the command
+models), so this layer never reads raw JSON itself. Whatever is wrong with a
+command, and whatever fails while running it, answers one local `error` event
+and the socket stays open.
 """
 from __future__ import annotations
 
@@ -30,7 +36,8 @@ class SessionConnection:
     """Relays a session's events to one socket and its commands to the engine."""
 
     def __init__(self, ws: Any, session_id: str, document_id: str, hub: Hub, engine: Any,
-                 snapshot: Callable[[], dict[str, Any]], user: Any = None) -> None:
+                 snapshot: Callable[[], dict[str, Any]], user: Any = None, *,
+                 parse: Callable[[str | bytes], Any]) -> None:
         self.ws = ws
         self.session_id = session_id
         self.document_id = document_id
@@ -38,6 +45,8 @@ class SessionConnection:
         self.engine = engine
         self.snapshot = snapshot  # the persisted session, for a client too far behind
         self.sub = QueueSubscriber(user)
+        # One websocket message -> a validated command (`.type` and its fields), or a ViceError.
+        self.parse = parse
 
     def run(self) -> None:
         """Serve until either side closes; returns when the socket is done."""
@@ -118,36 +127,29 @@ class SessionConnection:
             self.sub.put(None)  # wake the writer so it can finish
 
     def handle(self, raw: str | bytes) -> None:
-        """Parse one client command and delegate it."""
+        """Parse one client command and run it; any failure is a local error event, never a closed socket."""
         try:
-            command = json.loads(raw)
-        except ValueError:
-            command = None
-        if not isinstance(command, dict) or not isinstance(command.get("type"), str):
-            self._error(BadRequest('Commands are JSON objects with a "type".'))
-            return
-        kind = command["type"]
-        try:
-            if kind == "send":
-                self.engine.send_message(self.session_id, command.get("content"))
-            elif kind == "retry":
+            command = self.parse(raw)
+            if command.type == "send":
+                self.engine.send_message(self.session_id, command.content)
+            elif command.type == "retry":
                 self.engine.regenerate(self.session_id)
-            elif kind == "stop":
+            elif command.type == "stop":
                 self.engine.stop(self.session_id)
-            elif kind == "resume":
-                self.resume(command.get("after"))
-            elif kind == "ping":
+            elif command.type == "resume":
+                self.resume(command.after)
+            elif command.type == "ping":
                 self._local({"type": "pong"})
-            else:
-                self._error(BadRequest(f"Unknown command type {kind!r}."))
+            else:  # a command the parser knows and this connection does not
+                raise BadRequest(f"Unknown command type {command.type!r}.", field="type")
         except ViceError as err:
             self._error(err)
+        except Exception:
+            log.exception("websocket command failed in session %s", self.session_id)
+            self._error(ViceError("The command failed because of an error in the server; it has been logged."))
 
-    def resume(self, after: Any) -> None:
+    def resume(self, after: int) -> None:
         """Send what the client missed after `after`, or the persisted session if too much."""
-        if isinstance(after, bool) or not isinstance(after, int) or after < 0:
-            self._error(BadRequest('"after" must be a non-negative integer.', field="after"))
-            return
         events, current = self.hub.since(self.session_id, after)
         if events is None:
             self._local({"type": "sync", "seq": current, "session": self.snapshot()})
