@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 import os
-from typing import Mapping
+from collections.abc import Mapping
 
 from vice_ai import create_app, services
 from vice_ai.serving import make_json_server
@@ -26,7 +26,8 @@ def main(argv: list[str] | None = None) -> None:
     mode = auth_mode(args.host, os.environ)
     app = create_app({"AUTH": mode} if mode else None)
     llm = services(app).llm
-    model = "offline assistant (set OPENAI_API_KEY / OPENAI_BASE_URL for a real model)" if llm.offline else f"model {llm.default_model}"
+    model = (f"model {llm.default_model}" if not llm.offline
+             else "offline assistant (set OPENAI_API_KEY / OPENAI_BASE_URL for a real model)")
     who = {"local": "local mode: one user, no sign-in", "password": "accounts: sign in with a password",
            "header": f"accounts from the proxy header {app.config['AUTH_HEADER']}"}[app.config["AUTH"]]
     print(f"VICE AI on http://{args.host}:{args.port}/ using the {model}; {who}; data in {app.config['DATA_DIR']}",

@@ -21,15 +21,14 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Callable
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from vice_ai.services import services
 from vice_ai.domain.models import FORMAT_VERSION, ChatSession, Document, Message, Section, new_id  # noqa: E402
 from vice_ai.domain.state import AppState  # noqa: E402
 from vice_ai.storage.files import dumps  # noqa: E402
@@ -255,7 +254,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="vice-bench-", dir=args.dir) as tmp:
         work = Path(tmp)
-        print(f"VICE AI store benchmark  {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC")
+        print(f"VICE AI store benchmark  {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
         print(f"python {platform.python_version()}, sqlite {sqlite3.sqlite_version}, {os.cpu_count()} cpus, "
               f"{platform.system()} {platform.release()}, data on {filesystem_of(work)} ({work})")
         print(f"{appends} appends per case; times in ms\n")
@@ -278,7 +277,7 @@ def main() -> None:
             print(timing.row())
         results = dict(zip(
             [f"ours{n}" for n in SIZES] + [f"sqlite{n}" for n in SIZES] + ["fsync", "fdatasync"],
-            timings.values(),
+            timings.values(), strict=True,
         ))
         compaction = bench_compaction(work / "compaction", 10_000)
         print(f"\none compaction of a 10,000-message session: {compaction * 1000:.1f} ms "

@@ -28,7 +28,6 @@ Other work on the machine skews every figure: the load average is printed.
 """
 from __future__ import annotations
 
-from vice_ai.services import services
 import argparse
 import json
 import os
@@ -44,6 +43,8 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from vice_ai.services import services
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -215,7 +216,7 @@ def gaps(earlier: list[float], later: list[float], what: str) -> list[float]:
     """Per-token differences between two timestamp lists of one stream."""
     if len(earlier) != len(later):
         raise SystemExit(f"{what}: {len(earlier)} tokens at one end, {len(later)} at the other")
-    return [b - a for a, b in zip(earlier, later)]
+    return [b - a for a, b in zip(earlier, later, strict=True)]
 
 
 def _cpu() -> float:

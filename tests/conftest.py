@@ -4,15 +4,15 @@ from __future__ import annotations
 import json
 import os
 import threading
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
+from fake_openai import FakeOpenAI, fake_openai  # noqa: F401  (a fixture for every test module)
 from flask.testing import FlaskClient
 from werkzeug.serving import make_server
 
 from vice_ai import create_app, shutdown
-
-from fake_openai import FakeOpenAI, fake_openai  # noqa: F401  (a fixture for every test module)
 
 FAKE_KEY = "sk-test-not-a-real-key-0123456789"
 
@@ -80,7 +80,7 @@ def model_config(server: FakeOpenAI, **extra: Any) -> dict[str, Any]:
 
 
 @pytest.fixture
-def model_app(make_app, fake_openai: FakeOpenAI):
+def model_app(make_app, fake_openai: FakeOpenAI):  # noqa: F811  (the fixture)
     """An app whose model is the fake OpenAI-compatible server."""
     return make_app(**model_config(fake_openai))
 

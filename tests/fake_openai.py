@@ -32,9 +32,10 @@ import socket
 import threading
 import time
 from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
@@ -96,7 +97,7 @@ class Reply:
 
     @classmethod
     def http_error(cls, status: int, message: str = "", *, code: str | None = None,
-                   retry_after: float | str | None = None, type: str | None = None) -> "Reply":
+                   retry_after: float | str | None = None, type: str | None = None) -> Reply:
         """An HTTP error answer (401, 404, 429, 500...) in OpenAI's error shape."""
         default_type = {401: "invalid_request_error", 404: "invalid_request_error", 429: "rate_limit_error"}
         return cls(status=status, error_message=message or f"Fake error {status}.", error_code=code,
@@ -161,7 +162,7 @@ class FakeOpenAI:
         self.url = ""
 
     # -- lifecycle --------------------------------------------------------------------
-    def start(self) -> "FakeOpenAI":
+    def start(self) -> FakeOpenAI:
         """Serve in a daemon thread on a free port of 127.0.0.1 (after a close(): on the same port again)."""
         server = self
 
@@ -188,7 +189,7 @@ class FakeOpenAI:
         if self._thread is not None:
             self._thread.join(5)
 
-    def __enter__(self) -> "FakeOpenAI":
+    def __enter__(self) -> FakeOpenAI:
         return self.start()
 
     def __exit__(self, *exc: Any) -> None:

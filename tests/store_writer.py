@@ -22,10 +22,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from vice_ai.storage import files as files_module  # noqa: E402
-from vice_ai.storage import store as store_module  # noqa: E402
 from vice_ai.domain.models import Message, Section, new_id  # noqa: E402
 from vice_ai.domain.state import AppState  # noqa: E402
+from vice_ai.storage import files as files_module  # noqa: E402
+from vice_ai.storage import store as store_module  # noqa: E402
 from vice_ai.storage.store import Store  # noqa: E402
 
 # Big enough to look like a real chat turn (a few hundred bytes on disk).

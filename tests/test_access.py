@@ -5,16 +5,16 @@ The route matrices iterate `app.url_map`, so a route added later is covered
 """
 from __future__ import annotations
 
-from vice_ai.services import services
 import json
 import re
 
 import pytest
 import simple_websocket
-
 from auth_helpers import connect_as, cookie_header, handshake, password_app, two_users
 from conftest import make_document, model_config, ws_events
 from fake_openai import Reply, ToolCall
+
+from vice_ai.services import services
 
 # Routes whose paths name no document, section, session, stream or suggestion.
 NO_RESOURCE = {
@@ -119,7 +119,7 @@ def test_a_stranger_gets_404_on_every_route(world):
     for method, endpoint, rule in routes:
         resp = call(bob, method, endpoint, fill(rule, world["ids"]), world)
         answers[f"{method} {rule}"] = (resp.status_code, resp.get_json()["error"]["code"])
-    assert answers == {key: (404, "not_found") for key in answers}
+    assert answers == dict.fromkeys(answers, (404, "not_found"))
     assert bob.get("/api/documents").get_json() == {"documents": []}
     alice_sees_everything_unchanged(world)
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 import os
 
 import pytest
-
 from conftest import make_document, make_session
+
 from vice_ai.domain.models import now
 
 

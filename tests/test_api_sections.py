@@ -4,7 +4,6 @@ from __future__ import annotations
 import os
 
 import pytest
-
 from conftest import make_document, make_session
 
 UNKNOWN = "2f1b4c1e-8a4e-4a43-9a7c-2d5b8f0c9e11"

@@ -3,14 +3,14 @@ from __future__ import annotations
 
 import os
 import threading
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
-
 from conftest import make_document, make_session
-from vice_ai.services import services
-from vice_ai.llm.base import ChatRequest, Finish, TextDelta
+
 from vice_ai.domain.models import now
+from vice_ai.llm.base import ChatRequest, Finish, TextDelta
+from vice_ai.services import services
 
 UNKNOWN = "2f1b4c1e-8a4e-4a43-9a7c-2d5b8f0c9e11"
 

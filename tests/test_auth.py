@@ -7,10 +7,10 @@ import stat
 from pathlib import Path
 
 import pytest
-
-import run
 from auth_helpers import FAST_HASH, PASSWORD, create_user, password_app, signin, signup, two_users
 from conftest import PageClient
+
+import run
 from vice_ai import create_app, shutdown
 
 

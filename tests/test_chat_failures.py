@@ -15,9 +15,8 @@ import time
 from pathlib import Path
 
 import pytest
-from fake_openai import FAKE_KEY, Reply
-
 from conftest import connect_ws, make_document, make_session, ws_events
+from fake_openai import FAKE_KEY, Reply
 
 ROOT = Path(__file__).resolve().parent.parent
 PARTIAL = "Half of the answer"

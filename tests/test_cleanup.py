@@ -4,18 +4,19 @@ from __future__ import annotations
 import json
 import os
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from auth_helpers import password_app, two_users
 from conftest import make_document, make_session
-from vice_ai.services import services
+
 from vice_ai import shutdown
+from vice_ai.services import services
 
 
 def age_session(data_dir: str, session_id: str, days: float) -> None:
     """Make a session look untouched for `days` days: its timestamps and its files' times."""
-    then = datetime.now(timezone.utc) - timedelta(days=days)
+    then = datetime.now(UTC) - timedelta(days=days)
     stamp = then.isoformat(timespec="milliseconds").replace("+00:00", "Z")
     folder = Path(data_dir) / "sessions"
     snapshot = folder / f"{session_id}.json"

@@ -13,8 +13,7 @@ from openapi_spec_validator import validate as validate_spec
 from pydantic import BaseModel, Field
 from werkzeug.serving import make_server
 
-from vice_ai.api import errors
-from vice_ai.api import openapi
+from vice_ai.api import errors, openapi
 from vice_ai.api.declare import ConfigMaxLen, ErrorOut, Schema, declare, declare_websocket
 from vice_ai.api.jsonbody import parse_json
 from vice_ai.errors import BadRequest

@@ -54,7 +54,7 @@ def assert_files_parse(data_dir: str) -> None:
 def switches(contents: list[str]) -> int:
     """How often the writer changes along the list (>= 2 means someone had to catch up)."""
     tags = [c.split(" ", 1)[0].rpartition("-")[0] for c in contents]
-    return sum(a != b for a, b in zip(tags, tags[1:]))
+    return sum(a != b for a, b in zip(tags, tags[1:], strict=False))
 
 
 def order_by_tag(contents: list[str]) -> dict[str, list[int]]:

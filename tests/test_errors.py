@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import pytest
-
 from conftest import make_document, make_session
 
 SECRET = "do-not-leak-this-internal-detail"

@@ -9,7 +9,8 @@ the 404s. Bounded: a few examples per operation, no shrinking of long runs.
 from __future__ import annotations
 
 import threading
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import schemathesis

@@ -4,8 +4,8 @@ from __future__ import annotations
 import threading
 
 import pytest
-
 from conftest import make_document, make_session
+
 from vice_ai.llm.base import ChatRequest, Finish, TextDelta
 from vice_ai.llm.offline import OFFLINE_MODEL, OfflineBackend, answer
 

@@ -9,9 +9,9 @@ import json
 import threading
 
 import pytest
+from conftest import connect_ws, make_document, make_session, ws_events
 from fake_openai import FAKE_KEY, FakeOpenAI, Reply, ToolCall
 
-from conftest import connect_ws, make_document, make_session, ws_events
 from vice_ai.errors import ModelError
 from vice_ai.llm import sse
 from vice_ai.llm.base import ChatRequest, Finish, Retrying, TextDelta, ToolCallDelta

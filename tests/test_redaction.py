@@ -5,12 +5,12 @@ import json
 from pathlib import Path
 
 import pytest
-
 from auth_helpers import connect_as
 from conftest import make_document, make_session, model_config, ws_events
 from fake_openai import Reply, ToolCall
-from vice_ai.housekeeping.redaction import redact, redact_message
+
 from vice_ai.domain.models import Message
+from vice_ai.housekeeping.redaction import redact, redact_message
 
 OPENAI_KEY = "sk-test-not-a-real-key-0123456789abcdef"
 PROJECT_KEY = "sk-proj-Fake0123456789_abcdefGHIJKL-mnopqrstu"

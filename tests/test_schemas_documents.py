@@ -4,12 +4,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from conftest import make_document
 from openapi_spec_validator import validate as validate_spec
 
 from vice_ai.api.declare import declaration_of
 from vice_ai.api.schemas.documents import SectionConflictOut
-
-from conftest import make_document
 
 # Blueprints (and Flask's static route) whose every route is declared with pydantic models.
 MINE = ("documents", "sections", "sharing", "export", "web", "auth_pages", "system", "openapi")

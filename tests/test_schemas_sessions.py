@@ -5,10 +5,10 @@ import json
 from typing import Any
 
 import pytest
-from openapi_spec_validator import validate as validate_spec
-
 from auth_helpers import PASSWORD, password_app, signup, two_users
 from conftest import make_document, make_session
+from openapi_spec_validator import validate as validate_spec
+
 from vice_ai.api.schemas.sessions import MAX_VARIABLE_DEPTH, MAX_VARIABLES_BYTES
 
 MY_BLUEPRINTS = ("sessions.", "tools.", "auth_api.", "admin_api.")

@@ -6,9 +6,9 @@ import re
 from pathlib import Path
 
 import pytest
-
 from auth_helpers import connect_as, cookie_header, handshake, password_app, signin, signup, two_users
 from conftest import make_document, make_session, ws_events
+
 from vice_ai.chat.render import render_markdown
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"

@@ -7,13 +7,13 @@ import os
 from pathlib import Path
 
 import pytest
-
 from conftest import make_document, make_session
+
+from vice_ai.domain.models import ChatSession, Document, Message, Section, new_id
+from vice_ai.domain.state import AppState
 from vice_ai.services import services
 from vice_ai.storage import files as files_module
 from vice_ai.storage import store as store_module
-from vice_ai.domain.models import ChatSession, Document, Message, Section, new_id
-from vice_ai.domain.state import AppState
 from vice_ai.storage.store import Store
 
 
@@ -149,7 +149,7 @@ def test_compaction_interrupted_before_journal_reset(data_dir, monkeypatch):
     restarted = fresh_state(data_dir, compact_bytes=1)
     contents = [m.content for m in restarted.get_chat_session(session.id).messages]
     assert contents == acknowledged  # each once, in order: old records were skipped
-    assert len(set(m.id for m in restarted.get_chat_session(session.id).messages)) == len(contents)
+    assert len({m.id for m in restarted.get_chat_session(session.id).messages}) == len(contents)
 
     # And the session keeps working: later appends land once, after a restart too.
     restarted.append_message(session.id, Message(role="user", content="after"))

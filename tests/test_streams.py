@@ -6,12 +6,11 @@ import threading
 import time
 
 import pytest
-import simple_websocket
-
 from conftest import connect_ws, make_document, make_session, model_config, ws_events
 from fake_openai import Reply, ToolCall
-from vice_ai.services import services
+
 from vice_ai import shutdown
+from vice_ai.services import services
 from vice_ai.tools import ToolContext, ToolError
 
 FAST = {"STREAM_MIN_INTERVAL": 0.01}

@@ -4,9 +4,9 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from conftest import make_document, make_session, model_config, ws_events
 from fake_openai import Reply, ToolCall
+
 from vice_ai.services import services
 from vice_ai.tools import Tool, schema
 

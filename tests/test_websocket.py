@@ -7,9 +7,7 @@ import json
 
 import pytest
 import simple_websocket
-
 from conftest import connect_ws, make_document, make_session, ws_events
-
 
 
 def send(ws, **command) -> None:

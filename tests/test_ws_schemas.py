@@ -10,15 +10,16 @@ from __future__ import annotations
 import json
 import re
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 import simple_websocket
+from conftest import connect_ws, make_document, make_session, ws_events
 from fake_openai import Reply, ToolCall
 from pydantic import ValidationError
 
-from conftest import connect_ws, make_document, make_session, ws_events
 from vice_ai.api.schemas.websocket import COMMANDS, EVENTS, NotificationEvent, event_model
 from vice_ai.api.ws import parse_command
 from vice_ai.errors import BadRequest

@@ -6,8 +6,9 @@ constructor; nothing looks another service up by a string key.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask, current_app
 
@@ -30,17 +31,17 @@ KEY = "vice_ai"
 @dataclass(frozen=True)
 class Services:
     config: Mapping[str, Any]
-    store: "Store"
-    state: "AppState"
-    hub: "Hub"
-    llm: "LLMService"
-    tools: "ToolRegistry"
-    streams: "NotificationStreams"
-    engine: "ChatEngine"
-    accounts: "Accounts"
-    access: "Access"
-    limits: "RateLimits"
-    archiver: "Archiver"
+    store: Store
+    state: AppState
+    hub: Hub
+    llm: LLMService
+    tools: ToolRegistry
+    streams: NotificationStreams
+    engine: ChatEngine
+    accounts: Accounts
+    access: Access
+    limits: RateLimits
+    archiver: Archiver
 
 
 def services(app: Flask | None = None) -> Services:

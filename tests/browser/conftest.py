@@ -9,12 +9,13 @@ from __future__ import annotations
 import os
 import socket
 import threading
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
+from fake_openai import FakeOpenAI, Reply
 from werkzeug.serving import make_server
 
-from fake_openai import FakeOpenAI, Reply
 from vice_ai import shutdown
 
 CHROMIUM = "/usr/bin/chromium"
@@ -111,7 +112,7 @@ class Served:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self) -> "Served":
+    def start(self) -> Served:
         self.app = self.make_app(**self.config)
         server = make_server("127.0.0.1", self.port, self.app, threaded=True)
         accept = server.process_request
@@ -146,7 +147,7 @@ class Served:
         self.thread.join(5)
         self.server = None
 
-    def restart(self) -> "Served":
+    def restart(self) -> Served:
         """Stop this app and start a new one over the same data folder on the same port."""
         self.stop()
         return self.start()

@@ -2,9 +2,8 @@
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import expect
-
 from fake_openai import Reply
+from playwright.sync_api import expect
 
 from .helpers import assistant, card, open_document, send
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.sync_api import expect
-
 from auth_helpers import FAST_HASH, PASSWORD
+from playwright.sync_api import expect
 
 from .conftest import Served
 

@@ -2,9 +2,8 @@
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import expect
-
 from fake_openai import Reply
+from playwright.sync_api import expect
 
 from .helpers import RECORD_STREAM, assistant, card, open_document, send, session_of, streamed, wait_live
 

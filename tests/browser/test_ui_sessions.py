@@ -2,9 +2,8 @@
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import expect
-
 from fake_openai import Reply
+from playwright.sync_api import expect
 
 from .conftest import Served
 from .helpers import assistant, open_document, send, session_of, wait_live

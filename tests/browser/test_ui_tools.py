@@ -1,17 +1,17 @@
 """Function calling in the browser: tool steps, proposed edits (accept, conflict, reject, undo), background checks."""
 from __future__ import annotations
 
-from vice_ai.services import services
 import json
 import re
 import threading
 import time
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
+from fake_openai import FakeOpenAI, Reply, ToolCall
 from playwright.sync_api import expect
 
-from fake_openai import FakeOpenAI, Reply, ToolCall
+from vice_ai.services import services
 
 from .conftest import FAKE_KEY, Served
 from .helpers import assistant, card, open_document, send, session_of, wait_live

@@ -44,7 +44,7 @@ class Access:
         heir = self.accounts.first_admin()
         return heir.id if heir else None
 
-    def document_level(self, doc: "Document", user: User | None) -> str | None:
+    def document_level(self, doc: Document, user: User | None) -> str | None:
         """"owner", "edit", "read" or None for what `user` may do with `doc`."""
         if user is None:
             return None
@@ -57,7 +57,7 @@ class Access:
                 return share["access"]
         return None
 
-    def session_level(self, session: "ChatSession", doc: "Document", user: User | None) -> str | None:
+    def session_level(self, session: ChatSession, doc: Document, user: User | None) -> str | None:
         """"edit" (send, stop, retry, change, delete), "read" or None for a chat session."""
         level = self.document_level(doc, user)
         if level is None or session.document_id != doc.id:

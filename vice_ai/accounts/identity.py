@@ -15,14 +15,14 @@ from urllib.parse import quote
 from flask import Flask, current_app, g, has_request_context, redirect, render_template, request, session, url_for
 from flask.sessions import SecureCookieSessionInterface
 
-from ..errors import BadRequest, Conflict
+from ..errors import BadRequest, Conflict, Unauthorized
 from ..services import services
 from .users import Accounts, User
-from ..errors import Unauthorized
 
 # Reachable without a user: the sign-in and sign-up pages and calls, health checks, static files.
 PUBLIC_ENDPOINTS = frozenset({
-    "static", "system.health", "openapi.openapi_document", "openapi.reference_page", "openapi.asset", "auth_pages.signin", "auth_pages.signup",
+    "static", "system.health", "openapi.openapi_document", "openapi.reference_page", "openapi.asset",
+    "auth_pages.signin", "auth_pages.signup",
     "auth_api.signin", "auth_api.signup", "auth_api.signout",
 })
 

@@ -11,13 +11,14 @@ import re
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any, Callable
+from typing import Any
 
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from ..errors import BadRequest, Conflict
 from ..domain.models import is_id, new_id, now
+from ..errors import BadRequest, Conflict
 from ..storage.files import CorruptFile
 from ..storage.store import Store
 
@@ -56,7 +57,7 @@ class User:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "User":
+    def from_dict(cls, data: dict[str, Any]) -> User:
         names = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in names})
 

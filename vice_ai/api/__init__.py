@@ -1,1 +1,4 @@
-"""The HTTP and websocket layer: blueprints only. A view parses its declared input, calls one service, shapes the answer."""
+"""The HTTP and websocket layer: blueprints only.
+
+A view parses its declared input, calls one service, shapes the answer.
+"""

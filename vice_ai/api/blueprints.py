@@ -3,8 +3,21 @@ from __future__ import annotations
 
 from flask import Flask
 
-from . import (accounts, admin, auth_pages, documents, export, openapi, pages, sections, sessions, sharing, system,
-               tools, ws)
+from . import (
+    accounts,
+    admin,
+    auth_pages,
+    documents,
+    export,
+    openapi,
+    pages,
+    sections,
+    sessions,
+    sharing,
+    system,
+    tools,
+    ws,
+)
 
 
 def register(app: Flask) -> None:

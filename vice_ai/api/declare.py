@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from typing import Any, Callable, Mapping, TypeVar
+from typing import Any, TypeVar
 
 from flask import current_app, request
 from pydantic import BaseModel, ConfigDict, GetCoreSchemaHandler, GetJsonSchemaHandler, ValidationError
@@ -233,7 +234,7 @@ def _check_response(decl: Declaration, answer: Any) -> Any:
     """With API_CHECK_RESPONSES (tests), a JSON answer must match its declared model."""
     response = current_app.make_response(answer)
     spec = decl.responses.get(response.status_code)
-    model = spec.model_for(response.mimetype) if spec is not None else None
+    model = spec.model_for(response.mimetype or "") if spec is not None else None
     if model is not None and response.is_json:
         model.model_validate(response.get_json())
     return response
@@ -288,7 +289,8 @@ def _expand(nodes: list[Any], defs: Mapping[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-def _locate(model: type[BaseModel], loc: tuple[Any, ...], key_last: bool) -> tuple[tuple[Any, ...], list[dict[str, Any]]]:
+def _locate(model: type[BaseModel], loc: tuple[Any, ...],
+            key_last: bool) -> tuple[tuple[Any, ...], list[dict[str, Any]]]:
     """The input path of an error (union member tags dropped) and the schemas found there."""
     schema = _schema(model)
     defs, nodes, path = schema.get("$defs", {}), _expand([schema], schema.get("$defs", {})), []

@@ -7,8 +7,7 @@ from ..domain import deletion
 from ..domain import documents as service
 from ..domain.resources import document_view, load_document
 from .declare import ErrorOut, ResponseSpec, declare
-from .schemas.documents import (CreateDocumentIn, DocumentDeletedOut, DocumentListOut, SectionFieldsIn,
-                                UpdateDocumentIn)
+from .schemas.documents import CreateDocumentIn, DocumentDeletedOut, DocumentListOut, SectionFieldsIn, UpdateDocumentIn
 from .schemas.resources import DocumentOut
 
 bp = Blueprint("documents", __name__, url_prefix="/api/documents")

@@ -7,8 +7,7 @@ from typing import Any
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge, RequestURITooLarge
 
-from ..errors import (BadRequest, Conflict, Forbidden, ModelError, NotFound, RateLimited, Unauthorized,
-                      ViceError)
+from ..errors import BadRequest, Conflict, Forbidden, ModelError, NotFound, RateLimited, Unauthorized, ViceError
 
 log = logging.getLogger(__name__)
 
@@ -73,5 +72,6 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(Exception)
     def _unexpected(err: Exception):
         log.exception("unhandled error")
-        body = {"error": {"code": "internal_error", "message": "Something went wrong on the server; it has been logged."}}
+        message = "Something went wrong on the server; it has been logged."
+        body = {"error": {"code": "internal_error", "message": message}}
         return jsonify(body), 500

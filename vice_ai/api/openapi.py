@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable, Iterable, Mapping
 from importlib import resources
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, jsonify, request, url_for
 from pydantic import BaseModel

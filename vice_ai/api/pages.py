@@ -4,9 +4,9 @@ from __future__ import annotations
 from flask import Blueprint, render_template
 from flask.blueprints import BlueprintSetupState
 
-from ..errors import NotFound
 from ..domain.resources import load_document
-from .declare import ErrorOut, ResponseSpec, declare
+from ..errors import NotFound
+from .declare import ErrorOut, ResponseArg, ResponseSpec, declare
 
 bp = Blueprint("web", __name__)
 
@@ -14,7 +14,7 @@ bp = Blueprint("web", __name__)
 SIGN_IN_FIRST = ResponseSpec(None, None, "Nobody is signed in: to /signin?next=<this page> (to /signup before the "
                                          "first account exists)")
 NO_PROXY_USER = ResponseSpec("text/html", None, "Header sign-in: the reverse proxy sent no user")
-PAGE_ANSWERS = {200: "text/html", 302: SIGN_IN_FIRST, 403: NO_PROXY_USER}
+PAGE_ANSWERS: dict[int, ResponseArg] = {200: "text/html", 302: SIGN_IN_FIRST, 403: NO_PROXY_USER}
 
 
 @bp.get("/")

@@ -8,8 +8,15 @@ from ..domain import documents as service
 from ..domain.resources import document_view, load_document, load_section
 from .declare import ErrorOut, ResponseSpec, declare
 from .documents import new_section
-from .schemas.documents import (CreateSectionIn, MoveSectionIn, SectionConflictOut, SectionDeletedOut,
-                                SectionRevertedOut, SectionVersionsOut, UpdateSectionIn)
+from .schemas.documents import (
+    CreateSectionIn,
+    MoveSectionIn,
+    SectionConflictOut,
+    SectionDeletedOut,
+    SectionRevertedOut,
+    SectionVersionsOut,
+    UpdateSectionIn,
+)
 from .schemas.resources import DocumentOut, SectionOut
 
 bp = Blueprint("sections", __name__, url_prefix="/api/documents/<doc_id>/sections")

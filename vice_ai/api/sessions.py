@@ -12,8 +12,19 @@ from ..domain.resources import load_session
 from .declare import declare
 from .errors import error_response
 from .schemas.resources import AppliedOut, SessionOut
-from .schemas.sessions import (ApplyIn, CreateSessionIn, DeletedOut, ListSessionsQuery, NoBody, RoundErrorOut,
-                               RoundOut, SendMessageIn, SessionsOut, StoppedOut, UpdateSessionIn)
+from .schemas.sessions import (
+    ApplyIn,
+    CreateSessionIn,
+    DeletedOut,
+    ListSessionsQuery,
+    NoBody,
+    RoundErrorOut,
+    RoundOut,
+    SendMessageIn,
+    SessionsOut,
+    StoppedOut,
+    UpdateSessionIn,
+)
 
 bp = Blueprint("sessions", __name__, url_prefix="/api")
 TAGS = ["sessions"]

@@ -6,8 +6,7 @@ from flask import Blueprint, jsonify
 from ..domain import chats
 from .declare import declare
 from .schemas.resources import AppliedOut
-from .schemas.sessions import (AcceptSuggestionIn, NoBody, RejectedOut, StreamsOut, StreamStoppedOut,
-                               SuggestionsOut)
+from .schemas.sessions import AcceptSuggestionIn, NoBody, RejectedOut, StreamsOut, StreamStoppedOut, SuggestionsOut
 
 bp = Blueprint("tools", __name__, url_prefix="/api/sessions/<session_id>")
 TAGS = ["tools"]

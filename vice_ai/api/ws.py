@@ -7,7 +7,8 @@ with `parse_command`, and `init_app` lists both in the OpenAPI document.
 from __future__ import annotations
 
 import json
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from flask import Blueprint, Flask, current_app, g
 from flask_sock import Sock

@@ -1,1 +1,1 @@
-"""Chat replies: the engine (a worker thread per reply), the context it sends, the tool-call loop, Markdown rendering."""
+"""Chat replies: the engine (a worker thread per reply), the context it sends, the tool-call loop, rendering."""

@@ -9,20 +9,21 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
-from ..housekeeping.redaction import redact_message
+from ..domain.models import ChatSession, Document, Message, Section
+from ..domain.state import AppState
 from ..errors import BadRequest, Busy, ModelError, NotFound
+from ..housekeeping.redaction import redact_message
 from ..live.hub import Hub
 from ..llm import LLMService
 from ..llm.base import ChatRequest, Retrying
-from ..domain.models import ChatSession, Document, Message, Section
-from .render import message_view, render_markdown
-from ..domain.state import AppState
 from ..tools import ToolContext, ToolRegistry
 from ..tools.calls import ToolCallAccumulator, collect
 from .context import build_messages
+from .render import message_view, render_markdown
 from .toolloop import run_tool_loop
 
 if TYPE_CHECKING:
@@ -63,7 +64,7 @@ class ChatEngine:
     """Runs generations in worker threads, one at a time per session."""
 
     def __init__(self, state: AppState, llm: LLMService, hub: Hub, tools: ToolRegistry,
-                 streams: "NotificationStreams", cfg: Mapping[str, Any]) -> None:
+                 streams: NotificationStreams, cfg: Mapping[str, Any]) -> None:
         self._rounds: dict[str, Round] = {}
         self._lock = threading.Lock()
         self._closed = False

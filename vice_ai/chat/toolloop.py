@@ -7,7 +7,8 @@ round offers no tools, so the model has to answer in text.
 from __future__ import annotations
 
 import threading
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ..tools import ToolContext, ToolRegistry
 

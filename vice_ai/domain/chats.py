@@ -94,13 +94,13 @@ def before_generation(session_id: str) -> None:
             writer.set(archived=False, archived_at=None)  # talking to it again brings it back
 
 
-def send_message(session_id: str, content: str) -> "Round":
+def send_message(session_id: str, content: str) -> Round:
     """Store the user's message and start the reply (after what `before_generation` checks)."""
     before_generation(session_id)
     return services().engine.send_message(session_id, content)
 
 
-def regenerate(session_id: str) -> "Round":
+def regenerate(session_id: str) -> Round:
     """Answer the last user message again (after what `before_generation` checks)."""
     before_generation(session_id)
     return services().engine.regenerate(session_id)

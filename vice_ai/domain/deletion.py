@@ -7,7 +7,8 @@ files -> release (tell the chats' tabs and free their event buffers).
 from __future__ import annotations
 
 import time
-from typing import Callable, Iterable, TypeVar
+from collections.abc import Callable, Iterable
+from typing import TypeVar
 
 from ..services import services
 from .models import Document

@@ -7,8 +7,9 @@ that need the stored document (versions, positions, the section limit).
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from ..accounts.identity import current_user
 from ..errors import BadRequest, Conflict, NotFound
@@ -132,7 +133,7 @@ def revert_section(doc_id: str, section_id: str, version: int) -> tuple[Section,
 
 
 def write_reply(doc_id: str, section_id: str, content: str, summary: str, source: dict[str, Any],
-                base_version: int | None = None, then: Callable[[], None] | None = None) -> dict[str, Any]:
+                base_version: int | None = None, then: Callable[[], object] | None = None) -> dict[str, Any]:
     """Write text that came from a chat into a section as a new version ("generated").
 
     With `base_version`, refuse (409) if the section moved on since then; `then` runs

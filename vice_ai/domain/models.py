@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import asdict, dataclass, field, fields
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from ..storage.files import FORMAT_VERSION, is_id
@@ -19,7 +19,7 @@ MESSAGE_STATUSES = ("complete", "streaming", "interrupted", "error", "stopped")
 
 def now() -> str:
     """The current UTC time as an ISO 8601 string with milliseconds."""
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def parse_time(ts: str) -> datetime:
@@ -61,7 +61,7 @@ class Message:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Message":
+    def from_dict(cls, data: dict[str, Any]) -> Message:
         return cls(**_known(cls, data))
 
 
@@ -125,7 +125,7 @@ class ChatSession:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "ChatSession":
+    def from_dict(cls, data: dict[str, Any]) -> ChatSession:
         data = _known(cls, data)
         data["messages"] = [Message.from_dict(m) for m in data.get("messages", [])]
         return cls(**data)
@@ -181,7 +181,7 @@ class Section:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Section":
+    def from_dict(cls, data: dict[str, Any]) -> Section:
         return cls(**_known(cls, data))
 
 
@@ -223,7 +223,7 @@ class Document:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Document":
+    def from_dict(cls, data: dict[str, Any]) -> Document:
         data = _known(cls, data)
         data["sections"] = [Section.from_dict(s) for s in data.get("sections", [])]
         return cls(**data)

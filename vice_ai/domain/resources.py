@@ -6,8 +6,9 @@ the same 404 as a resource that does not exist, so ids cannot be probed.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any
 
 from ..accounts.access import EDIT, OWNER, READ, enough
 from ..accounts.identity import current_user
@@ -25,7 +26,7 @@ __all__ = ["READ", "EDIT", "OWNER", "CURRENT", "current_user"]
 CURRENT: Any = object()
 
 
-def _user(user: Any) -> "User | None":
+def _user(user: Any) -> User | None:
     return current_user() if user is CURRENT else user
 
 
@@ -35,7 +36,10 @@ def document_level(doc: Document, user: Any = CURRENT) -> str | None:
 
 
 def document_view(doc: Document, user: Any = CURRENT) -> dict[str, Any]:
-    """A document as the API shows it, with the caller's `access` ("owner", "edit" or "read") so pages offer only what is allowed."""
+    """A document as the API shows it, with the caller's `access` ("owner", "edit" or "read").
+
+    Pages offer only what that access allows.
+    """
     return {**doc.public(), "access": document_level(doc, user)}
 
 
@@ -81,7 +85,7 @@ def edit_document(doc_id: str, need: str = EDIT, user: Any = CURRENT) -> Iterato
 
 
 @contextmanager
-def edit_session(session_id: str, user: Any = CURRENT) -> Iterator["SessionWriter"]:
+def edit_session(session_id: str, user: Any = CURRENT) -> Iterator[SessionWriter]:
     """`services().state.edit_session` for a user with edit access (checked first: documents lock before sessions)."""
     load_session(session_id, EDIT, user)
     with services().state.edit_session(session_id) as writer:

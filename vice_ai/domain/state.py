@@ -14,17 +14,18 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 from ..errors import NotFound
-from .models import ChatSession, Document, Message, is_id, new_id, now
-from .records import apply_record, snapshot_data
-from ..storage.locks import SidecarLock
 from ..storage.files import CorruptFile
 from ..storage.journal import JournalMoved
+from ..storage.locks import SidecarLock
 from ..storage.store import Store
+from .models import ChatSession, Document, Message, is_id, new_id, now
+from .records import apply_record, snapshot_data
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +69,7 @@ class AppState:
                 lock = self._resource_locks[(kind, item_id)] = threading.RLock()
             return lock
 
-    def _exclusive(self, kind: str, item_id: str) -> "_Exclusive":
+    def _exclusive(self, kind: str, item_id: str) -> _Exclusive:
         return _Exclusive(self.resource_lock(kind, item_id), self.store.lock(kind, item_id))
 
     def _may_exist(self, kind: str, item_id: str) -> bool:
@@ -293,7 +294,7 @@ class AppState:
         return session
 
     @contextmanager
-    def edit_session(self, session_id: str) -> Iterator["SessionWriter"]:
+    def edit_session(self, session_id: str) -> Iterator[SessionWriter]:
         """Yield a writer for a fresh session under its locks; each write is durable on return."""
         if not self._may_exist("sessions", session_id):
             raise NotFound("Chat session not found.")

@@ -12,11 +12,12 @@ import logging
 import os
 import threading
 import time
-from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any, Mapping
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
-from ..errors import NotFound
 from ..domain.models import now, parse_time
+from ..errors import NotFound
 
 if TYPE_CHECKING:
     from ..chat.engine import ChatEngine
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def _file_age_seconds(state: "AppState", session_id: str) -> float | None:
+def _file_age_seconds(state: AppState, session_id: str) -> float | None:
     """Seconds since a session's files last changed (cheap: no parsing), or None if gone."""
     base = os.path.join(state.store.root, "sessions", session_id)
     newest = None
@@ -38,11 +39,11 @@ def _file_age_seconds(state: "AppState", session_id: str) -> float | None:
     return None if newest is None else time.time() - newest
 
 
-def archive_inactive(state: "AppState", days: float, busy: "set[str] | None" = None) -> list[str]:
+def archive_inactive(state: AppState, days: float, busy: set[str] | None = None) -> list[str]:
     """Archive every session inactive for more than `days` days; returns the ids archived now."""
     if days <= 0:
         return []
-    cutoff = datetime.now(timezone.utc) - timedelta(days=days)
+    cutoff = datetime.now(UTC) - timedelta(days=days)
     archived = []
     for session_id in state.store.ids("sessions"):
         age = _file_age_seconds(state, session_id)
@@ -69,7 +70,7 @@ def archive_inactive(state: "AppState", days: float, busy: "set[str] | None" = N
 class Archiver:
     """The background job: a pass after a short delay, then one every interval, until stopped."""
 
-    def __init__(self, state: "AppState", engine: "ChatEngine", cfg: Mapping[str, Any]) -> None:
+    def __init__(self, state: AppState, engine: ChatEngine, cfg: Mapping[str, Any]) -> None:
         self.state = state
         self.engine = engine
         self.days = float(cfg["ARCHIVE_AFTER_DAYS"])

@@ -47,7 +47,7 @@ def _settled(text: str) -> str:
     return text[:cut + 1]
 
 
-def redact_message(message: "Message") -> "Message":
+def redact_message(message: Message) -> Message:
     """A copy of a message fit to store: content and tool-call arguments redacted.
 
     A reply still streaming is stored only up to its last whitespace, so a key

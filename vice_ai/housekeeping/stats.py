@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from ..domain.models import parse_time
@@ -20,7 +20,7 @@ def _recent(ts: str | None, since: datetime) -> bool:
     return parse_time(ts) >= since
 
 
-def collect_stats(state: "AppState", accounts: "Accounts", mode: str) -> dict[str, Any]:
+def collect_stats(state: AppState, accounts: Accounts, mode: str) -> dict[str, Any]:
     """Counts over every stored session and account (read from disk: admins ask rarely)."""
     sessions = archived = messages = 0
     by_model: dict[str, Counter[str]] = {}
@@ -40,7 +40,7 @@ def collect_stats(state: "AppState", accounts: "Accounts", mode: str) -> dict[st
             if not message.get("tool_calls") and message["status"] != "error":
                 counts["messages"] += 1  # replies that reached the user
     users = [accounts.local_user()] if mode == "local" else accounts.all()
-    since = datetime.now(timezone.utc) - ACTIVE_WINDOW
+    since = datetime.now(UTC) - ACTIVE_WINDOW
     return {
         "documents": len(state.store.ids("documents")),
         "sessions": sessions,

@@ -17,7 +17,8 @@ import json
 import logging
 import queue
 import threading
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from simple_websocket import ConnectionClosed
 from wsproto.events import TextMessage

@@ -4,7 +4,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Any, Iterator, Mapping
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 from ..errors import ModelError
 from .base import Backend, ChatRequest, Chunk

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 import threading
-from typing import Iterator
+from collections.abc import Iterator
 
 from .base import ChatRequest, Chunk, Finish, TextDelta
 

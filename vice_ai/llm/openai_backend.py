@@ -20,7 +20,8 @@ import re
 import socket
 import threading
 import time
-from typing import Any, Iterator, Mapping
+from collections.abc import Iterator, Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx2
@@ -29,7 +30,6 @@ import openai
 from ..errors import ModelError
 from . import sse
 from .base import ChatRequest, Chunk, Finish, Retrying
-
 
 # Local servers (Ollama, llama.cpp...) need no key, but the client insists on one.
 PLACEHOLDER_KEY = "unused"
@@ -68,7 +68,7 @@ class OpenAIBackend:
         )
 
     @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> "OpenAIBackend":
+    def from_config(cls, config: Mapping[str, Any]) -> OpenAIBackend:
         """Build the backend from the app config (OPENAI_* and the timeouts)."""
         return cls(
             api_key=config.get("OPENAI_API_KEY"),
@@ -136,7 +136,7 @@ class OpenAIBackend:
             params["tools"] = request.tools
         return params
 
-    def _create(self, params: dict[str, Any], watch: "_Watch") -> Any:
+    def _create(self, params: dict[str, Any], watch: _Watch) -> Any:
         """Send the request; the raw streaming response (HTTP errors are raised by the client)."""
         _current.watch = watch  # read by the request hook, in this thread, during this call
         try:

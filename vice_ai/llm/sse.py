@@ -8,8 +8,9 @@ backend asks the client for the raw streaming response and decodes it here.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 from .base import Chunk, TextDelta, ToolCallDelta
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from pathlib import Path
 import uuid
+from pathlib import Path
 from typing import Any
 
 # Every data file says which layout it has ({"format_version": 1, "data": ...}).

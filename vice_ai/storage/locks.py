@@ -131,7 +131,7 @@ class SidecarLock:
             self._generations = bumped
             return bumped
 
-    def __enter__(self) -> "SidecarLock":
+    def __enter__(self) -> SidecarLock:
         self.acquire()
         return self
 

@@ -20,14 +20,22 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from .files import FORMAT_VERSION, CorruptFile, dumps, fsync_dir, is_id, is_temp_name, stat_key, write_atomic
 from .journal import (
-    JournalMoved, clear_padding, ends_at, grown_size, parse_records, read_until_zero, size_of, undo_append,
+    JournalMoved,
+    clear_padding,
+    ends_at,
+    grown_size,
+    parse_records,
+    read_until_zero,
+    size_of,
+    undo_append,
 )
 from .locks import SidecarLock
 
@@ -183,7 +191,8 @@ class Store:
         assert key is not None
         return Snapshot(doc["data"], int(doc.get("journal_base", 0)), key)
 
-    def write_snapshot(self, kind: str, item_id: str, data: dict[str, Any], journal_base: int = 0) -> tuple[int, int, int]:
+    def write_snapshot(self, kind: str, item_id: str, data: dict[str, Any],
+                       journal_base: int = 0) -> tuple[int, int, int]:
         """Atomically replace a resource's snapshot; returns its new stat key."""
         path = self._path(kind, item_id)
         payload = dumps({"format_version": FORMAT_VERSION, "kind": kind, "journal_base": journal_base, "data": data})
@@ -333,7 +342,7 @@ class Store:
     def quarantine(self, kind: str, item_id: str, reason: str) -> Path:
         """Move a corrupt resource's files aside so everything else keeps loading."""
         paths = list(self._files(kind, item_id))  # validates kind and id before any mkdir
-        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%f")
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
         dest = self.root / "quarantine" / kind
         dest.mkdir(parents=True, exist_ok=True)
         if any(path.exists() for path in paths):

@@ -12,25 +12,26 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
-from ..housekeeping.redaction import redact
 from ..chat.context import build_messages
 from ..chat.toolloop import run_tool_loop
+from ..domain.models import new_id, now, parse_time
 from ..errors import ModelError
+from ..housekeeping.redaction import redact
 from ..llm.base import ChatRequest
 from ..storage.metafiles import read_meta, update_meta
-from ..domain.models import new_id, now, parse_time
 from ..tools import ToolContext, ToolError, ToolRegistry
 from ..tools.builtin import READ_ONLY, STREAM_TOOLS
 from ..tools.calls import collect
 
 if TYPE_CHECKING:
+    from ..domain.state import AppState
     from ..live.hub import Hub
     from ..llm import LLMService
-    from ..domain.state import AppState
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +59,7 @@ class _Running:
 class NotificationStreams:
     """Starts, runs, limits and stops every notification stream of the app."""
 
-    def __init__(self, state: "AppState", llm: "LLMService", hub: "Hub", registry: ToolRegistry,
+    def __init__(self, state: AppState, llm: LLMService, hub: Hub, registry: ToolRegistry,
                  cfg: Mapping[str, Any]) -> None:
         self._running: dict[str, _Running] = {}
         self._lock = threading.Lock()
@@ -76,7 +77,7 @@ class NotificationStreams:
         """Start a stream for the caller's session, within the limits; returns its record."""
         if interval < self.min_interval:
             raise ToolError(f"interval_seconds must be at least {self.min_interval:g}.")
-        created = datetime.now(timezone.utc)
+        created = datetime.now(UTC)
         record: dict[str, Any] = {
             "id": new_id(), "goal": goal, "interval_seconds": float(interval), "status": "running",
             "created_at": now(), "expires_at": (created + timedelta(seconds=self.max_lifetime)).isoformat(),
@@ -194,7 +195,7 @@ class NotificationStreams:
     def _loop(self, run: _Running) -> None:
         failures = 0
         while not run.stop.wait(run.record["interval_seconds"] * (2 ** failures)):
-            if datetime.now(timezone.utc) >= parse_time(run.record["expires_at"]):
+            if datetime.now(UTC) >= parse_time(run.record["expires_at"]):
                 self.stop(run.session_id, run.record["id"], "it reached its maximum lifetime")
                 return
             try:

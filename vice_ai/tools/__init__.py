@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 import jsonschema
 
@@ -32,8 +33,8 @@ class ToolContext:
     session_id: str
     document_id: str
     section_id: str
-    state: "AppState"
-    streams: "NotificationStreams | None" = None  # the app's notification streams, for the stream tools
+    state: AppState
+    streams: NotificationStreams | None = None  # the app's notification streams, for the stream tools
     message_id: str | None = None  # the assistant message that called the tool
     stream_id: str | None = None  # set inside a notification stream
 

@@ -87,7 +87,7 @@ def set_session_variable(ctx: ToolContext, name: str, value: Any) -> dict[str, A
     return {"ok": True, "name": name}
 
 
-def _streams(ctx: ToolContext) -> "NotificationStreams":
+def _streams(ctx: ToolContext) -> NotificationStreams:
     if ctx.streams is None:
         raise ToolError("Notification streams are not available here.")
     return ctx.streams

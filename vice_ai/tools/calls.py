@@ -7,10 +7,11 @@ index belongs to the call with its id, or else to the latest call.
 from __future__ import annotations
 
 import threading
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
-from ..llm.base import Chunk, Retrying, TextDelta, ToolCallDelta
 from ..domain.models import new_id
+from ..llm.base import Chunk, Retrying, TextDelta, ToolCallDelta
 
 
 class ToolCallAccumulator:

@@ -16,8 +16,15 @@ from pydantic import Field, GetCoreSchemaHandler, GetJsonSchemaHandler
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import PydanticCustomError, core_schema
 
-from ...domain.variables import (MAX_VARIABLE_DEPTH, MAX_VARIABLES, MAX_VARIABLES_BYTES, VARIABLE_NAME, size_of,
-                                  valid_name, value_problem)
+from ...domain.variables import (
+    MAX_VARIABLE_DEPTH,
+    MAX_VARIABLES,
+    MAX_VARIABLES_BYTES,
+    VARIABLE_NAME,
+    size_of,
+    valid_name,
+    value_problem,
+)
 from ...tools.builtin import TOOL_NAMES
 from ..declare import ConfigMaxLen, ErrorDetail, NotBlank, Schema
 from .resources import MessageOut, Out, SessionSummaryOut

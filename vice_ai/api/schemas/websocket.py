@@ -14,7 +14,7 @@ Commands are strict: unknown fields are refused.
 """
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel
 
@@ -61,7 +61,7 @@ class PingCommand(Schema):
     type: Literal["ping"]
 
 
-class Command(RootModel[Annotated[Union[SendCommand, RetryCommand, StopCommand, ResumeCommand, PingCommand],
+class Command(RootModel[Annotated[SendCommand | RetryCommand | StopCommand | ResumeCommand | PingCommand,
                                   Field(discriminator="type")]]):
     """Any client command, told apart by `type`."""
 
