@@ -204,7 +204,7 @@ FIRST_REQUEST = """
 import json, sys, time
 sys.path.insert(0, {root!r})
 t_import = time.perf_counter()
-from vice_ai import create_app
+from vice_ai import create_app, services
 t0 = time.perf_counter()
 # Local mode: one implicit user, no sign-in (the store is what is measured).
 app = create_app({{"DATA_DIR": {data!r}, "TESTING": True, "AUTH": "local"}})
