@@ -132,14 +132,20 @@ class AppState:
         return doc
 
     @contextmanager
-    def edit_document(self, doc_id: str) -> Iterator[Document]:
-        """Yield a copy of the fresh document under its locks; saved on normal exit, dropped on error."""
+    def _locked_document(self, doc_id: str) -> Iterator[Document]:
+        """The fresh document while its locks are held, or NotFound."""
         if not self._may_exist("documents", doc_id):
             raise NotFound("Document not found.")
         with self._exclusive("documents", doc_id):
-            current = self._refresh_document(doc_id)
-            if current is None:
+            doc = self._refresh_document(doc_id)
+            if doc is None:
                 raise NotFound("Document not found.")
+            yield doc
+
+    @contextmanager
+    def edit_document(self, doc_id: str) -> Iterator[Document]:
+        """Yield a copy of the fresh document under its locks; saved on normal exit, dropped on error."""
+        with self._locked_document(doc_id) as current:
             # Edit a copy: readers keep a consistent document, and an error changes nothing.
             doc = Document.from_dict(current.to_dict())
             yield doc
@@ -148,12 +154,7 @@ class AppState:
 
     def delete_document(self, doc_id: str) -> Document:
         """Delete a document, then every chat session of its sections."""
-        if not self._may_exist("documents", doc_id):
-            raise NotFound("Document not found.")
-        with self._exclusive("documents", doc_id):
-            doc = self._refresh_document(doc_id)
-            if doc is None:
-                raise NotFound("Document not found.")
+        with self._locked_document(doc_id) as doc:
             self.store.delete("documents", doc_id)
             self._forget_document(doc_id)
         for section in doc.sections:
