@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import json
-import os
-import threading
 from typing import Annotated, Any, Literal
 
 import pytest
@@ -11,7 +9,6 @@ from flask import Blueprint, Flask, jsonify
 from flask_sock import Sock
 from openapi_spec_validator import validate as validate_spec
 from pydantic import BaseModel, Field
-from werkzeug.serving import make_server
 
 from vice_ai.api import errors, openapi
 from vice_ai.api.declare import ConfigMaxLen, ErrorOut, Schema, declare, declare_websocket
@@ -373,49 +370,3 @@ def test_reference_page_and_assets(tiny: Flask) -> None:
     for name in ("nope.js", "../declare.py", "%2e%2e/jsonbody.py"):
         missing = client.get(f"/api/docs/assets/{name}")
         assert missing.status_code == 404 and missing.get_json()["error"]["code"] == "not_found"
-
-
-@pytest.mark.browser
-def test_reference_page_renders_in_chromium(make_app: Any) -> None:
-    """The real app (its CSP included): the page renders every operation and 'Try it out' carries the CSRF header."""
-    if not os.path.exists("/usr/bin/chromium"):
-        if os.environ.get("VICE_AI_REQUIRE_BROWSER") == "1":
-            pytest.fail("VICE_AI_REQUIRE_BROWSER=1 but /usr/bin/chromium does not exist")
-        pytest.skip("/usr/bin/chromium does not exist")
-    from playwright.sync_api import sync_playwright
-
-    app = make_app()
-    if "openapi" not in app.blueprints:
-        app.register_blueprint(openapi.bp)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    problems: list[str] = []
-    rendered: list[str] = ["not rendered"]
-    sent: list[tuple[str | None, int]] = []
-    try:
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path="/usr/bin/chromium",
-                                         args=["--no-sandbox", "--disable-background-networking"])
-            page = browser.new_page()
-            page.add_init_script("document.addEventListener('securitypolicyviolation',"
-                                 " e => console.error('CSP refused ' + e.violatedDirective + ' ' + e.blockedURI))")
-            page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-            page.on("pageerror", lambda e: problems.append(str(e)))
-            page.on("requestfailed", lambda r: problems.append(f"{r.url}: {r.failure}"))
-            page.goto(f"http://127.0.0.1:{server.server_port}/api/docs")
-            page.wait_for_selector(".opblock")
-            assert page.locator(".opblock").count() == len(_operations(openapi.build_openapi(app)))
-            assert "OAS 3.1" in page.inner_text(".info")
-            block = page.locator('[id="operations-documents-documents\\\\.create_document"]')  # Swagger escapes the dot
-            block.locator(".opblock-summary").click()
-            block.locator(".try-out__btn").click()
-            rendered = list(problems)  # what follows may log the API's own 400 as a failed load
-            with page.expect_response(lambda r: r.url.endswith("/api/documents") and r.request.method == "POST") as got:
-                block.locator(".execute").click()
-            sent.append((got.value.request.headers.get("x-vice-csrf"), got.value.status))
-            browser.close()
-    finally:
-        server.shutdown()
-    assert rendered == []
-    assert [p for p in problems if not p.startswith("Failed to load resource")] == []
-    assert sent[0][0] == "1" and sent[0][1] != 403
