@@ -177,6 +177,34 @@ def test_edit_sharing_edits_the_document_but_not_alices_chats(world):
     assert alice.get(f"/api/documents/{ids['doc_id']}").status_code == 200
 
 
+def test_an_editor_cannot_delete_a_section_holding_other_peoples_chats(world):
+    alice, bob, ids = world["alice"], world["bob"], world["ids"]
+    alice.put(f"/api/documents/{ids['doc_id']}/shares/bob", json={"access": "edit"})
+    doc_url = f"/api/documents/{ids['doc_id']}"
+    summary_url = f"{doc_url}/sections/{ids['section_id']}"
+    refused = bob.delete(summary_url)
+    assert refused.status_code == 409
+    error = refused.get_json()["error"]
+    assert error["code"] == "conflict" and error["owners"] == ["alice"] and "alice" in error["message"]
+    # Nothing of Alice's went: the section, her chat and its running stream.
+    assert [s["id"] for s in alice.get(doc_url).get_json()["sections"]][0] == ids["section_id"]
+    assert alice.get(f"/api/sessions/{ids['session_id']}").status_code == 200
+    assert [s["running"] for s in alice.get(f"/api/sessions/{ids['session_id']}/streams").get_json()["streams"]] == [True]
+    # Bob's own chat next to hers does not change that.
+    bob.post(f"{summary_url}/sessions", json={})
+    assert bob.delete(summary_url).get_json()["error"]["owners"] == ["alice"]
+    # A section with only his chats, or none, is his to delete.
+    mine = bob.post(f"{doc_url}/sections", json={"title": "Bob's part"}).get_json()
+    own_chat = bob.post(f"{doc_url}/sections/{mine['id']}/sessions", json={}).get_json()
+    assert bob.delete(f"{doc_url}/sections/{mine['id']}").status_code == 200
+    assert bob.get(f"/api/sessions/{own_chat['id']}").status_code == 404
+    methods = alice.get(doc_url).get_json()["sections"][1]
+    assert methods["title"] == "Methods" and bob.delete(f"{doc_url}/sections/{methods['id']}").status_code == 200
+    # The owner deletes anything, other people's chats and all.
+    assert alice.delete(summary_url).status_code == 200
+    assert alice.get(f"/api/sessions/{ids['session_id']}").status_code == 404
+
+
 def test_revoking_works_at_once(world):
     alice, bob, ids = world["alice"], world["bob"], world["ids"]
     alice.put(f"/api/documents/{ids['doc_id']}/shares/bob", json={"access": "edit"})
@@ -200,6 +228,29 @@ def test_sharing_validates(world):
     view = alice.get(url).get_json()
     assert view == {"owner": "alice", "shares": [], "access": "owner"}
 
+
+
+def test_usernames_cannot_be_listed_through_sharing(make_app):
+    app = password_app(make_app, RATE_SHARE_MISSES="3/minute")
+    alice, bob = two_users(app)
+    shares = f"/api/documents/{make_document(bob)['id']}/shares"
+    # The owner learns that a share did not happen...
+    missed = bob.put(f"{shares}/nobody", json={"access": "read"})
+    assert missed.status_code == 404 and missed.get_json()["error"]["field"] == "username"
+    assert "not shared" in missed.get_json()["error"]["message"]
+    assert bob.get(shares).get_json()["shares"] == []
+    # ...but trying names runs out: then every share request waits, for a real name as for an unknown one.
+    assert [bob.put(f"{shares}/guess{i}", json={"access": "read"}).status_code for i in range(3)] == [404, 404, 429]
+    for name in ("guess9", "alice", "ALICE"):
+        refused = bob.put(f"{shares}/{name}", json={"access": "read"})
+        assert refused.status_code == 429 and refused.get_json()["error"]["code"] == "rate_limited"
+    assert bob.get(shares).get_json()["shares"] == []
+    # Taking a share away says the same for a user that exists and one that does not.
+    gone = [bob.delete(f"{shares}/{name}") for name in ("alice", "nobody-at-all")]
+    assert [r.status_code for r in gone] == [404, 404] and gone[0].get_json() == gone[1].get_json()
+    # Another user's budget is their own.
+    theirs = f"/api/documents/{make_document(alice)['id']}/shares"
+    assert alice.put(f"{theirs}/bob", json={"access": "read"}).status_code == 200
 
 
 def test_answers_tell_the_caller_what_they_may_do(world):

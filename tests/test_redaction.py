@@ -10,7 +10,7 @@ from conftest import make_document, make_session, model_config, ws_events
 from fake_openai import Reply, ToolCall
 
 from vice_ai.domain.models import Message
-from vice_ai.housekeeping.redaction import redact, redact_message
+from vice_ai.housekeeping.redaction import redact, redact_json, redact_message
 
 OPENAI_KEY = "sk-test-not-a-real-key-0123456789abcdef"
 PROJECT_KEY = "sk-proj-Fake0123456789_abcdefGHIJKL-mnopqrstu"
@@ -119,3 +119,88 @@ def test_tool_call_arguments_and_titles_are_redacted(make_app, fake_openai, data
         Reply(text="Not found."))
     assert client.post(f"/api/sessions/{session['id']}/messages", json={"content": "Search"}).status_code == 201
     assert OPENAI_KEY not in files_of(data_dir, session["id"])
+
+
+AWS_KEY = "AKIAIOSFODNN7EXAMPLE"
+TOKEN = "abc123DEF456ghi789jkl"
+
+
+@pytest.mark.parametrize(("text", "stored"), [
+    (f"my_{PROJECT_KEY}", "my_[redacted: api key]"),  # "_" is a word character: no \b before "sk-"
+    (f"key_{AWS_KEY}_x", "key_[redacted: aws key]_x"),
+    (f"token_ghp_{'a1B2' * 9}", "token_[redacted: github token]"),
+    (f"Authorization: Bearer  {TOKEN}", "Authorization: Bearer  [redacted: token]"),  # two spaces
+    (f"Authorization: Bearer\t{TOKEN}", "Authorization: Bearer\t[redacted: token]"),
+    (f"Authorization:Bearer:{TOKEN}", "Authorization:Bearer:[redacted: token]"),
+    (f"authorization: bearer={TOKEN}", "authorization: bearer=[redacted: token]"),
+])
+def test_secrets_glued_to_other_text_are_redacted(text, stored):
+    assert redact(text) == stored
+
+
+def test_json_values_are_redacted_at_every_depth():
+    value = {"list": [1, None, True, {"deep": [f"x {OPENAI_KEY}"]}], OPENAI_KEY: "as a key", "n": 2.5}
+    assert redact_json(value) == {"list": [1, None, True, {"deep": ["x [redacted: api key]"]}],
+                                  "[redacted: api key]": "as a key", "n": 2.5}
+    assert value["list"][3]["deep"] == [f"x {OPENAI_KEY}"]  # a copy: the caller's value is not changed
+
+
+def test_a_proposed_text_keeps_only_the_secrets_the_section_already_holds():
+    section = f"Call the API with Bearer {TOKEN}."
+    proposed = f"Call the API with Bearer {TOKEN}, or use {OPENAI_KEY}."
+    assert redact(proposed, keep=section) == f"Call the API with Bearer {TOKEN}, or use [redacted: api key]."
+
+
+def all_files(data_dir: str) -> str:
+    return "".join(p.read_text(errors="replace") for p in Path(data_dir).rglob("*") if p.is_file())
+
+
+def test_chat_settings_variables_and_context_set_over_the_api_are_stored_redacted(make_app, data_dir):
+    client = make_app().test_client()
+    doc = make_document(client)
+    url = f"/api/documents/{doc['id']}/sections/{doc['sections'][0]['id']}/sessions"
+    created = client.post(url, json={"system_prompt": f"Use the key {OPENAI_KEY} when asked."})
+    assert created.status_code == 201, created.get_json()
+    session_url = f"/api/sessions/{created.get_json()['id']}"
+    changed = client.patch(session_url, json={
+        "config": {"system_prompt": f"Send Authorization:Bearer:{TOKEN}"},
+        "variables": {"creds": {"aws": [f"key_{AWS_KEY}_x"], "note": "plain"}, "count": 3},
+        "context_documents": [{"name": f"keys {PROJECT_KEY}", "content": f"my_{PROJECT_KEY}"}],
+    })
+    assert changed.status_code == 200, changed.get_json()
+    view = client.get(session_url).get_json()
+    assert view["config"]["system_prompt"] == "Send Authorization:Bearer:[redacted: token]"
+    assert view["variables"] == {"creds": {"aws": ["key_[redacted: aws key]_x"], "note": "plain"}, "count": 3}
+    assert view["context_documents"] == [{"name": "keys [redacted: api key]", "content": "my_[redacted: api key]"}]
+    on_disk = all_files(data_dir)
+    for secret in (OPENAI_KEY, PROJECT_KEY, AWS_KEY, TOKEN):
+        assert secret not in on_disk
+
+
+def test_what_the_models_tools_store_is_redacted(make_app, fake_openai, data_dir):
+    app = make_app(**model_config(fake_openai))
+    client = app.test_client()
+    doc = client.post("/api/documents", json={"title": "Ops", "sections": [
+        {"title": "Access", "content": f"Our test account uses Bearer {TOKEN}."}]}).get_json()
+    session = make_session(client, doc)
+    fake_openai.script(
+        Reply(text="", tool_calls=[
+            ToolCall("set_session_variable", json.dumps({"name": "creds", "value": {"keys": [f"my_{OPENAI_KEY}"]}})),
+            ToolCall("start_notification_stream", json.dumps({"goal": f"Watch for {AWS_KEY}", "interval_seconds": 3600})),
+            ToolCall("propose_section_edit", json.dumps({
+                "new_content": f"Our test account uses Bearer {TOKEN}; the admin one {PROJECT_KEY}.",
+                "summary": f"Add {PROJECT_KEY}"})),
+        ]),
+        Reply(text="Done."))
+    assert client.post(f"/api/sessions/{session['id']}/messages", json={"content": "Go"}).status_code == 201
+    view = client.get(f"/api/sessions/{session['id']}").get_json()
+    assert view["variables"] == {"creds": {"keys": ["my_[redacted: api key]"]}}
+    [stream] = client.get(f"/api/sessions/{session['id']}/streams").get_json()["streams"]
+    assert stream["goal"] == "Watch for [redacted: aws key]"
+    [suggestion] = client.get(f"/api/sessions/{session['id']}/suggestions").get_json()["suggestions"]
+    assert suggestion["summary"] == "Add [redacted: api key]"
+    # The section's own text stays as the user wrote it; what the model added does not get in.
+    assert suggestion["new_content"] == f"Our test account uses Bearer {TOKEN}; the admin one [redacted: api key]."
+    on_disk = all_files(data_dir)
+    for secret in (OPENAI_KEY, PROJECT_KEY, AWS_KEY):
+        assert secret not in on_disk

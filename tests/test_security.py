@@ -128,21 +128,48 @@ def test_remote_images_in_replies_are_never_loaded():
     assert "&lt;img src=x onerror" in html  # raw HTML shows as text
 
 
+def from_address(app, ip: str):
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = ip
+    return client
+
+
 def test_sign_in_brute_force_hits_the_limit(make_app):
     app = password_app(make_app, RATE_SIGNIN="3/minute", RATE_SIGNIN_IP="100/minute")
     signup(app.test_client(), "alice")
-    attacker = app.test_client()
-    answers = [signin(attacker, "alice", f"guess-number-{i}").status_code for i in range(5)]
-    assert answers == [401, 401, 401, 429, 429]
-    limited = signin(attacker, "alice")  # even the right password waits now
+    attacker = from_address(app, "10.6.6.6")
+    answers = [signin(attacker, name, f"guess-number-{i}").status_code
+               for i, name in enumerate(["alice", "ALICE", "Alice", "alice", "aLiCe"])]
+    assert answers == [401, 401, 401, 429, 429]  # the username counts in any letter case
+    limited = signin(attacker, "alice")  # even the right password waits now, from this address
     assert limited.status_code == 429
     error = limited.get_json()["error"]
     assert error["code"] == "rate_limited" and error["retry_after"] >= 1 and "Try again in" in error["message"]
     assert int(limited.headers["Retry-After"]) == error["retry_after"]
-    # From another IP too: the limit is on the username.
-    other_ip = app.test_client()
-    other_ip.environ_base["REMOTE_ADDR"] = "10.0.0.9"
-    assert signin(other_ip, "alice").status_code == 429
+
+
+def test_failed_sign_ins_from_one_address_do_not_lock_the_owner_out(make_app):
+    app = password_app(make_app, RATE_SIGNIN_IP="1000/minute")  # the default per-(username, IP) limit
+    signup(app.test_client(), "alice")
+    attacker = from_address(app, "10.6.6.6")
+    answers = [signin(attacker, "alice" if i % 2 else "ALICE", f"guess-{i}").status_code for i in range(30)]
+    assert answers[:5] == [401] * 5 and set(answers[5:]) == {429}
+    owner = from_address(app, "192.0.2.10")
+    assert signin(owner, "Alice").status_code == 200  # the right password, another letter case, another address
+    assert owner.get("/api/me").get_json()["user"]["username"] == "alice"
+    assert signin(attacker, "alice").status_code == 429  # the attacker still waits
+
+
+def test_failed_sign_ins_from_many_addresses_meet_a_cap_per_username(make_app):
+    app = password_app(make_app, RATE_SIGNIN="2/minute", RATE_SIGNIN_USER="5/minute", RATE_SIGNIN_IP="100/minute")
+    signup(app.test_client(), "alice")
+    answers = []
+    for n in range(4):
+        bot = from_address(app, f"10.0.1.{n}")
+        answers += [signin(bot, "Alice", f"guess-{n}-{i}").status_code for i in range(2)]
+    assert answers == [401] * 5 + [429] * 3
+    refused = signin(from_address(app, "192.0.2.10"), "alice")
+    assert refused.status_code == 429 and "this username" in refused.get_json()["error"]["message"]
 
 
 def test_sign_in_is_limited_per_ip_across_usernames(make_app):

@@ -55,8 +55,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         config=cfg,
         store=store, state=state, hub=hub, llm=llm, tools=tools, streams=streams, engine=engine,
         accounts=accounts, access=access,
-        limits=RateLimits(cfg["RATE_MESSAGES"], cfg["RATE_SIGNIN"], cfg["RATE_SIGNIN_IP"],
-                          enabled=cfg["AUTH"] != "local"),
+        limits=RateLimits(cfg["RATE_MESSAGES"], cfg["RATE_SIGNIN"], cfg["RATE_SIGNIN_IP"], cfg["RATE_SIGNIN_USER"],
+                          cfg["RATE_SHARE_MISSES"], enabled=cfg["AUTH"] != "local"),
         archiver=Archiver(state, engine, cfg),
     )
 

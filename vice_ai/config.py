@@ -52,6 +52,8 @@ DEFAULTS: dict[str, Any] = {
     "RATE_MESSAGES": "30/minute;300/hour",
     "RATE_SIGNIN": "5/minute;20/hour",
     "RATE_SIGNIN_IP": "20/minute;200/hour",
+    "RATE_SIGNIN_USER": "100/hour",
+    "RATE_SHARE_MISSES": "10/minute;50/hour",
     # Archive chats inactive this long (0 = never); the job looks every ARCHIVE_INTERVAL seconds.
     "ARCHIVE_AFTER_DAYS": 90,
     "ARCHIVE_INTERVAL": 6 * 3600.0,
@@ -106,6 +108,8 @@ ENVIRONMENT: dict[str, tuple[str, Callable[[str], Any]]] = {
     "VICE_AI_RATE_MESSAGES": ("RATE_MESSAGES", str),
     "VICE_AI_RATE_SIGNIN": ("RATE_SIGNIN", str),
     "VICE_AI_RATE_SIGNIN_IP": ("RATE_SIGNIN_IP", str),
+    "VICE_AI_RATE_SIGNIN_USER": ("RATE_SIGNIN_USER", str),
+    "VICE_AI_RATE_SHARE_MISSES": ("RATE_SHARE_MISSES", str),
     "VICE_AI_ARCHIVE_AFTER_DAYS": ("ARCHIVE_AFTER_DAYS", float),
 }
 

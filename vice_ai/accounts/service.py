@@ -57,7 +57,7 @@ def sign_in_with_password(username: str, password: str, remote_addr: str | None)
     found.limits.signin_attempt(remote_addr, username)
     user = found.accounts.authenticate(username, password)
     if user is None:
-        found.limits.signin_failed(username)
+        found.limits.signin_failed(remote_addr, username)
         raise Unauthorized("Wrong username or password.")
     sign_in(user)
     return user

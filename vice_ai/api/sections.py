@@ -13,6 +13,7 @@ from .schemas.documents import (
     MoveSectionIn,
     SectionConflictOut,
     SectionDeletedOut,
+    SectionInUseOut,
     SectionRevertedOut,
     SectionVersionsOut,
     UpdateSectionIn,
@@ -42,9 +43,13 @@ def update_section(doc_id: str, section_id: str, body: UpdateSectionIn):
 
 
 @bp.delete("/<section_id>")
-@declare(responses={200: SectionDeletedOut, 404: NO_SECTION})
+@declare(responses={200: SectionDeletedOut, 404: NO_SECTION, 409: SectionInUseOut})
 def delete_section(doc_id: str, section_id: str):
-    """Delete a section with its chats."""
+    """Delete a section with its chats.
+
+    The owner may delete any section; an editor only one whose chats are all their own (else a 409 naming
+    whose chats are there).
+    """
     return jsonify({"deleted": deletion.delete_section(doc_id, section_id)})
 
 

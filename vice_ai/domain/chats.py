@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING, Any
 from ..accounts.identity import current_user
 from ..chat.render import message_view
 from ..errors import BadRequest, Conflict, NotFound
-from ..housekeeping.redaction import redact
+from ..housekeeping.redaction import redact, redact_json, redact_variables
 from ..services import services
+from . import variables as bounds
 from .documents import write_reply
 from .models import ChatSession, now
 from .resources import EDIT, edit_session, load_document, load_section, load_session, session_level
@@ -51,11 +52,34 @@ def create_session(doc_id: str, section_id: str, title: str | None, config: dict
     user = current_user()
     if "tools" in config:
         config["tools"] = check_tools(config["tools"])
+    config = _redacted_config(config)
     if "model" not in config and user is not None and user.model:
         config["model"] = user.model  # the user's preferred model (PUT /api/me/model)
     # Titles are often the first message: keep secrets out of them as out of messages.
     return services().state.create_chat_session(section_id, doc_id, title=redact(title or "New chat"),
                                                 config=config, owner=user.id if user is not None else "local")
+
+
+def _redacted_config(config: dict[str, Any]) -> dict[str, Any]:
+    """Settings fit to store: the system prompt is the user's text, so secrets go as in messages."""
+    if isinstance(config.get("system_prompt"), str):
+        return {**config, "system_prompt": redact(config["system_prompt"])}
+    return config
+
+
+def _redacted_changes(changes: dict[str, Any]) -> dict[str, Any]:
+    """Title, variables and context documents fit to store (secrets redacted), still within the variables' bounds."""
+    changes = dict(changes)
+    if "title" in changes:
+        changes["title"] = redact(changes["title"])
+    if "context_documents" in changes:
+        changes["context_documents"] = redact_json(changes["context_documents"])
+    if "variables" in changes:
+        changes["variables"] = redact_variables(changes["variables"])
+        if bounds.size_of(changes["variables"]) > bounds.MAX_VARIABLES_BYTES:  # a label can be longer than a key
+            raise BadRequest(f"The variables, with secrets redacted, would be larger than "
+                             f"{bounds.MAX_VARIABLES_BYTES} bytes.", field="variables")
+    return changes
 
 
 def list_sessions(doc_id: str, section_id: str, with_archived: bool) -> list[ChatSession]:
@@ -68,14 +92,17 @@ def list_sessions(doc_id: str, section_id: str, with_archived: bool) -> list[Cha
 
 
 def update_session(session_id: str, changes: dict[str, Any], config: dict[str, Any] | None) -> None:
-    """Change a chat's title, settings (merged into the current ones), variables, context or archived flag."""
-    changes = dict(changes)
-    if "title" in changes:
-        changes["title"] = redact(changes["title"])
+    """Change a chat's title, settings (merged into the current ones), variables, context or archived flag.
+
+    Secrets in the title, the system prompt, the variables and the context documents are redacted before storing.
+    """
+    changes = _redacted_changes(changes)
     if "archived" in changes:
         changes["archived_at"] = now() if changes["archived"] else None
     if config is not None and "tools" in config:
         config["tools"] = check_tools(config["tools"])
+    if config is not None:
+        config = _redacted_config(config)
     with edit_session(session_id) as writer:
         if config is not None:
             changes["config"] = {**writer.session.config, **config}

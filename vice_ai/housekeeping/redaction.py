@@ -1,42 +1,77 @@
-"""Redaction of secrets from chat messages before they are stored.
+"""Redaction of secrets from what is stored with a chat, before it is stored.
 
 What looks like an API key, a token or a private key is replaced by a label
-such as "[redacted: api key]". The live reply a user watches (the `delta`
-events) keeps the original; everything saved, and so everything the model is
-sent on later turns, is redacted. README.md lists the patterns.
+such as "[redacted: api key]": in messages and tool-call arguments, chat
+titles, system prompts, variables (any depth), context documents, stream goals
+and notifications, suggestions. The user's document (sections) is not
+redacted. The live reply a user watches (the `delta` events) keeps the
+original; everything saved, and so everything the model is sent on later
+turns, is redacted. README.md lists the patterns and where they apply.
 """
 from __future__ import annotations
 
 import copy
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ..domain.models import Message
 
-# (label, pattern); the replacement keeps a "Bearer " prefix so the text still reads naturally.
+# A secret starts where no letter or digit is just before it. Not `\b`: "_" is a word character, so
+# `my_sk-proj-...` or `key_AKIA..._x` have no word boundary around the key.
+_START = r"(?<![A-Za-z0-9])"
+_END = r"(?![A-Za-z0-9])"
+
+# (label, pattern); a pattern's `keep` group stays (so "Bearer " still reads naturally).
 PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("private key", re.compile(
         r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----[\s\S]*?"
         r"(?:-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----|\Z)")),
-    ("jwt", re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}")),
-    ("token", re.compile(r"(?<=\bBearer )[A-Za-z0-9._~+/-]{16,}=*", re.IGNORECASE)),
+    ("jwt", re.compile(_START + r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}")),
+    # "Bearer" then spaces, tabs, ":" or "=" (`Authorization:Bearer:<token>`), then 16+ token characters.
+    ("token", re.compile(r"(?P<keep>" + _START + r"Bearer[ \t:=]+)[A-Za-z0-9._~+/-]{16,}=*", re.IGNORECASE)),
     # OpenAI-style keys (sk-..., sk-proj-..., sk-ant-...): 20+ key characters, at least one a digit.
-    ("api key", re.compile(r"\bsk-(?=[A-Za-z0-9_-]*\d)[A-Za-z0-9_-]{20,}")),
-    ("aws key", re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b")),
-    ("github token", re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{22,})")),
-    ("slack token", re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}")),
-    ("google api key", re.compile(r"\bAIza[0-9A-Za-z_-]{35}")),
+    ("api key", re.compile(_START + r"sk-(?=[A-Za-z0-9_-]*\d)[A-Za-z0-9_-]{20,}")),
+    ("aws key", re.compile(_START + r"(?:AKIA|ASIA)[0-9A-Z]{16}" + _END)),
+    ("github token", re.compile(_START + r"(?:gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{22,})")),
+    ("slack token", re.compile(_START + r"xox[abposr]-[A-Za-z0-9-]{10,}")),
+    ("google api key", re.compile(_START + r"AIza[0-9A-Za-z_-]{35}")),
 ]
 
 
-def redact(text: str) -> str:
-    """The text with every secret-looking string replaced by "[redacted: <kind>]"."""
+def redact(text: str, keep: str = "") -> str:
+    """The text with every secret-looking string replaced by "[redacted: <kind>]".
+
+    A secret that also occurs in `keep` stays: a proposed section text may hold
+    what the section already says (the user's document is not redacted).
+    """
     if not text:
         return text
     for label, pattern in PATTERNS:
-        text = pattern.sub(f"[redacted: {label}]", text)
+        def replace(match: re.Match[str], label: str = label) -> str:
+            prefix = match.groupdict().get("keep") or ""
+            secret = match.group(0)[len(prefix):]
+            if keep and secret in keep:
+                return match.group(0)
+            return f"{prefix}[redacted: {label}]"
+        text = pattern.sub(replace, text)
     return text
+
+
+def redact_json(value: Any) -> Any:
+    """A JSON value with every string in it (object keys too, at any depth) redacted; a copy."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, list):
+        return [redact_json(item) for item in value]
+    if isinstance(value, dict):
+        return {redact(key) if isinstance(key, str) else key: redact_json(item) for key, item in value.items()}
+    return value
+
+
+def redact_variables(variables: dict[str, Any]) -> dict[str, Any]:
+    """A chat's variables with their values redacted; the names are identifiers (letters, digits, _) and stay."""
+    return {name: redact_json(value) for name, value in variables.items()}
 
 
 def _settled(text: str) -> str:

@@ -2,9 +2,12 @@
 
 Sending a message (or asking for a reply again) costs model time, so each
 user has a budget (HTTP and websocket alike). Sign-in is limited per IP (every
-attempt) and per username (failed attempts), so guessing passwords is slow
-from one machine and slow against one account from many. Local mode has one
-user and no sign-in, so nothing there is limited.
+attempt), per username and IP (failed attempts: guessing from one machine is
+slow, and it cannot lock the account's owner out from their own address), and
+per username from anywhere (failed attempts, a slower cap against guessing
+from many machines). Sharing with a username that does not exist is limited
+per user, so usernames cannot be listed quickly. Local mode has one user and no
+sign-in, so nothing there is limited.
 """
 from __future__ import annotations
 
@@ -30,12 +33,14 @@ def parse_limits(name: str, value: str | None) -> list[RateLimitItem]:
 class RateLimits:
     """The app's limiters: one in-memory moving-window store."""
 
-    def __init__(self, messages: str | None, signin_user: str | None, signin_ip: str | None,
-                 enabled: bool = True) -> None:
+    def __init__(self, messages: str | None, signin: str | None, signin_ip: str | None,
+                 signin_user: str | None = None, share_misses: str | None = None, enabled: bool = True) -> None:
         self.limiter = MovingWindowRateLimiter(MemoryStorage())
         self.messages = parse_limits("RATE_MESSAGES", messages) if enabled else []
-        self.signin_user = parse_limits("RATE_SIGNIN", signin_user) if enabled else []
+        self.signin = parse_limits("RATE_SIGNIN", signin) if enabled else []
         self.signin_ip = parse_limits("RATE_SIGNIN_IP", signin_ip) if enabled else []
+        self.signin_user = parse_limits("RATE_SIGNIN_USER", signin_user) if enabled else []
+        self.share_misses = parse_limits("RATE_SHARE_MISSES", share_misses) if enabled else []
 
     def _refuse_if_spent(self, items: list[RateLimitItem], key: tuple[str, ...], message: str) -> None:
         for item in items:
@@ -53,13 +58,31 @@ class RateLimits:
         self._refuse_if_spent(self.messages, key, "You are sending messages too fast.")
         self._hit(self.messages, key)
 
+    @staticmethod
+    def _name(username: str) -> str:
+        return username.lower()  # usernames are case-insensitive (accounts.users)
+
     def signin_attempt(self, ip: str | None, username: str) -> None:
-        """Count a sign-in attempt from an IP; 429 if the IP or the username is over its limit."""
-        self._refuse_if_spent(self.signin_ip, ("signin-ip", ip or "?"), "Too many sign-in attempts from here.")
-        self._hit(self.signin_ip, ("signin-ip", ip or "?"))
-        self._refuse_if_spent(self.signin_user, ("signin-user", username.lower()),
+        """Count a sign-in attempt from an IP; 429 if the IP, this username from this IP, or the username is spent."""
+        where, name = ip or "?", self._name(username)
+        self._refuse_if_spent(self.signin_ip, ("signin-ip", where), "Too many sign-in attempts from here.")
+        self._hit(self.signin_ip, ("signin-ip", where))
+        self._refuse_if_spent(self.signin, ("signin-pair", name, where),
+                              "Too many failed sign-ins for this username from here.")
+        self._refuse_if_spent(self.signin_user, ("signin-user", name),
                               "Too many failed sign-ins for this username.")
 
-    def signin_failed(self, username: str) -> None:
-        """Count a failed password for a username."""
-        self._hit(self.signin_user, ("signin-user", username.lower()))
+    def signin_failed(self, ip: str | None, username: str) -> None:
+        """Count a failed password: for this username from this IP, and for the username from anywhere."""
+        name = self._name(username)
+        self._hit(self.signin, ("signin-pair", name, ip or "?"))
+        self._hit(self.signin_user, ("signin-user", name))
+
+    def share_lookup(self, user_id: str) -> None:
+        """429 if a user named too many unknown usernames when sharing (so usernames cannot be listed quickly)."""
+        self._refuse_if_spent(self.share_misses, ("share-miss", user_id),
+                              "Too many share requests for usernames that do not exist.")
+
+    def share_missed(self, user_id: str) -> None:
+        """Count a share request that named no existing user."""
+        self._hit(self.share_misses, ("share-miss", user_id))

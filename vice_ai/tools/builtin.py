@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..domain import variables
 from ..domain.models import new_id, now
+from ..housekeeping.redaction import redact, redact_json
 from . import Tool, ToolContext, ToolError, ToolRegistry, schema
 
 if TYPE_CHECKING:
@@ -55,14 +56,19 @@ def search_document(ctx: ToolContext, query: str) -> list[dict[str, Any]]:
 
 
 def propose_section_edit(ctx: ToolContext, new_content: str, summary: str) -> dict[str, Any]:
-    """Record a suggested new text for the current section; the user accepts or rejects it."""
+    """Record a suggested new text for the current section; the user accepts or rejects it.
+
+    Stored redacted, except secrets the section already holds: the text is meant for the user's document
+    (which is not redacted), so accepting it must not garble what the user wrote, and nothing else gets in.
+    """
     doc = _document(ctx)
     section = doc.section(ctx.section_id)
     if section is None:
         raise ToolError("The section of this chat no longer exists.")
     suggestion = {
-        "id": new_id(), "section_id": section.id, "message_id": ctx.message_id, "new_content": new_content,
-        "summary": summary, "base_version": section.version, "status": "pending", "created_at": now(),
+        "id": new_id(), "section_id": section.id, "message_id": ctx.message_id,
+        "new_content": redact(new_content, keep=section.content), "summary": redact(summary),
+        "base_version": section.version, "status": "pending", "created_at": now(),
     }
     with ctx.state.edit_session(ctx.session_id) as writer:
         writer.set(suggestions=[*writer.session.suggestions, suggestion])
@@ -71,12 +77,13 @@ def propose_section_edit(ctx: ToolContext, new_content: str, summary: str) -> di
 
 
 def set_session_variable(ctx: ToolContext, name: str, value: Any) -> dict[str, Any]:
-    """Store a per-session variable that later turns and tools can read (bounded as over the API)."""
+    """Store a per-session variable that later turns and tools can read (bounded as over the API, stored redacted)."""
     if not variables.valid_name(name):
         raise ToolError("Variable names are letters, digits and _, starting with a letter or _.")
     problem = variables.value_problem(value)
     if problem:
         raise ToolError(f"The value {problem}.")
+    value = redact_json(value)  # every string in it, at any depth, as in the call's stored arguments
     with ctx.state.edit_session(ctx.session_id) as writer:
         updated = {**writer.session.variables, name: value}
         if len(updated) > variables.MAX_VARIABLES:
@@ -95,7 +102,7 @@ def _streams(ctx: ToolContext) -> NotificationStreams:
 
 def start_notification_stream(ctx: ToolContext, goal: str, interval_seconds: float) -> dict[str, Any]:
     """Start a background worker that checks `goal` every interval and notifies the user."""
-    stream = _streams(ctx).start(ctx, goal, interval_seconds)
+    stream = _streams(ctx).start(ctx, redact(goal), interval_seconds)  # the goal is stored with the stream
     return {"stream_id": stream["id"], "interval_seconds": stream["interval_seconds"],
             "expires_at": stream["expires_at"]}
 

@@ -20,7 +20,7 @@ __all__ = [
     "UpdateSectionIn",
     "MoveSectionIn", "ShareIn", "DocumentExportQuery", "SignInQuery",
     "ListedDocumentOut", "DocumentListOut", "DocumentDeletedOut", "SectionDeletedOut", "SectionVersionsOut",
-    "SectionRevertedOut", "SectionConflictOut", "ShareOut", "SharesOut", "HealthOut", "ModelsOut",
+    "SectionRevertedOut", "SectionConflictOut", "SectionInUseOut", "ShareOut", "SharesOut", "HealthOut", "ModelsOut",
 ]
 
 MAX_DESCRIPTION_CHARS = 10_000
@@ -186,6 +186,16 @@ class SectionConflictOut(BaseModel):
     """The section moved on since `version`: its current version and text, to merge and retry."""
 
     error: SectionConflictDetail
+
+
+class SectionInUseDetail(ErrorDetail):
+    owners: list[str] = Field(description="The usernames whose chats are on the section")
+
+
+class SectionInUseOut(BaseModel):
+    """An editor (not the owner) asked to delete a section that holds other people's chats."""
+
+    error: SectionInUseDetail
 
 
 class ShareOut(Out):
