@@ -6,6 +6,7 @@ import os
 from collections.abc import Mapping
 
 from vice_ai import create_app, services
+from vice_ai.security.hosts import allowed_hosts
 from vice_ai.serving import make_json_server
 
 LOCALHOST = ("127.0.0.1", "localhost", "::1")
@@ -24,7 +25,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=int(os.environ.get("VICE_AI_PORT", "5000")))
     args = parser.parse_args(argv)
     mode = auth_mode(args.host, os.environ)
-    app = create_app({"AUTH": mode} if mode else None)
+    # The listening address is an allowed Host unless VICE_AI_ALLOWED_HOSTS says otherwise.
+    app = create_app({"LISTEN_HOST": args.host, **({"AUTH": mode} if mode else {})})
     llm = services(app).llm
     model = (f"model {llm.default_model}" if not llm.offline
              else "offline assistant (set OPENAI_API_KEY / OPENAI_BASE_URL for a real model)")
@@ -32,6 +34,8 @@ def main(argv: list[str] | None = None) -> None:
            "header": f"accounts from the proxy header {app.config['AUTH_HEADER']}"}[app.config["AUTH"]]
     print(f"VICE AI on http://{args.host}:{args.port}/ using the {model}; {who}; data in {app.config['DATA_DIR']}",
           flush=True)
+    print(f"Answering to the host names {', '.join(allowed_hosts(app.config))} "
+          "(VICE_AI_ALLOWED_HOSTS sets them)", flush=True)
     make_json_server(args.host, args.port, app).serve_forever()
 
 

@@ -19,7 +19,8 @@ from vice_ai.services import services
 # Routes whose paths name no document, section, session, stream or suggestion.
 NO_RESOURCE = {
     "/api/health", "/api/models", "/api/documents", "/api/me", "/api/me/model", "/api/me/password",
-    "/api/auth/signin", "/api/auth/signup", "/api/auth/signout", "/api/users", "/api/stats", "/api/admin/archive",
+    "/api/auth/signin", "/api/auth/signup", "/api/auth/signout", "/api/auth/signout-everywhere",
+    "/api/users", "/api/stats", "/api/admin/archive",
     "/api/openapi.json", "/api/docs",
 }
 # Routes with a path argument that names a file of the app, not anybody's data.

@@ -46,6 +46,10 @@ DEFAULTS: dict[str, Any] = {
     "SIGNUP": "admin",
     "AUTH_HEADER": "X-Forwarded-User",
     "TRUST_PROXY": 0,
+    # Host names requests may use (DNS rebinding); None = localhost names plus LISTEN_HOST, the address
+    # run.py listens on. "*" allows any.
+    "ALLOWED_HOSTS": None,
+    "LISTEN_HOST": None,
     "SECURE_COOKIES": False,
     "SESSION_DAYS": 30,
     "PASSWORD_METHOD": "scrypt",
@@ -103,6 +107,7 @@ ENVIRONMENT: dict[str, tuple[str, Callable[[str], Any]]] = {
     "VICE_AI_SIGNUP": ("SIGNUP", _choice("admin", "open")),
     "VICE_AI_AUTH_HEADER": ("AUTH_HEADER", str),
     "VICE_AI_TRUST_PROXY": ("TRUST_PROXY", int),
+    "VICE_AI_ALLOWED_HOSTS": ("ALLOWED_HOSTS", lambda v: [h.strip() for h in v.split(",") if h.strip()]),
     "VICE_AI_SECURE_COOKIES": ("SECURE_COOKIES", _flag),
     "VICE_AI_SESSION_DAYS": ("SESSION_DAYS", float),
     "VICE_AI_RATE_MESSAGES": ("RATE_MESSAGES", str),

@@ -35,6 +35,12 @@ class BadRequest(ViceError):
     code = "bad_request"
 
 
+class BadHost(BadRequest):
+    """The request names a host this server does not answer to (DNS rebinding)."""
+
+    code = "bad_host"
+
+
 class Unauthorized(ViceError):
     """Not signed in (pages redirect to sign-in instead)."""
 

@@ -37,8 +37,12 @@ def sign_in(page, username: str, password: str = PASSWORD) -> None:
 
 
 def sign_out(page) -> None:
+    # The page's own requests first: once the sign-in ends on the server, a late one would answer 401
+    # and lead to /signin?next=... instead.
+    page.wait_for_load_state("networkidle")
     page.locator("#signout-btn").click()
-    page.wait_for_url("**/signin")
+    page.wait_for_url(re.compile(r"/signin(\?next=%2F)?$"))
+    expect(page.locator("#signin-form")).to_be_visible()
 
 
 def test_one_user_never_sees_anothers_document(served_accounts, new_page):
@@ -92,3 +96,21 @@ def test_local_mode_shows_no_accounts(served, new_page):
     page = new_page(served.url + "/")
     expect(page.locator("h1")).to_have_text("Documents")
     expect(page.locator("#user-menu")).to_have_count(0)
+
+
+@pytest.mark.parametrize("hostile", ["/%09/evil.example/", "/%0a/evil.example/", "/%5C/evil.example/"])
+def test_signing_in_never_leaves_the_site(served_accounts, new_page, hostile):
+    """Browsers drop tabs and line breaks from URLs: next=/%09/evil.example/ once led to http://evil.example/."""
+    base = served_accounts.url
+    page = new_page(base + "/signup")
+    sign_up(page, "alice")
+    page.wait_for_url(base + "/")
+    sign_out(page)
+    left: list[str] = []
+    page.route("**/*", lambda route: (left.append(route.request.url), route.abort())
+               if not route.request.url.startswith(base) else route.continue_())
+    page.goto(base + "/signin?next=" + hostile)
+    sign_in(page, "alice")
+    page.wait_for_url(base + "/")
+    expect(page.locator("#user-name")).to_have_text("alice")
+    assert left == [], f"the page tried to leave the site: {left}"

@@ -3,6 +3,11 @@
 Every request is identified before its view runs. Without a user, API calls
 answer 401 (the only 401 of the app), websocket handshakes are refused with
 the same, and pages redirect to sign-in (or to first-run setup).
+
+A password-mode cookie names a sign-in the server keeps in the user's file
+(`Credential`: the user, their generation and the sign-in's id); it works only
+while that sign-in is current, so signing out on the server ends every copy of
+the cookie, and an open websocket re-checks it before every command.
 """
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ import os
 import secrets
 from datetime import timedelta
 from pathlib import Path
+from typing import NamedTuple
 from urllib.parse import quote
 
 from flask import Flask, current_app, g, has_request_context, redirect, render_template, request, session, url_for
@@ -31,24 +37,57 @@ def accounts() -> Accounts:
     return services().accounts
 
 
+class Credential(NamedTuple):
+    """What a password-mode cookie says: whose it is, the user's generation, the sign-in's id."""
+
+    user_id: str
+    token_version: int
+    sign_in: str
+
+
 def current_user() -> User | None:
     """The user of this request (or of an app context a worker set up), or None."""
     return g.get("vice_user")
 
 
-def sign_in(user: User) -> None:
-    """Start a signed-in browser session (a fresh cookie, so an old one cannot be fixed on a victim)."""
+def current_credential() -> Credential | None:
+    """The sign-in this request's cookie names (password mode), or None."""
+    uid, tv, sid = session.get("uid"), session.get("tv"), session.get("sid")
+    if isinstance(uid, str) and isinstance(tv, int) and isinstance(sid, str):
+        return Credential(uid, tv, sid)
+    return None
+
+
+def is_current(credential: Credential | None) -> bool:
+    """Whether a sign-in still holds (read fresh: another process may have ended it)."""
+    if credential is None:
+        return False
+    user = accounts().get(credential.user_id)
+    return user is not None and user.is_signed_in(credential.token_version, credential.sign_in)
+
+
+def sign_in(user: User) -> User:
+    """Start a signed-in browser session: a new sign-in on the server and a fresh cookie naming it
+    (so an old cookie cannot be fixed on a victim)."""
+    user, sign_in_id = accounts().start_sign_in(user.id, float(current_app.config["SESSION_DAYS"]))
     session.clear()
     session.permanent = True
     session["uid"] = user.id
     session["tv"] = user.token_version
+    session["sid"] = sign_in_id
     g.vice_user = user
     accounts().touch(user)
+    return user
 
 
-def sign_out() -> None:
+def sign_out() -> Credential | None:
+    """End this browser's sign-in on the server (every copy of its cookie stops working) and clear the cookie."""
+    credential = current_credential()
+    if credential is not None:
+        accounts().end_sign_in(credential.user_id, credential.sign_in)
     session.clear()
     g.vice_user = None
+    return credential
 
 
 def _from_header(accs: Accounts) -> User | None:
@@ -79,8 +118,8 @@ def resolve_user() -> User | None:
     if not isinstance(uid, str):
         return None
     user = accs.get(uid)
-    if user is None or session.get("tv") != user.token_version:
-        session.clear()  # a deleted account, or a password changed since this cookie was made
+    if user is None or not user.is_signed_in(session.get("tv"), session.get("sid")):
+        session.clear()  # a deleted account, a sign-in ended on the server, or a password changed since
         return None
     return user
 

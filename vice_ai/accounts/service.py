@@ -11,7 +11,8 @@ from flask import current_app
 
 from ..errors import BadRequest, Forbidden, NotFound, Unauthorized
 from ..services import services
-from .identity import current_user, sign_in
+from . import identity
+from .identity import Credential, current_user, sign_in
 from .users import User
 
 
@@ -59,8 +60,7 @@ def sign_in_with_password(username: str, password: str, remote_addr: str | None)
     if user is None:
         found.limits.signin_failed(remote_addr, username)
         raise Unauthorized("Wrong username or password.")
-    sign_in(user)
-    return user
+    return sign_in(user)
 
 
 def sign_up(username: str, password: str, remote_addr: str | None) -> User:
@@ -72,8 +72,34 @@ def sign_up(username: str, password: str, remote_addr: str | None) -> User:
                         reason="signup_closed")
     found.limits.signin_attempt(remote_addr, username)
     user = found.accounts.create(username, password, first_only=first)
-    sign_in(user)
-    return user
+    return sign_in(user)
+
+
+def close_sockets(user_id: str, keep: Credential | None = None, only: Credential | None = None) -> int:
+    """Close a user's open websockets (in this process) whose sign-in ended: all of them but `keep`'s,
+    or only `only`'s. Each gets an `unauthorized` error event, then closes."""
+
+    def ended(sub: Any) -> bool:
+        credential = getattr(sub, "credential", None)
+        if not isinstance(credential, Credential) or credential.user_id != user_id:
+            return False
+        return credential == only if only is not None else credential != keep
+
+    return services().hub.disconnect(ended, Unauthorized("You were signed out.", retryable=False))
+
+
+def sign_out() -> None:
+    """Sign this browser out on the server (every copy of its cookie stops working); its sockets close."""
+    credential = identity.sign_out()
+    if credential is not None:
+        close_sockets(credential.user_id, only=credential)
+
+
+def sign_out_everywhere(user: User) -> None:
+    """End every sign-in of the user, this browser's too; all their sockets close."""
+    services().accounts.end_all_sign_ins(user.id)
+    identity.sign_out()
+    close_sockets(user.id)
 
 
 def set_preferred_model(user: User, model: str | None) -> tuple[User, str | None]:
@@ -88,12 +114,13 @@ def set_preferred_model(user: User, model: str | None) -> tuple[User, str | None
 
 
 def change_password(user: User, current: str, new: str) -> User:
-    """Change a password (the current one must be right); other browsers are signed out, this one stays in."""
+    """Change a password (the current one must be right): every sign-in ends and their sockets close;
+    this browser is signed in again with a new cookie."""
     accounts = services().accounts
     if accounts.authenticate(user.username, current) is None:
         raise BadRequest("The current password is wrong.", field="current_password")
-    updated = accounts.set_password(user.id, new)
-    sign_in(updated)  # this browser stays signed in with the new token version
+    updated = sign_in(accounts.set_password(user.id, new))
+    close_sockets(user.id, keep=identity.current_credential())
     return updated
 
 

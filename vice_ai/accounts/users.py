@@ -3,7 +3,8 @@
 Files are written with the store's atomic snapshots and guarded by its sidecar
 locks, like documents. Every process keeps the users it has read in memory and
 re-reads a file only when it changed on disk (its stat or its lock file's
-write counter moved: another process may have written it), so a password change anywhere signs the user out everywhere.
+write counter moved: another process may have written it), so a sign-out or a
+password change in any process ends the sign-ins it ends in every process.
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -33,6 +35,8 @@ MIN_PASSWORD = 8
 MAX_PASSWORD = 1024
 # Last activity is kept in memory and written at most this often per user.
 ACTIVITY_SAVE_SECONDS = 300.0
+# Signed-in browsers one user may have at once; a new sign-in beyond this ends the oldest.
+MAX_SIGN_INS = 50
 
 
 @dataclass
@@ -45,8 +49,11 @@ class User:
     # Preferences: the model new chats use; None = the server's default.
     model: str | None = None
     last_activity: str | None = None
-    # Bumped by a password change: cookies signed with an older value stop working.
+    # Bumped by a password change and by "sign out everywhere": cookies made with an older value stop working.
     token_version: int = 0
+    # The browsers signed in now: sign-in id -> when it began. A cookie works only while its id is here,
+    # so signing out on the server ends that cookie wherever a copy of it is.
+    sign_ins: dict[str, str] = field(default_factory=dict)
 
     def public(self) -> dict[str, Any]:
         """The user as other users and the API see it (never the hash)."""
@@ -55,6 +62,11 @@ class User:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def is_signed_in(self, token_version: Any, sign_in_id: Any) -> bool:
+        """Whether a browser's sign-in (the generation and the id its cookie carries) is still current."""
+        return (token_version == self.token_version and isinstance(sign_in_id, str)
+                and sign_in_id in self.sign_ins)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> User:
@@ -75,6 +87,11 @@ def check_password(value: Any, name: str = "password") -> str:
     if not isinstance(value, str) or not MIN_PASSWORD <= len(value) <= MAX_PASSWORD:
         raise BadRequest(f"A password has at least {MIN_PASSWORD} characters.", field=name)
     return value
+
+
+def _end_all(user: User) -> None:
+    user.token_version += 1
+    user.sign_ins = {}
 
 
 class Accounts:
@@ -211,14 +228,48 @@ class Accounts:
         return user
 
     def set_password(self, user_id: str, password: Any) -> User:
-        """Change a password; every other signed-in browser of the user is signed out."""
+        """Change a password; every sign-in of the user ends (the caller may start a new one)."""
         password_hash = generate_password_hash(check_password(password, "new_password"), method=self.password_method)
 
         def change(user: User) -> None:
             user.password_hash = password_hash
-            user.token_version += 1
+            _end_all(user)
 
         return self.update(user_id, change)
+
+    # -- sign-ins: which browsers are signed in ----------------------------------------
+    def start_sign_in(self, user_id: str, lifetime_days: float) -> tuple[User, str]:
+        """Record a new signed-in browser; returns the user and the sign-in's id (its cookie keeps it).
+
+        Sign-ins older than the cookie lifetime are forgotten, and beyond
+        MAX_SIGN_INS the oldest ends.
+        """
+        sign_in_id = secrets.token_urlsafe(18)
+        started = now()
+        expired = (datetime.now(UTC) - timedelta(days=lifetime_days)).isoformat(timespec="milliseconds")
+        expired = expired.replace("+00:00", "Z")
+
+        def change(user: User) -> None:
+            live = sorted((when, key) for key, when in user.sign_ins.items() if when >= expired)
+            kept = live[len(live) - (MAX_SIGN_INS - 1):] if len(live) >= MAX_SIGN_INS else live
+            user.sign_ins = {key: when for when, key in kept}
+            user.sign_ins[sign_in_id] = started
+
+        return self.update(user_id, change), sign_in_id
+
+    def end_sign_in(self, user_id: str, sign_in_id: str) -> None:
+        """End one browser's sign-in (its cookie, and every copy of it, stops working)."""
+        def change(user: User) -> None:
+            user.sign_ins.pop(sign_in_id, None)
+
+        try:
+            self.update(user_id, change)
+        except KeyError:
+            pass  # the account is gone: nothing is signed in
+
+    def end_all_sign_ins(self, user_id: str) -> User:
+        """Sign the user out of every browser."""
+        return self.update(user_id, _end_all)
 
     def authenticate(self, username: str, password: str) -> User | None:
         """The user if the password is right, else None (same work either way: names cannot be probed)."""

@@ -8,7 +8,6 @@ from typing import Any, TypeVar
 from flask import Blueprint, jsonify, request
 
 from ..accounts import service
-from ..accounts.identity import sign_out
 from .declare import declare
 from .schemas.accounts import ChangePasswordIn, CredentialsIn, MeOut, ModelPreferenceIn, SignedOutOut
 from .schemas.sessions import NoBody
@@ -62,8 +61,17 @@ def signup(body: CredentialsIn):
 @password_mode_only
 @declare(body=NoBody, responses={200: SignedOutOut}, tags=TAGS)
 def signout(body: NoBody):
-    """Sign this browser out."""
-    sign_out()
+    """Sign this browser out: its sign-in ends on the server (a copy of the cookie stops working too)."""
+    service.sign_out()
+    return jsonify({"signed_out": True})
+
+
+@bp.post("/auth/signout-everywhere")
+@password_mode_only
+@declare(body=NoBody, responses={200: SignedOutOut}, tags=TAGS)
+def signout_everywhere(body: NoBody):
+    """Sign the user out of every browser, this one too; their open websockets close."""
+    service.sign_out_everywhere(service.signed_in_user())
     return jsonify({"signed_out": True})
 
 
@@ -88,6 +96,6 @@ def set_model(body: ModelPreferenceIn):
 @password_mode_only
 @declare(body=ChangePasswordIn, responses={200: MeOut}, tags=TAGS)
 def change_password(body: ChangePasswordIn):
-    """Change one's password (the current one is required); other signed-in browsers are signed out."""
+    """Change one's password (the current one is required); every other sign-in ends and its sockets close."""
     user = service.change_password(service.signed_in_user(), body.current_password, body.new_password)
     return jsonify(service.account_view(user))

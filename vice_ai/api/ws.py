@@ -13,7 +13,7 @@ from typing import Any
 from flask import Blueprint, Flask, current_app, g
 from flask_sock import Sock
 
-from ..accounts.identity import current_user
+from ..accounts.identity import current_credential, current_user, is_current
 from ..chat.engine import Round
 from ..domain import chats
 from ..domain.resources import EDIT, READ, load_session
@@ -103,9 +103,17 @@ def session_socket(ws: Any, session_id: str) -> None:
             load_session(session_id, READ, user)
             return chats.session_view(session_id)
 
+    # Password mode: the sign-in this socket was opened with; once it ends, the socket closes.
+    credential = current_credential() if app.config["AUTH"] == "password" else None
+
+    def signed_in() -> bool:
+        with app.app_context():
+            return is_current(credential)
+
     config = app.config
     conn = SessionConnection(ws, session.id, session.document_id, services().hub, GuardedEngine(app, user),
-                             snapshot=snapshot, user=user, parse=lambda raw: parse_command(raw, config))
+                             snapshot=snapshot, user=user, parse=lambda raw: parse_command(raw, config),
+                             credential=credential, signed_in=signed_in if credential is not None else None)
     conn.run()
 
 

@@ -17,13 +17,14 @@ import json
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
 from simple_websocket import ConnectionClosed
 from wsproto.events import TextMessage
 
-from ..errors import BadRequest, Busy, ViceError
+from ..errors import BadRequest, Busy, Unauthorized, ViceError
 from .hub import Hub, QueueSubscriber
 
 log = logging.getLogger(__name__)
@@ -31,6 +32,8 @@ log = logging.getLogger(__name__)
 _CLOSE = {"type": "_close"}
 # Most events one socket write carries.
 MAX_BATCH = 256
+# Seconds between checks that the socket's sign-in still holds while no command comes.
+SIGNED_IN_CHECK = 10.0
 
 
 class SessionConnection:
@@ -38,16 +41,20 @@ class SessionConnection:
 
     def __init__(self, ws: Any, session_id: str, document_id: str, hub: Hub, engine: Any,
                  snapshot: Callable[[], dict[str, Any]], user: Any = None, *,
-                 parse: Callable[[str | bytes], Any]) -> None:
+                 parse: Callable[[str | bytes], Any], credential: Any = None,
+                 signed_in: Callable[[], bool] | None = None) -> None:
         self.ws = ws
         self.session_id = session_id
         self.document_id = document_id
         self.hub = hub
         self.engine = engine
         self.snapshot = snapshot  # the persisted session, for a client too far behind
-        self.sub = QueueSubscriber(user)
+        self.sub = QueueSubscriber(user, credential=credential)
         # One websocket message -> a validated command (`.type` and its fields), or a ViceError.
         self.parse = parse
+        # Whether the socket's sign-in still holds (None: nothing to check, as in local mode).
+        self.signed_in = signed_in
+        self._next_check = time.monotonic() + SIGNED_IN_CHECK
 
     def run(self) -> None:
         """Serve until either side closes; returns when the socket is done."""
@@ -65,6 +72,10 @@ class SessionConnection:
 
     def _write_loop(self) -> None:
         while True:
+            if self.signed_in is not None and time.monotonic() >= self._next_check:
+                self._next_check = time.monotonic() + SIGNED_IN_CHECK
+                if not self.signed_in():
+                    self._signed_out()
             try:
                 event = self.sub.queue.get(timeout=1.0)
             except queue.Empty:
@@ -129,6 +140,9 @@ class SessionConnection:
 
     def handle(self, raw: str | bytes) -> None:
         """Parse one client command and run it; any failure is a local error event, never a closed socket."""
+        if self.signed_in is not None and not self.signed_in():
+            self._signed_out()
+            return
         try:
             command = self.parse(raw)
             if command.type == "send":
@@ -157,6 +171,13 @@ class SessionConnection:
             return
         for event in events:
             self.sub.put(event)
+
+    def _signed_out(self) -> None:
+        """The sign-in ended: no more events, an `unauthorized` error, then the writer closes the socket."""
+        self.hub.unsubscribe(self.session_id, self.sub)
+        err = Unauthorized("You were signed out.", retryable=False)
+        self.sub.put({"type": "error", "seq": 0, "session_id": self.session_id, "error": err.error_object()})
+        self.sub.put(None)
 
     def _error(self, err: ViceError) -> None:
         """A command failed: tell this connection only, in the one error shape (busy is worth retrying)."""

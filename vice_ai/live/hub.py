@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from ..errors import NotFound
+from ..errors import NotFound, ViceError
 
 
 class Subscriber(Protocol):
@@ -104,12 +104,30 @@ class Hub:
         gone = [(sid, sub) for sid, sub in watching if sub not in allowed]
         for sid, sub in gone:
             self.unsubscribe(sid, sub)
-        for sid, sub in gone:
-            # Looks exactly like a session that does not exist; the socket's writer sends it and closes.
-            gone_error = NotFound("Chat session not found.", retryable=False)
-            sub.put({"type": "error", "seq": 0, "session_id": sid, "error": gone_error.error_object()})
-            sub.put(None)
+        # Looks exactly like a session that does not exist.
+        self._close(gone, NotFound("Chat session not found.", retryable=False))
         return len(gone)
+
+    def disconnect(self, match: Callable[[Subscriber], bool], error: ViceError) -> int:
+        """Close every socket whose subscriber `match`es (a signed-out user's, say), on any session;
+        returns how many. `match` runs under a channel lock: it must be quick and read no files."""
+        with self._lock:
+            channels = list(self._channels.items())
+        gone: list[tuple[str, Subscriber]] = []
+        for sid, channel in channels:
+            with channel.lock:
+                found = [sub for sub in channel.subscribers if match(sub)]
+                channel.subscribers.difference_update(found)
+            gone += [(sid, sub) for sub in found]
+        self._close(gone, error)
+        return len(gone)
+
+    @staticmethod
+    def _close(gone: list[tuple[str, Subscriber]], error: ViceError) -> None:
+        """An `error` event (seq 0) to each unsubscribed socket, then the end: its writer sends it and closes."""
+        for sid, sub in gone:
+            sub.put({"type": "error", "seq": 0, "session_id": sid, "error": error.error_object()})
+            sub.put(None)
 
     def _watching(self, document_id: str) -> list[tuple[str, list[Subscriber]]]:
         """(session id, its subscribers) for every channel of a document."""
@@ -168,8 +186,10 @@ class Hub:
 class QueueSubscriber:
     """A subscriber backed by a bounded queue; overflow marks it so its socket can close."""
 
-    def __init__(self, user: Any = None, maxsize: int = 10_000) -> None:
+    def __init__(self, user: Any = None, maxsize: int = 10_000, credential: Any = None) -> None:
         self.user = user
+        # The sign-in the socket was opened with (password mode), so ending it can close the socket.
+        self.credential = credential
         self.queue: queue.Queue[dict[str, Any] | None] = queue.Queue(maxsize=maxsize)
         self.overflowed = False
 

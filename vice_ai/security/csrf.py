@@ -3,9 +3,11 @@
 A state-changing request (POST, PUT, PATCH, DELETE) must carry the custom
 header `X-VICE-CSRF: 1`. A page on another site cannot add a custom header to
 a form post, and a cross-site fetch that adds one needs a CORS preflight this
-app never grants. On top of that, a request whose `Origin` is another site, or
-that the browser marks `Sec-Fetch-Site: cross-site` / `same-site`, is refused,
-and a websocket handshake must come from this site's pages.
+app never grants. On top of that, a request whose `Origin` is another origin
+(scheme, host and port compared with the request's own; scheme and host
+case-insensitively), or that the browser marks `Sec-Fetch-Site: cross-site` /
+`same-site` (in any case), is refused, and a websocket handshake must come from
+this site's pages.
 """
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from urllib.parse import urlsplit
 from flask import Flask, Response, request
 
 from ..errors import Forbidden
+from .hosts import DEFAULT_PORTS, split_host
 
 HEADER = "X-VICE-CSRF"
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -29,12 +32,38 @@ HEADERS = {
 }
 
 
+def _origin_of_request() -> tuple[str, str, int] | None:
+    """This request's own origin: (scheme, host, port), after the trusted proxies."""
+    scheme = request.scheme.lower()
+    host = split_host(request.host) if request.host else None
+    if host is None:
+        return None
+    return scheme, host[0], host[1] if host[1] is not None else DEFAULT_PORTS.get(scheme, 80)
+
+
+def same_origin(origin: str) -> bool:
+    """Whether an `Origin` header names this request's scheme, host and port ("null" never does)."""
+    try:
+        parts = urlsplit(origin.strip())
+    except ValueError:
+        return False
+    if parts.path or parts.query or parts.fragment or "@" in parts.netloc:
+        return False  # not an origin a browser sends
+    scheme = parts.scheme.lower()
+    host = split_host(parts.netloc) if scheme in DEFAULT_PORTS and parts.netloc else None
+    if host is None:
+        return False
+    mine = _origin_of_request()
+    return mine is not None and (scheme, host[0], host[1] if host[1] is not None else DEFAULT_PORTS[scheme]) == mine
+
+
 def _cross_site() -> bool:
     """True when the browser says the request comes from another site."""
     origin = request.headers.get("Origin")
-    if origin is not None and urlsplit(origin).netloc != request.host:
+    if origin is not None and not same_origin(origin):
         return True  # includes "null", sent by sandboxed frames and some redirects
-    return request.headers.get("Sec-Fetch-Site") in ("cross-site", "same-site")
+    fetch_site = request.headers.get("Sec-Fetch-Site", "").strip().lower()
+    return fetch_site in ("cross-site", "same-site")
 
 
 def _check() -> None:
