@@ -11,6 +11,7 @@ from conftest import make_document, make_session
 
 from vice_ai.domain.models import ChatSession, Document, Message, Section, new_id
 from vice_ai.domain.state import AppState
+from vice_ai.errors import StorageFull
 from vice_ai.services import services
 from vice_ai.storage import files as files_module
 from vice_ai.storage import store as store_module
@@ -314,14 +315,14 @@ def test_failed_snapshot_write_keeps_old_content(data_dir, monkeypatch):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(files_module.os, "replace", refuse)
-    with pytest.raises(OSError):
+    with pytest.raises(StorageFull):
         store.write_snapshot("documents", doc_id, {"title": "new"})
     monkeypatch.undo()
     assert store.read_snapshot("documents", doc_id).data == {"title": "old"}
     assert _temp_files(data_dir) == []
 
 
-def test_failed_document_edit_answers_500_and_keeps_old_content(make_app, data_dir, monkeypatch):
+def test_failed_document_edit_answers_507_and_keeps_old_content(make_app, data_dir, monkeypatch):
     app = make_app()
     client = app.test_client()
     doc = make_document(client, title="Old title")
@@ -331,7 +332,7 @@ def test_failed_document_edit_answers_500_and_keeps_old_content(make_app, data_d
 
     monkeypatch.setattr(files_module.os, "replace", refuse)
     resp = client.patch(f"/api/documents/{doc['id']}", json={"title": "New title"})
-    assert resp.status_code == 500
+    assert resp.status_code == 507 and resp.get_json()["error"]["code"] == "storage_full"
     assert "Traceback" not in resp.get_data(as_text=True)
     monkeypatch.undo()
     assert client.get(f"/api/documents/{doc['id']}").get_json()["title"] == "Old title"

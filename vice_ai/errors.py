@@ -92,3 +92,49 @@ class ModelError(ViceError):
         super().__init__(message, retryable=retryable, reason=reason, **details)
         self.retryable = retryable
         self.reason = reason
+
+
+class StorageError(ViceError):
+    """The data folder cannot take a write; `reason` says why, `retryable` whether trying later may help.
+
+    Raised where the storage meets the OS (an `OSError` translated, as an HTTP
+    client maps transport errors): nothing was written, nothing acknowledged.
+    """
+
+    code = "storage_error"
+
+    def __init__(self, message: str, *, retryable: bool = True, reason: str = "storage_error", **details: Any):
+        super().__init__(message, retryable=retryable, reason=reason, **details)
+        self.retryable = retryable
+        self.reason = reason
+
+
+class StorageFull(StorageError):
+    """The disk (or the quota) of the data folder is full: writes fail until space is freed; reads work."""
+
+    code = "storage_full"
+
+    def __init__(self, message: str = "The server's disk is full, so this change was not saved. "
+                 "Nothing that was saved before is lost; try again once space has been freed.") -> None:
+        super().__init__(message, retryable=True, reason="storage_full")
+
+
+class StorageReadOnly(StorageError):
+    """The data folder is read-only: the app serves what is stored and refuses changes."""
+
+    code = "storage_read_only"
+
+    def __init__(self, message: str = "The server's data folder is read-only, so nothing can be changed "
+                 "right now; everything stored can still be read.") -> None:
+        super().__init__(message, retryable=True, reason="read_only")
+
+
+class StorageGone(StorageError):
+    """The data folder was deleted or replaced while the server ran: nothing more is written until a restart."""
+
+    code = "storage_gone"
+
+    def __init__(self, message: str = "The server's data folder was deleted or replaced while the server was "
+                 "running, so this change was not saved. An administrator must restore it and restart "
+                 "the server.") -> None:
+        super().__init__(message, retryable=False, reason="storage_gone")

@@ -20,7 +20,7 @@ from typing import Any
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..domain.models import is_id, new_id, now
-from ..errors import BadRequest, Conflict
+from ..errors import BadRequest, Conflict, StorageError
 from ..storage.files import CorruptFile
 from ..storage.store import Store
 
@@ -297,3 +297,8 @@ class Accounts:
             self.update(user.id, lambda u: setattr(u, "last_activity", stamp))
         except KeyError:
             pass  # deleted meanwhile
+        except StorageError:
+            # A full or read-only disk must not fail the request that only came to read;
+            # the time stays in memory and is written with the next change that can be.
+            with self._lock:
+                self._activity_saved.pop(user.id, None)

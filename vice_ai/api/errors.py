@@ -7,7 +7,18 @@ from typing import Any
 from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge, RequestURITooLarge
 
-from ..errors import BadRequest, Conflict, Forbidden, ModelError, NotFound, RateLimited, Unauthorized, ViceError
+from ..errors import (
+    BadRequest,
+    Conflict,
+    Forbidden,
+    ModelError,
+    NotFound,
+    RateLimited,
+    StorageError,
+    StorageFull,
+    Unauthorized,
+    ViceError,
+)
 
 log = logging.getLogger(__name__)
 
@@ -20,6 +31,8 @@ STATUS: dict[type[ViceError], int] = {
     Conflict: 409,
     RateLimited: 429,
     ModelError: 502,
+    StorageFull: 507,  # Insufficient Storage
+    StorageError: 503,  # read-only or vanished data folder: the service cannot take changes now
 }
 
 

@@ -28,8 +28,10 @@ from .schemas.sessions import (
 
 bp = Blueprint("sessions", __name__, url_prefix="/api")
 TAGS = ["sessions"]
-# A round answers 201 with both messages, or (the model failed) 502/504 with both inside `error`.
-ROUND_RESPONSES: dict[int, Any] = {201: RoundOut, 502: RoundErrorOut, 504: RoundErrorOut}
+# A round answers 201 with both messages, or (the model failed) 502/504 with both inside `error`; the same
+# shape when the reply could not be saved: 507 (the disk is full), 503 (the data folder is read-only or gone).
+ROUND_RESPONSES: dict[int, Any] = {201: RoundOut, 502: RoundErrorOut, 503: RoundErrorOut, 504: RoundErrorOut,
+                                   507: RoundErrorOut}
 
 
 @bp.post("/documents/<doc_id>/sections/<section_id>/sessions")

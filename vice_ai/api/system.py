@@ -10,13 +10,30 @@ from .schemas.documents import HealthOut, ModelsOut
 
 bp = Blueprint("system", __name__, url_prefix="/api")
 
+# What the state of the data folder means for the people using the app (health and the pages' banner).
+NOTICES = {
+    "full": "The server's disk is full: you can read everything, but changes are not saved until space is freed.",
+    "read_only": "The server's data folder is read-only: you can read everything, but nothing can be changed.",
+    "gone": "The server's data folder was deleted or replaced while it was running: changes are not saved. "
+            "An administrator must restore it and restart the server.",
+}
+
 
 @bp.get("/health")
 @declare(responses={200: HealthOut})
 def health():
     """Whether the server is up, and its default model (needs no account)."""
-    llm = services().llm
-    return jsonify({"status": "ok", "offline": llm.offline, "default_model": llm.default_model})
+    found = services()
+    llm, storage = found.llm, found.store.folder.state()
+    return jsonify({"status": "ok" if storage == "ok" else "degraded", "offline": llm.offline,
+                    "default_model": llm.default_model, "read_only": storage in ("read_only", "gone"),
+                    "storage": storage, "storage_message": NOTICES.get(storage)})
+
+
+@bp.app_context_processor
+def _storage_banner() -> dict[str, str | None]:
+    """Every page shows a banner while the data folder takes no changes (or has no room for them)."""
+    return {"storage_notice": NOTICES.get(services().store.folder.state())}
 
 
 @bp.get("/models")

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..domain.models import ChatSession, Document, Message, Section
 from ..domain.state import AppState
-from ..errors import BadRequest, Busy, ModelError, NotFound
+from ..errors import BadRequest, Busy, ModelError, NotFound, StorageError
 from ..housekeeping.redaction import redact_message
 from ..live.hub import Hub
 from ..llm import LLMService
@@ -51,7 +51,7 @@ class Round:
     document_id: str
     user_message: Message
     assistant_message: Message | None = None
-    error: ModelError | None = None
+    error: ModelError | StorageError | None = None
     cancel: threading.Event = field(default_factory=threading.Event)
     finished: threading.Event = field(default_factory=threading.Event)
     thread: threading.Thread | None = None
@@ -122,16 +122,22 @@ class ChatEngine:
         stale = [m for m in session.messages if m.status == "streaming"]
         if not stale:
             return
-        with self.state.edit_session(session_id) as writer:
-            if self.running(session_id):
-                return
-            for message in stale:
-                # A changed copy: the cached message changes only once the record is on disk.
-                writer.put_message(replace(message, status="interrupted", error={
-                    "reason": "server_restart",
-                    "message": "The server stopped while this reply was being written; what had arrived is kept.",
-                    "retryable": True,
-                }))
+        try:
+            with self.state.edit_session(session_id) as writer:
+                if self.running(session_id):
+                    return
+                for message in stale:
+                    # A changed copy: the cached message changes only once the record is on disk.
+                    writer.put_message(replace(message, status="interrupted", error={
+                        "reason": "server_restart",
+                        "message": "The server stopped while this reply was being written; what had arrived "
+                                   "is kept.",
+                        "retryable": True,
+                    }))
+        except StorageError as exc:
+            # Reading a chat never fails for a write it cannot make: the next read tries again.
+            log.warning("could not mark the interrupted replies of session %s (will retry): %s",
+                        session_id, exc.message)
 
     # -- a round ----------------------------------------------------------------------
     def _start(self, session_id: str, content: str | None, handler: EventHandler | None) -> Round:
@@ -206,7 +212,8 @@ class ChatEngine:
     def _run(self, rnd: Round, emit: EventHandler) -> None:
         try:
             self._generate(rnd, emit)
-        except ModelError as exc:
+        except (ModelError, StorageError) as exc:
+            # A storage error is told as itself (disk full, read-only, folder gone), never as the model's.
             rnd.error = exc
             self._mark_failed(rnd.assistant_message, exc.reason, exc.message, exc.retryable)
         except NotFound as exc:
@@ -328,6 +335,12 @@ class ChatEngine:
                 self._save(rnd.session_id, reply)
         except NotFound:
             pass  # the session was deleted meanwhile
+        except StorageError as exc:
+            # What was saved before stays; the failure is told below (if the round had none yet).
+            log.warning("could not save the reply in session %s: %s", rnd.session_id, exc.message)
+            if rnd.error is None:
+                rnd.error = exc
+                self._mark_failed(reply, exc.reason, exc.message, exc.retryable)
         except Exception:
             log.exception("could not save the reply in session %s", rnd.session_id)
         finally:

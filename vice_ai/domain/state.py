@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import NotFound
+from ..errors import NotFound, StorageError
 from ..storage.files import CorruptFile
 from ..storage.journal import JournalMoved
 from ..storage.locks import SidecarLock
@@ -91,6 +91,7 @@ class AppState:
             return None
         if snap is None:
             self._forget_document(doc_id)
+            self.store.drop_lock("documents", doc_id)
             return None
         try:
             doc = Document.from_dict(snap.data)
@@ -186,6 +187,7 @@ class AppState:
             return None
         if loaded is None:
             self._forget_session(session_id)
+            self.store.drop_lock("sessions", session_id)
             return None
         session, mark = loaded
         mark.generations = generations
@@ -256,7 +258,7 @@ class AppState:
                 mark.key = self.store.write_snapshot("sessions", session.id, data, journal_base=mark.seq)
             self.store.reset_journal("sessions", session.id)
             mark.offset = 0
-        except OSError as exc:
+        except (OSError, StorageError) as exc:
             # The records are durable in the journal already: the append stands.
             log.warning("could not compact session %s (will retry): %s", session.id, exc)
 

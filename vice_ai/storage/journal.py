@@ -14,6 +14,7 @@ the locks and which descriptors stay open.
 """
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
@@ -110,6 +111,16 @@ def ends_at(fd: int, at: int) -> bool:
         return os.pread(fd, 1, 0) in (b"", b"\0")
     around = os.pread(fd, 2, at - 1)
     return around[:1] == b"\n" and around[1:] in (b"", b"\0")
+
+
+def write_all(fd: int, data: bytes, offset: int) -> None:
+    """pwrite all of `data` at `offset`: a short write (a disk filling up) goes on, so the OS says why it stopped."""
+    done = os.pwrite(fd, data, offset)
+    while done < len(data):
+        more = os.pwrite(fd, data[done:], offset + done)  # ENOSPC on a full disk
+        if more <= 0:
+            raise OSError(errno.EIO, f"short write at byte {offset + done}")
+        done += more
 
 
 def undo_append(fd: int, at: int, stop: int, size: int) -> None:

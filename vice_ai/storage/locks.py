@@ -1,9 +1,12 @@
 """Sidecar lock files: a cross-process (flock via filelock) and in-process reentrant lock per resource."""
 from __future__ import annotations
 
+import errno
 import os
+import secrets
 import struct
 import threading
+from collections.abc import Callable
 
 from filelock import lock_descriptor, unlock_descriptor
 
@@ -13,18 +16,35 @@ _GENERATIONS = struct.Struct("<QQ")
 class SidecarLock:
     """A reentrant cross-process lock on one sidecar file (filelock's native flock on our own descriptor).
 
-    The file itself is never deleted (unlinking a lock file lets two processes
-    lock different inodes), so a descriptor to it stays good: the first
-    `KEEP_OPEN` locks of a process keep theirs between holds, later ones open
-    and close per hold, so thousands of sessions never pin thousands of
-    descriptors. It is also a reentrant thread lock, so a thread that reads the
-    counters of a resource another thread is writing simply waits.
+    The first `KEEP_OPEN` locks of a process keep their descriptor between
+    holds, later ones open and close per hold, so thousands of sessions never
+    pin thousands of descriptors. It is also a reentrant thread lock, so a
+    thread that reads the counters of a resource another thread is writing
+    simply waits.
+
+    A deleted resource's lock file is removed (`unlink`) by the holder, so
+    `locks/` stays as large as what is stored. Unlinking a file other
+    processes may be waiting on is safe because of the re-check: after every
+    flock the holder checks that the path still names the inode it locked, and
+    if not (it was unlinked, maybe replaced) drops it and locks the path again.
+    The path changes only under the lock of the file it names, so everyone
+    who passes the check holds the same inode. Only the lock of a resource that
+    is gone for good is unlinked (ids are uuids and never come back), and a new
+    file's first `bump` starts its counters at a random value, so they never
+    repeat what a process may remember from the file unlinked before.
 
     The file also holds two counters, bumped under the lock before every write
     to the resource: (snapshot writes, all writes). A process that finds them
     where it left them knows its in-memory copy is current without looking at
     the data files, and one that finds them moved knows exactly that, even when
     a rewritten file has the old file's inode, size and mtime.
+
+    In a read-only data folder a lock file is opened read-only (flock works on
+    it), or, when there is none and none can be made, the lock is a thread lock
+    alone: nobody can write there, so there is nothing to exclude. `bump` then
+    fails with EROFS, as the write after it would.
+
+    `translate` turns an OSError into the app's error (see `failures.DataFolder`).
     """
 
     POLL_SECONDS = 0.002  # waiting for another process: short polls keep writers interleaving
@@ -32,9 +52,13 @@ class SidecarLock:
     _kept = 0
     _kept_guard = threading.RLock()  # re-entrant: __del__ may run (GC) while this thread holds it
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, translate: Callable[[OSError], BaseException] | None = None) -> None:
         self.path = path
+        self._translate = translate
         self._fd: int | None = None
+        self._writable = False  # _fd was opened read-write
+        self._inode: tuple[int, int] = (0, 0)  # (device, inode) of the file _fd is
+        self._lockless = False  # this hold has no file (read-only folder without one)
         self._keep = False
         self._depth = 0
         self._generations: tuple[int, int] | None = None  # read once per hold: nobody else can move them
@@ -48,24 +72,74 @@ class SidecarLock:
         self._threads.acquire()
         try:
             self._acquire()
+        except OSError as exc:
+            self._threads.release()
+            if self._translate is None:
+                raise
+            raise self._translate(exc) from exc
         except BaseException:
             self._threads.release()
             raise
 
     def _acquire(self) -> None:
         if self._depth == 0:
-            if self._fd is None:
-                self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
-                with SidecarLock._kept_guard:
-                    if SidecarLock._kept < self.KEEP_OPEN:
-                        SidecarLock._kept += 1
-                        self._keep = True
-            try:
-                lock_descriptor(self._fd, poll_interval=self.POLL_SECONDS)
-            except BaseException:
-                self._drop()
-                raise
+            while not self._lock_file():
+                pass  # the file was unlinked (its resource deleted) while we waited: lock the new one
         self._depth += 1
+
+    def _open(self) -> None:
+        try:
+            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+            self._writable = True
+        except OSError as exc:
+            if exc.errno not in (errno.EROFS, errno.EACCES, errno.EPERM):
+                raise
+            try:
+                self._fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
+            except FileNotFoundError:
+                self._lockless = True  # a read-only folder: no file, no writer to exclude
+                return
+            self._writable = False
+        held = os.fstat(self._fd)
+        self._inode = (held.st_dev, held.st_ino)
+        if self._writable:
+            with SidecarLock._kept_guard:
+                if SidecarLock._kept < self.KEEP_OPEN:
+                    SidecarLock._kept += 1
+                    self._keep = True
+
+    def _lock_file(self) -> bool:
+        """flock the file the path names; False if it was unlinked meanwhile (the caller tries again)."""
+        self._lockless = False
+        if self._fd is None:
+            self._open()
+            if self._lockless:
+                return True
+        assert self._fd is not None
+        try:
+            lock_descriptor(self._fd, poll_interval=self.POLL_SECONDS)
+        except BaseException:
+            self._drop()
+            raise
+        try:
+            named = os.stat(self.path)
+            current = (named.st_dev, named.st_ino) == self._inode
+        except FileNotFoundError:
+            current = False
+        except BaseException:
+            self._unlock_and_drop()
+            raise
+        if not current:
+            self._unlock_and_drop()
+        return current
+
+    def _unlock_and_drop(self) -> None:
+        assert self._fd is not None
+        try:
+            unlock_descriptor(self._fd)
+        except OSError:
+            pass  # closing drops the flock anyway
+        self._drop()
 
     def release(self) -> None:
         if self._depth == 0:
@@ -74,6 +148,9 @@ class SidecarLock:
             self._depth -= 1
             if self._depth == 0:
                 self._generations = None
+                if self._lockless:
+                    self._lockless = False
+                    return
                 assert self._fd is not None
                 try:
                     unlock_descriptor(self._fd)
@@ -111,7 +188,8 @@ class SidecarLock:
         """(snapshot writes, all writes) so far (under the lock: cheap when this thread holds it)."""
         with self:
             if self._generations is None:
-                assert self._fd is not None
+                if self._fd is None:  # lockless: a read-only folder where nothing was ever written
+                    return (0, 0)
                 raw = os.pread(self._fd, _GENERATIONS.size, 0)
                 # A new lock file has nothing counted yet.
                 self._generations = _GENERATIONS.unpack(raw) if len(raw) == _GENERATIONS.size else (0, 0)
@@ -124,12 +202,39 @@ class SidecarLock:
         """
         with self:
             snaps, writes = self.generations()
+            if (snaps, writes) == (0, 0):
+                # A new file: start anywhere, so a file made again under a name never
+                # repeats counters a process may remember from the one unlinked before.
+                snaps = writes = secrets.randbits(48)
             bumped = (snaps + snapshot, writes + 1)
-            assert self._fd is not None
-            # No fsync: after a power cut every process starts with an empty cache.
-            os.pwrite(self._fd, _GENERATIONS.pack(*bumped), 0)
+            try:
+                if self._fd is None or not self._writable:
+                    raise OSError(errno.EROFS, os.strerror(errno.EROFS), self.path)
+                # No fsync: after a power cut every process starts with an empty cache.
+                os.pwrite(self._fd, _GENERATIONS.pack(*bumped), 0)
+            except OSError as exc:
+                if self._translate is None:
+                    raise
+                raise self._translate(exc) from exc
             self._generations = bumped
             return bumped
+
+    def unlink(self) -> None:
+        """Remove the lock file of a resource that is gone for good (hold the lock; see the class)."""
+        if self._depth == 0:
+            raise RuntimeError(f"{self.path} is not locked")
+        if self._fd is None or not self._writable:
+            return  # read-only folder: nothing to tidy
+        try:
+            os.unlink(self.path)
+        except OSError:
+            return  # tidying only (already gone, or the folder stopped taking changes)
+        # Waiters (other processes, or threads of this one after the release) find the
+        # path no longer names this inode and lock the new file; this descriptor is done.
+        if self._keep:
+            self._keep = False
+            with SidecarLock._kept_guard:
+                SidecarLock._kept -= 1
 
     def __enter__(self) -> SidecarLock:
         self.acquire()

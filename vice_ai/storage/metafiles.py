@@ -41,8 +41,9 @@ def read_meta(store: Store, name: str) -> Any:
 
 def update_meta(store: Store, name: str, change: Callable[[Any], Any]) -> Any:
     """Read-modify-write a meta file atomically under its file lock; returns the new data."""
-    path = _path(store, name)
-    with FileLock(store.root / "locks" / f"meta-{name}.lock"):
-        data = change(read_meta(store, name))
-        write_atomic(path, dumps({"format_version": FORMAT_VERSION, "kind": "meta", "data": data}))
+    with store.folder.writing("locks"):  # a full, read-only or vanished folder is told as such
+        path = _path(store, name)
+        with FileLock(store.root / "locks" / f"meta-{name}.lock"):
+            data = change(read_meta(store, name))
+            write_atomic(path, dumps({"format_version": FORMAT_VERSION, "kind": "meta", "data": data}))
     return data

@@ -5,16 +5,20 @@ Layout::
     <data>/documents/<id>.json     snapshot of a document (whole-file atomic replace)
     <data>/sessions/<id>.json      snapshot of a chat session
     <data>/sessions/<id>.journal   records appended since that snapshot, one JSON per line
-    <data>/locks/<kind>-<id>.lock  filelock sidecars (never the data files themselves)
+    <data>/locks/<kind>-<id>.lock  filelock sidecars (never the data files themselves), removed with the resource
     <data>/quarantine/             corrupt files, moved aside
 
 Snapshots are replaced atomically (`files.write_atomic`); journals are padded
 append-only files (`journal`); every write first bumps the counters in the
 resource's lock file (`locks.SidecarLock`).
+
+Every write runs in `failures.DataFolder.writing`: its OSError becomes the
+app's error (disk full, read-only, folder gone). Reads never need to write: a
+repair a read cannot make is left for later; a read-only folder is read as such.
 """
 from __future__ import annotations
 
-import errno
+import functools
 import json
 import logging
 import os
@@ -26,6 +30,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from ..errors import StorageReadOnly
+from .failures import READ_ONLY_ERRNOS, DataFolder
 from .files import FORMAT_VERSION, CorruptFile, dumps, fsync_dir, is_id, is_temp_name, stat_key, write_atomic
 from .journal import (
     JournalMoved,
@@ -36,12 +42,14 @@ from .journal import (
     read_until_zero,
     size_of,
     undo_append,
+    write_all,
 )
 from .locks import SidecarLock
 
 log = logging.getLogger(__name__)
 
 KINDS = ("documents", "sessions", "users")
+FOLDERS = (*KINDS, "locks", "quarantine")
 
 # A snapshot temp file older than this belongs to a writer that died.
 STALE_TEMP_SECONDS = 600.0
@@ -62,8 +70,17 @@ class Store:
 
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = Path(root)
-        for sub in (*KINDS, "locks", "quarantine"):
-            (self.root / sub).mkdir(parents=True, exist_ok=True)
+        for sub in FOLDERS:
+            try:
+                (self.root / sub).mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                if exc.errno not in READ_ONLY_ERRNOS:
+                    raise
+                raise StorageReadOnly(f"The data folder {self.root} is read-only and has no {sub}/ folder: "
+                                      "it cannot be served. Make it writable once, or give another one "
+                                      "(VICE_AI_DATA_DIR).") from exc
+        self.folder = DataFolder(self.root, FOLDERS)
+        self.folder.probe_writable()
         self._locks: dict[str, SidecarLock] = {}
         self._locks_guard = threading.Lock()
         # Checked ids -> "<root>/<kind>/<id>": the hot path (every append) skips
@@ -98,6 +115,8 @@ class Store:
         Only old ones: a live writer (maybe another process) renames its temp file
         within moments of creating it.
         """
+        if self.folder.read_only:
+            return 0
         cutoff = time.time() - older_than
         removed = 0
         for kind in KINDS:
@@ -136,8 +155,16 @@ class Store:
         with self._locks_guard:
             lock = self._locks.get(name)
             if lock is None:
-                lock = self._locks[name] = SidecarLock(os.path.join(self.root, "locks", f"{name}.lock"))
+                lock = self._locks[name] = SidecarLock(os.path.join(self.root, "locks", f"{name}.lock"),
+                                                       functools.partial(self.folder.translate, sub="locks"))
             return lock
+
+    def drop_lock(self, kind: str, item_id: str) -> None:
+        """Remove the lock file of a resource found not to exist (hold its lock): a reader that waited on
+        the lock of something being deleted made a new file, which must not stay behind."""
+        lock = self.lock(kind, item_id)
+        if lock.is_locked and not self.exists(kind, item_id):
+            lock.unlink()
 
     def generations(self, kind: str, item_id: str) -> tuple[int, int]:
         """How many snapshot writes and writes of any kind a resource has had (see `SidecarLock`)."""
@@ -196,9 +223,10 @@ class Store:
         """Atomically replace a resource's snapshot; returns its new stat key."""
         path = self._path(kind, item_id)
         payload = dumps({"format_version": FORMAT_VERSION, "kind": kind, "journal_base": journal_base, "data": data})
-        self.lock(kind, item_id).bump(snapshot=True)
-        write_atomic(path, payload)
-        key = stat_key(path)
+        with self.folder.writing(kind):
+            self.lock(kind, item_id).bump(snapshot=True)
+            write_atomic(path, payload)
+            key = stat_key(path)
         assert key is not None
         return key
 
@@ -215,10 +243,19 @@ class Store:
             # process): the name may now be another file.
             self._forget_journal(kind, item_id)
         flags = os.O_RDWR | os.O_CLOEXEC | (os.O_CREAT if create else 0)
+        path = self._base(kind, item_id) + ".journal"
         try:
-            fd = os.open(self._base(kind, item_id) + ".journal", flags, 0o644)
+            fd = os.open(path, flags, 0o644)
         except FileNotFoundError:
             return None
+        except OSError as exc:
+            if create or exc.errno not in READ_ONLY_ERRNOS:
+                raise
+            # A read-only folder: read it read-only (never kept: a later append needs read-write).
+            try:
+                return os.open(path, os.O_RDONLY | os.O_CLOEXEC), False
+            except FileNotFoundError:
+                return None
         if len(self._journals) < KEEP_JOURNALS_OPEN:
             self._journals[key] = (fd, generation)
             return fd, True
@@ -255,15 +292,20 @@ class Store:
             end = raw.rfind(b"\n") + 1
             records = parse_records(raw[:end], path, offset)
             pos = offset + end
-            dirty = False
-            if end < len(raw):
-                log.warning("dropping torn tail of %s at byte %d", os.path.basename(path), pos)
-                os.pwrite(fd, bytes(len(raw) - end), pos)
-                dirty = True
-            if offset == 0:
-                dirty = clear_padding(fd, path, offset + len(raw)) or dirty
-            if dirty:
-                os.fdatasync(fd)
+            try:
+                dirty = False
+                if end < len(raw):
+                    log.warning("dropping torn tail of %s at byte %d", os.path.basename(path), pos)
+                    os.pwrite(fd, bytes(len(raw) - end), pos)
+                    dirty = True
+                if offset == 0:
+                    dirty = clear_padding(fd, path, offset + len(raw)) or dirty
+                if dirty:
+                    os.fdatasync(fd)
+            except OSError as exc:
+                # A read never fails for a repair it could not make (a full disk, a
+                # read-only folder): the records are read; the next read tries again.
+                log.warning("could not clear the tail of %s (will retry): %s", os.path.basename(path), exc)
         finally:
             if not kept:
                 os.close(fd)
@@ -279,6 +321,10 @@ class Store:
         grown ahead in zero-filled steps so that most appends overwrite blocks
         already allocated: fdatasync then has no file size to commit.
         """
+        with self.folder.writing(kind):
+            return self._append(kind, item_id, records, at)
+
+    def _append(self, kind: str, item_id: str, records: list[dict[str, Any]], at: int | None) -> int:
         path = self._base(kind, item_id) + ".journal"
         data = b"".join(dumps(r) + b"\n" for r in records)
         self.lock(kind, item_id).bump(snapshot=False)
@@ -297,8 +343,7 @@ class Store:
             if stop > size:
                 payload = data + bytes(grown_size(stop, size) - stop)
             try:
-                if os.pwrite(fd, payload, at) != len(payload):
-                    raise OSError(errno.EIO, f"short write to {os.path.basename(path)}")
+                write_all(fd, payload, at)
                 os.fdatasync(fd)
             except BaseException:
                 undo_append(fd, at, stop, size)
@@ -316,10 +361,11 @@ class Store:
         """Empty a journal after its records went into a snapshot."""
         path = self._path(kind, item_id, ".journal")
         if path.exists():
-            self.lock(kind, item_id).bump(snapshot=False)
-            with open(path, "r+b") as fh:
-                fh.truncate(0)
-                os.fsync(fh.fileno())
+            with self.folder.writing(kind):
+                self.lock(kind, item_id).bump(snapshot=False)
+                with open(path, "r+b") as fh:
+                    fh.truncate(0)
+                    os.fsync(fh.fileno())
 
     # -- removal --------------------------------------------------------------------
     def _files(self, kind: str, item_id: str) -> Iterator[Path]:
@@ -327,30 +373,39 @@ class Store:
             yield self._path(kind, item_id, suffix)
 
     def delete(self, kind: str, item_id: str) -> None:
-        """Remove a resource's files (the snapshot goes first: it marks existence)."""
+        """Remove a resource's files (the snapshot goes first: it marks existence), then its lock file.
+
+        A resource is deleted for good (its id never comes back), so its lock
+        file goes too, under the lock (see `SidecarLock`): `locks/` holds as
+        many files as there are resources.
+        """
         paths = list(self._files(kind, item_id))
-        if any(path.exists() for path in paths):
-            self.lock(kind, item_id).bump(snapshot=True)
-        self._forget_journal(kind, item_id)
-        for path in paths:
-            try:
-                path.unlink()
-            except FileNotFoundError:
-                pass
-        fsync_dir(self.root / kind)
+        lock = self.lock(kind, item_id)
+        with self.folder.writing(kind), lock:
+            if any(path.exists() for path in paths):
+                lock.bump(snapshot=True)
+            self._forget_journal(kind, item_id)
+            for path in paths:
+                try:
+                    path.unlink()
+                except FileNotFoundError:
+                    pass
+            fsync_dir(self.root / kind)
+            lock.unlink()
 
     def quarantine(self, kind: str, item_id: str, reason: str) -> Path:
         """Move a corrupt resource's files aside so everything else keeps loading."""
         paths = list(self._files(kind, item_id))  # validates kind and id before any mkdir
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
         dest = self.root / "quarantine" / kind
-        dest.mkdir(parents=True, exist_ok=True)
-        if any(path.exists() for path in paths):
-            self.lock(kind, item_id).bump(snapshot=True)
-        self._forget_journal(kind, item_id)
-        for path in paths:
-            if path.exists():
-                os.replace(path, dest / f"{path.name}.{stamp}")
-        fsync_dir(self.root / kind)
+        with self.folder.writing(kind):
+            dest.mkdir(parents=True, exist_ok=True)
+            if any(path.exists() for path in paths):
+                self.lock(kind, item_id).bump(snapshot=True)
+            self._forget_journal(kind, item_id)
+            for path in paths:
+                if path.exists():
+                    os.replace(path, dest / f"{path.name}.{stamp}")
+            fsync_dir(self.root / kind)
         log.error("quarantined corrupt %s %s: %s (files moved to %s)", kind[:-1], item_id, reason, dest)
         return dest

@@ -219,9 +219,17 @@ class DocumentExportOut(Out):
 
 
 class HealthOut(Out):
-    status: Literal["ok"]
+    """`status` is `degraded` when the data folder takes no writes (`storage` says why); reads still work."""
+
+    status: Literal["ok", "degraded"]
     offline: bool
     default_model: str
+    read_only: bool = Field(description="True when changes are refused: the data folder is read-only or gone")
+    storage: Literal["ok", "full", "read_only", "gone"] = Field(
+        description="The data folder: `full` (the last write found no space; reads work, writes answer 507 until "
+                    "one succeeds), `read_only` (writes answer 503), `gone` (deleted or replaced while the server "
+                    "ran: writes answer 503 until it is restored and the server restarted)")
+    storage_message: str | None = Field(description="What `storage` means for the people using the app, or null")
 
 
 class ModelsOut(Out):
