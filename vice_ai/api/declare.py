@@ -213,7 +213,7 @@ def declaration_of(view: Callable[..., Any] | None) -> Declaration | None:
 
 def _read_body(content_type: str, max_depth: int) -> Any:
     raw = request.get_data(cache=True)
-    if not raw.strip():
+    if not raw:
         return {}  # no body: the model decides whether that is enough
     mimetype = request.mimetype
     if mimetype not in (JSON, content_type) and not mimetype.endswith("+json"):
