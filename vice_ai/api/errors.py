@@ -21,9 +21,13 @@ STATUS: dict[type[ViceError], int] = {
     RateLimited: 429,
     ModelError: 502,
 }
+# Model errors that are the model server taking too long: 504 (gateway timeout), not 502.
+TIMEOUT_REASONS = frozenset({"timeout", "stalled"})
 
 
 def status_of(err: ViceError) -> int:
+    if isinstance(err, ModelError) and err.reason in TIMEOUT_REASONS:
+        return 504
     for cls in type(err).__mro__:
         if cls in STATUS:
             return STATUS[cls]
