@@ -41,7 +41,7 @@ import pytest
 
 __all__ = ["FAKE_KEY", "FakeOpenAI", "Reply", "ToolCall", "RecordedRequest", "fake_openai"]
 
-ENDINGS = ("done", "stall", "cut", "malformed", "error")
+ENDINGS = ("done", "stall", "cut", "truncate", "malformed", "error")
 # Obviously fake; tests check that it is sent to the server and shown nowhere else.
 FAKE_KEY = "sk-test-not-a-real-key"
 
@@ -66,8 +66,9 @@ class Reply:
       their deltas, as some compatible servers do.
     - `end` says how the stream ends after the text: "done" (finish_reason and
       `[DONE]`), "stall" (stop sending for `stall_seconds` without closing, then
-      close), "cut" (drop the connection), "malformed" (a chunk that is not
-      JSON), "error" (an `{"error": ...}` chunk with `error_message`).
+      close), "cut" (drop the connection), "truncate" (end the body cleanly,
+      with no finish_reason and no `[DONE]`), "malformed" (a chunk that is not
+      JSON, then `[DONE]`), "error" (an `{"error": ...}` chunk with `error_message`).
     - `status` other than 200 answers an HTTP error with an OpenAI-shaped body,
       `error_message`, `error_code` and an optional `retry_after` header.
     - `stall_before` seconds of silence before the response headers (a slow start).
@@ -394,6 +395,9 @@ class _Handler(BaseHTTPRequestHandler):
         if reply.end == "cut":
             self.close_connection = True
             self._abort()
+            return
+        if reply.end == "truncate":
+            self._write_chunk(b"")  # a well-formed end of the body, but no finish reason and no [DONE]
             return
         if reply.end == "malformed":
             self._event(b'{"id": "broken", "choices": [{"delta": {"content": "oops"')

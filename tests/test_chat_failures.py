@@ -51,17 +51,19 @@ def chat(make_app, fake_openai, start_server, caplog):
 
 
 FAILURES = {
+    # Failures that are reported, not retried: the reply had started, or sending again cannot help.
     # name: (reply, reason, retryable, text streamed before the failure)
-    "timeout": (Reply(stall_before=5), "timeout", True, ""),
     "stall": (Reply(text=PARTIAL, end="stall", stall_seconds=5), "stalled", True, PARTIAL),
     "401": (Reply.http_error(401, f"Incorrect API key provided: {FAKE_KEY}."), "auth", False, ""),
     "404-model": (Reply.http_error(404, "The model does not exist.", code="model_not_found"),
                   "model_not_found", False, ""),
+    "400": (Reply.http_error(400, "Bad request."), "bad_request", False, ""),
+    "422": (Reply.http_error(422, "Unprocessable."), "bad_request", False, ""),
     "429-beyond-bound": (Reply.http_error(429, "Rate limit reached.", retry_after=30), "rate_limited", True, ""),
-    "500": (Reply.http_error(500, f"Upstream broke while using key {FAKE_KEY}"), "server_error", True, ""),
     "error-chunk": (Reply(text=PARTIAL, end="error", error_message="The engine overheated."),
                     "server_error", True, PARTIAL),
     "malformed-chunk": (Reply(text=PARTIAL, end="malformed"), "bad_stream", True, PARTIAL),
+    "truncated-stream": (Reply(text=PARTIAL, end="truncate"), "truncated", True, PARTIAL),
     "cut-connection": (Reply(text=PARTIAL, end="cut"), "connection", True, PARTIAL),
 }
 
@@ -110,6 +112,10 @@ def test_connection_refused_then_the_server_comes_back(chat, fake_openai, data_d
     assert error["reason"] == "connection" and error["retryable"] is True
     assert "Is it running?" in error["message"]
     assert events[-1]["message"]["status"] == "error"
+    # Refused connections were tried again (within the 1-second budget) before giving up, and the tabs were told.
+    waits = [e for e in events if e["type"] == "notification" and e["kind"] == "retrying"]
+    assert waits and all(e["reason"] == "connection" for e in waits)
+    assert re.search(rf"\({len(waits) + 1} tries over [\d.]+ seconds?\.\)", error["message"]), error["message"]
 
     fake_openai.start()  # same address as before
     fake_openai.script(Reply(text="Back again."))
@@ -123,13 +129,106 @@ def test_connection_refused_then_the_server_comes_back(chat, fake_openai, data_d
     assert_no_key(events + again, data_dir, caplog)
 
 
-def test_429_within_the_bound_is_retried(chat, fake_openai):
+# Failures before the first token, each followed by a good answer: ridden out without the user doing anything.
+RIDDEN_OUT = {
+    "timeout-before-the-first-byte": (Reply(stall_before=5), "timeout"),
+    "stall-before-the-first-token": (Reply(text="", end="stall", stall_seconds=5), "stalled"),
+    "cut-before-the-first-token": (Reply(text="", end="cut"), "connection"),
+    "truncated-before-the-first-token": (Reply(text="", end="truncate"), "truncated"),
+    "malformed-before-the-first-token": (Reply(text="", end="malformed"), "bad_stream"),
+    "error-chunk-before-the-first-token": (Reply(text="", end="error"), "server_error"),
+    "408": (Reply.http_error(408, "Request timeout."), "timeout"),
+    "409": (Reply.http_error(409, "Conflict."), "server_error"),
+    "429": (Reply.http_error(429, "Slow down.", retry_after=0.2), "rate_limited"),
+    "500": (Reply.http_error(500, f"Upstream broke while using key {FAKE_KEY}"), "server_error"),
+    "502": (Reply.http_error(502, "Bad gateway."), "server_error"),
+    "503": (Reply.http_error(503, "Unavailable.", retry_after=0.1), "server_error"),
+    "504": (Reply.http_error(504, "Gateway timeout."), "server_error"),
+}
+
+
+@pytest.mark.parametrize("name", list(RIDDEN_OUT))
+def test_a_failure_before_the_first_token_is_retried_and_the_tabs_are_told(name, chat, fake_openai, data_dir, caplog):
+    failure, reason = RIDDEN_OUT[name]
     server, client, session = chat
-    fake_openai.script(Reply.http_error(429, "Slow down.", retry_after=0.2), Reply(text="Worth the wait."))
+    fake_openai.script(failure, Reply(text="Here it is after all."))
+    ws = connect_ws(server, session["id"])
+    send(ws, type="send", content="Please tighten the summary")
+    events = ws_events(ws, is_final)
+    ws.close()
+    assert events[-1]["type"] == "done", events[-1]
+    assert events[-1]["message"]["content"] == "Here it is after all."
+    assert "".join(e["text"] for e in events if e["type"] == "delta") == "Here it is after all."
+    (notice,) = [e for e in events if e["type"] == "notification"]
+    assert notice["kind"] == "retrying" and notice["reason"] == reason and notice["seconds"] > 0
+    assert "trying again in" in notice["text"] and not TECHNICAL.search(notice["text"]), notice["text"]
+    assert notice["message_id"] == events[-1]["message"]["id"]
+    if failure.retry_after is not None:  # Retry-After is honoured (with a little jitter on top, never less)
+        assert failure.retry_after <= notice["seconds"] <= failure.retry_after * 1.1 + 0.01
+    requests = fake_openai.chat_requests
+    assert len(requests) == 2 and requests[0].json == requests[1].json  # the same request again
+    messages = client.get(f"/api/sessions/{session['id']}").get_json()["messages"]
+    assert [(m["role"], m["status"]) for m in messages] == [("user", "complete"), ("assistant", "complete")]
+    assert_no_key(events, data_dir, caplog)
+
+
+def test_a_server_that_keeps_failing_is_given_up_on_within_the_budget(chat, fake_openai):
+    server, client, session = chat
+    fake_openai.default = Reply.http_error(503, "Unavailable.")
+    started = time.monotonic()
     resp = client.post(f"/api/sessions/{session['id']}/messages", json={"content": "Hello"})
-    assert resp.status_code == 201, resp.get_json()
-    assert resp.get_json()["assistant_message"]["content"] == "Worth the wait."
-    assert len(fake_openai.chat_requests) == 2
+    assert resp.status_code == 502
+    error = resp.get_json()["error"]
+    tries = len(fake_openai.chat_requests)
+    assert 2 <= tries <= 6 and time.monotonic() - started < 5
+    assert error["reason"] == "server_error" and error["retryable"] is True
+    assert error["message"].startswith("The model server failed (503).")
+    assert f"({tries} tries over " in error["message"]
+
+
+def test_a_cut_before_the_first_token_is_not_called_the_middle_of_the_reply(chat, fake_openai):
+    server, client, session = chat
+    fake_openai.default = Reply(text="", end="cut")
+    resp = client.post(f"/api/sessions/{session['id']}/messages", json={"content": "Hello"})
+    error = resp.get_json()["error"]
+    assert (resp.status_code, error["reason"]) == (502, "connection")
+    assert error["message"].startswith("The connection to the model server was lost before the reply started.")
+    assert "middle" not in error["message"]
+
+
+def test_a_429_that_never_ends_says_the_server_kept_refusing(chat, fake_openai):
+    server, client, session = chat
+    # Each wait fits the budget (1 second in all), but the server never stops refusing.
+    fake_openai.default = Reply.http_error(429, "Slow down.", retry_after=0.3)
+    resp = client.post(f"/api/sessions/{session['id']}/messages", json={"content": "Hello"})
+    error = resp.get_json()["error"]
+    tries = len(fake_openai.chat_requests)
+    # Three waits of 0.3-0.33 seconds fit in the second, a fourth would not: four tries.
+    assert (resp.status_code, error["reason"], tries) == (502, "rate_limited", 4)
+    assert re.fullmatch(r"The model server kept refusing with 429 \(too many requests\): 4 tries over [\d.]+ "
+                        r"seconds?, and this app waits at most 1 second in all\. Try again later\.",
+                        error["message"]), error["message"]
+    assert "longer than this app waits" not in error["message"]
+
+
+def test_a_429_asking_for_longer_than_the_budget_is_reported_at_once(chat, fake_openai):
+    server, client, session = chat
+    fake_openai.script(Reply.http_error(429, "Slow down.", retry_after=30))
+    resp = client.post(f"/api/sessions/{session['id']}/messages", json={"content": "Hello"})
+    error = resp.get_json()["error"]
+    assert len(fake_openai.chat_requests) == 1 and error["retry_after"] == 30
+    assert error["message"] == ("The model server is rate-limiting requests (429). It asked to wait 30 seconds, "
+                                "longer than this app waits in all (1 second). Try again later.")
+
+
+@pytest.mark.parametrize("reply", [Reply(stall_before=5), Reply(text=PARTIAL, end="stall", stall_seconds=5)],
+                         ids=["no-answer", "stalled-mid-reply"])
+def test_a_timeout_answers_504(chat, fake_openai, reply):
+    server, client, session = chat
+    fake_openai.default = reply
+    resp = client.post(f"/api/sessions/{session['id']}/messages", json={"content": "Hello"})
+    assert resp.status_code == 504, resp.get_json()
+    assert resp.get_json()["error"]["reason"] in ("timeout", "stalled")
 
 
 def test_http_door_reports_the_failure_with_both_messages(chat, fake_openai):
@@ -244,6 +343,6 @@ def test_a_429_wait_is_announced_to_the_tabs(chat, fake_openai):
     ws.send(json.dumps({"type": "send", "content": "Hello"}))
     events = ws_events(ws, lambda e: e["type"] in ("done", "error"))
     notice = next(e for e in events if e["type"] == "notification")
-    assert notice["kind"] == "retrying" and notice["seconds"] == 0.2 and "trying again" in notice["text"]
+    assert notice["kind"] == "retrying" and 0.2 <= notice["seconds"] <= 0.23 and "trying again" in notice["text"]
     assert events[-1]["type"] == "done" and events[-1]["message"]["content"] == "Worth the wait."
     ws.close()

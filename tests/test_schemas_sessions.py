@@ -323,8 +323,10 @@ def test_every_route_here_is_declared_and_documented(app, client):
 
     send = ops[("/api/sessions/{session_id}/messages", "post")]
     assert send["responses"]["201"]["content"]["application/json"]["schema"]["$ref"].endswith("/RoundOut")
-    for status in ("502", "504"):
-        assert send["responses"][status]["content"]["application/json"]["schema"]["$ref"].endswith("/RoundErrorOut")
+    for op in (send, ops[("/api/sessions/{session_id}/continue", "post")]):
+        assert op["responses"]["201"]["content"]["application/json"]["schema"]["$ref"].endswith("/RoundOut")
+        for status in ("502", "504"):
+            assert op["responses"][status]["content"]["application/json"]["schema"]["$ref"].endswith("/RoundErrorOut")
     listing = ops[("/api/documents/{doc_id}/sections/{section_id}/sessions", "get")]
     archived = next(p for p in listing["parameters"] if p["name"] == "archived")
     assert archived["in"] == "query" and archived["schema"]["type"] == "boolean"

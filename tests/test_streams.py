@@ -155,8 +155,12 @@ def test_a_stream_ends_at_its_maximum_lifetime(make_app, fake_openai, start_serv
     ws.close()
 
 
-def test_failing_model_calls_back_off_then_stop_the_stream_with_a_reason(world):
-    app, client, _, session, fake, server = world
+def test_failing_model_calls_back_off_then_stop_the_stream_with_a_reason(make_app, fake_openai, start_server):
+    # No retry budget: the model client reports each 500 at once, so one failed call is one request.
+    app = make_app(**model_config(fake_openai, MAX_RETRY_AFTER=0, **FAST))
+    client = app.test_client()
+    session = make_session(client, make_document(client))
+    fake, server = fake_openai, start_server(app)
     fake.default = Reply.http_error(500, "upstream broke")
     ws = connect_ws(server, session["id"])
     start(app, session, interval=0.05)

@@ -85,7 +85,8 @@ def test_stop_keeps_the_partial_reply(served, doc, model, new_page):
 
 
 def test_model_error_shows_inline_with_a_retry_that_works(served, doc, model, new_page):
-    model.script(Reply.http_error(500, "Upstream exploded"), Reply(text="Second time lucky."))
+    # A 500 is retried by itself; one asking to wait longer than the app's budget is reported at once.
+    model.script(Reply.http_error(500, "Upstream exploded", retry_after=600), Reply(text="Second time lucky."))
     page = new_page()
     open_document(page, served.url, doc)
     send(page, "Summarise")
@@ -93,8 +94,10 @@ def test_model_error_shows_inline_with_a_retry_that_works(served, doc, model, ne
     failed = assistant(page)
     expect(failed).to_have_attribute("data-status", "error")
     expect(failed.locator(".msg-error")).to_contain_text("The model server failed (500)")
+    expect(failed.locator(".msg-error")).to_contain_text("asked to wait 600 seconds")
     retry = failed.get_by_role("button", name="Retry")
     expect(retry).to_be_visible()
+    expect(failed.get_by_role("button", name="Continue")).to_have_count(0)  # nothing to go on from
     retry.click()
 
     expect(page.locator("#messages .msg-assistant")).to_have_count(2)
@@ -159,3 +162,46 @@ def test_auto_scroll_follows_the_reply_until_the_user_scrolls_up(served, doc, mo
     assert messages.evaluate("el => el.scrollTop") == 0, "the list scrolled although the user had scrolled up"
     page.locator("#jump-latest").click()
     assert messages.evaluate(at_bottom)
+
+
+def test_a_failure_before_the_first_token_is_ridden_out_and_said(served, doc, model, new_page):
+    model.script(Reply.http_error(503, "Busy.", retry_after=0.5), Reply(text="Worth the wait."))
+    page = new_page()
+    open_document(page, served.url, doc)
+    send(page, "Summarise")
+    expect(page.locator(".toast").filter(has_text="trying again in 0.5 seconds")).to_be_visible()
+    reply = assistant(page)
+    expect(reply).to_have_attribute("data-status", "complete")
+    expect(reply.locator(".msg-body")).to_have_text("Worth the wait.")
+    expect(page.locator("#messages .msg-assistant")).to_have_count(1)
+    expect(reply.locator(".msg-error")).to_be_hidden()
+
+
+def test_an_interrupted_reply_offers_continue_which_appends_to_it(served, doc, model, new_page):
+    model.script(Reply(tokens=["The budget ", "is forty"], end="cut"), Reply(tokens=[" thousand", " euros."]))
+    page = new_page()
+    open_document(page, served.url, doc)
+    send(page, "What is the budget?")
+
+    reply = assistant(page)
+    expect(reply).to_have_attribute("data-status", "interrupted")
+    expect(reply.locator(".msg-body")).to_have_text("The budget is forty")
+    expect(reply.locator(".msg-error")).to_contain_text("lost in the middle of the reply")
+    expect(reply.locator(".msg-state")).to_have_text("Partial reply")
+    retry = reply.get_by_role("button", name="Retry")
+    go_on = reply.get_by_role("button", name="Continue")
+    expect(retry).to_be_visible()
+    expect(go_on).to_be_visible()
+    go_on.click()
+
+    expect(reply).to_have_attribute("data-status", "complete")
+    expect(page.locator("#messages .msg-assistant")).to_have_count(1)  # the same reply, not a new one
+    expect(reply.locator(".msg-body")).to_have_text("The budget is forty thousand euros.")
+    expect(reply.locator(".msg-error")).to_be_hidden()
+    expect(reply.get_by_role("button", name="Continue")).to_have_count(0)
+    expect(page.locator("#gen-state")).to_be_hidden()
+    messages = session_of(served, page)["messages"]
+    assert [(m["role"], m["status"]) for m in messages] == [("user", "complete"), ("assistant", "complete")]
+    assert messages[1]["content"] == "The budget is forty thousand euros."
+    # The model was asked to go on from its own text.
+    assert model.chat_requests[-1].json["messages"][-2] == {"role": "assistant", "content": "The budget is forty"}

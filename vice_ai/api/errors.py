@@ -34,9 +34,13 @@ STATUS: dict[type[ViceError], int] = {
     StorageFull: 507,  # Insufficient Storage
     StorageError: 503,  # read-only or vanished data folder: the service cannot take changes now
 }
+# Model errors that are the model server taking too long: 504 (gateway timeout), not 502.
+TIMEOUT_REASONS = frozenset({"timeout", "stalled"})
 
 
 def status_of(err: ViceError) -> int:
+    if isinstance(err, ModelError) and err.reason in TIMEOUT_REASONS:
+        return 504
     for cls in type(err).__mro__:
         if cls in STATUS:
             return STATUS[cls]

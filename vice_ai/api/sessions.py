@@ -101,6 +101,13 @@ def regenerate(session_id: str, body: NoBody):
     return _round_response(chats.regenerate(session_id))
 
 
+@bp.post("/sessions/<session_id>/continue")
+@declare(body=NoBody, responses=ROUND_RESPONSES, tags=TAGS)
+def continue_reply(session_id: str, body: NoBody):
+    """Ask the model to go on from the chat's interrupted last reply; the rest is appended to it, like `messages`."""
+    return _round_response(chats.continue_reply(session_id))
+
+
 @bp.post("/sessions/<session_id>/stop")
 @declare(body=NoBody, responses={200: StoppedOut}, tags=TAGS)
 def stop(session_id: str, body: NoBody):

@@ -57,6 +57,10 @@ class GuardedEngine:
         self._as_user(chats.before_generation, session_id)
         return self.engine.regenerate(session_id)
 
+    def continue_reply(self, session_id: str) -> Round:
+        self._as_user(chats.before_generation, session_id)
+        return self.engine.continue_reply(session_id)
+
     def stop(self, session_id: str) -> bool:
         self._as_user(lambda sid: load_session(sid, EDIT, self.user), session_id)
         return self.engine.stop(session_id)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..domain.models import ChatSession, Document, Message, Section
 from ..domain.state import AppState
-from ..errors import BadRequest, Busy, ModelError, NotFound, StorageError
+from ..errors import BadRequest, Busy, Conflict, ModelError, NotFound, StorageError
 from ..housekeeping.redaction import redact_message
 from ..live.hub import Hub
 from ..llm import LLMService
@@ -41,6 +41,9 @@ RENDER_SECONDS = 0.1
 # (hundreds of streams): the next render waits at least this many times as long as
 # the last one took, so rendering stays a small share of the time.
 RENDER_SPACING = 20
+# What the model is told (after its own cut-off reply) when the user asks it to continue.
+CONTINUE_PROMPT = ("Your previous reply was cut off. Continue it exactly where it stopped: do not repeat "
+                   "anything already written and add no preamble.")
 
 
 @dataclass
@@ -86,6 +89,10 @@ class ChatEngine:
     def regenerate(self, session_id: str, handler: EventHandler | None = None) -> Round:
         """Answer the last user message again (after an error, a stop, or a changed section)."""
         return self._start(session_id, None, handler)
+
+    def continue_reply(self, session_id: str, handler: EventHandler | None = None) -> Round:
+        """Ask the model to go on from an interrupted reply (the chat's last message), appending to it."""
+        return self._start(session_id, None, handler, continuing=True)
 
     def stop(self, session_id: str) -> bool:
         """Stop the running generation of a session; True if there was one."""
@@ -140,7 +147,8 @@ class ChatEngine:
                         session_id, exc.message)
 
     # -- a round ----------------------------------------------------------------------
-    def _start(self, session_id: str, content: str | None, handler: EventHandler | None) -> Round:
+    def _start(self, session_id: str, content: str | None, handler: EventHandler | None,
+               continuing: bool = False) -> Round:
         session = self.state.get_chat_session(session_id)
         if session is None:
             raise NotFound("Chat session not found.")
@@ -153,15 +161,19 @@ class ChatEngine:
             placeholder = Round(session_id, session.document_id, Message(role="user", content=""))
             self._rounds[session_id] = placeholder
         try:
-            rnd = self._persist_user_turn(session, content, placeholder)
+            if continuing:
+                rnd = self._continuation(session, placeholder)
+            else:
+                rnd = self._persist_user_turn(session, content, placeholder)
         except BaseException:
             with self._lock:
                 self._rounds.pop(session_id, None)
             raise
         emit = self._emitter(rnd, handler)
-        emit({"type": "user_message", "message": message_view(rnd.user_message), "regenerate": content is None})
+        if not continuing:
+            emit({"type": "user_message", "message": message_view(rnd.user_message), "regenerate": content is None})
         rnd.thread = threading.Thread(
-            target=self._run, args=(rnd, emit), name=f"chat-{session_id[:8]}", daemon=True
+            target=self._run, args=(rnd, emit, continuing), name=f"chat-{session_id[:8]}", daemon=True
         )
         rnd.thread.start()
         return rnd
@@ -182,6 +194,19 @@ class ChatEngine:
         )
         self._save(session.id, message)
         rnd.user_message = message
+        return rnd
+
+    def _continuation(self, session: ChatSession, rnd: Round) -> Round:
+        """A round that goes on with the chat's last message, an interrupted reply (a copy the round owns)."""
+        session = self.state.get_chat_session(session.id) or session  # as `recover` may have just left it
+        self._section_of(session)
+        last = session.messages[-1] if session.messages else None
+        if last is None or last.role != "assistant" or last.status != "interrupted" or not last.content:
+            raise Conflict("Only an interrupted reply, the last message of the chat, can be continued.")
+        question = next((m for m in reversed(session.messages) if m.role == "user"), None)
+        if question is None:
+            raise BadRequest("There is no message to answer.")
+        rnd.user_message, rnd.assistant_message = question, replace(last)
         return rnd
 
     def _save(self, session_id: str, message: Message) -> None:
@@ -209,9 +234,12 @@ class ChatEngine:
 
         return emit
 
-    def _run(self, rnd: Round, emit: EventHandler) -> None:
+    def _run(self, rnd: Round, emit: EventHandler, continuing: bool = False) -> None:
         try:
-            self._generate(rnd, emit)
+            if continuing:
+                self._continue(rnd, emit)
+            else:
+                self._generate(rnd, emit)
         except (ModelError, StorageError) as exc:
             # A storage error is told as itself (disk full, read-only, folder gone), never as the model's.
             rnd.error = exc
@@ -252,7 +280,7 @@ class ChatEngine:
                             section_version=section.version, receipt=receipt)
             rnd.assistant_message = reply
             self._save(rnd.session_id, reply)
-            emit({"type": "round_start", "message": message_view(reply), "step": step})
+            emit({"type": "round_start", "message": message_view(reply), "step": step, "continued": False})
             request = ChatRequest(
                 model=model,
                 messages=messages,
@@ -291,15 +319,38 @@ class ChatEngine:
         assert rnd.assistant_message is not None
         rnd.assistant_message.status = "stopped" if rnd.cancel.is_set() else "complete"
 
+    def _continue(self, rnd: Round, emit: EventHandler) -> None:
+        """Stream the rest of an interrupted reply into it: its text so far, then what the model adds."""
+        session = self.state.get_chat_session(rnd.session_id)
+        if session is None:
+            raise NotFound("Chat session not found.")
+        doc, section = self._section_of(session)
+        reply = rnd.assistant_message
+        assert reply is not None
+        model, _ = self.llm.resolve(session.config.get("model"))
+        # The history up to the cut-off reply (it is the last message sent), then the request to go on.
+        messages, _ = build_messages(doc, section, session, self.context_tokens, upto=reply.id)
+        messages.append({"role": "user", "content": CONTINUE_PROMPT})
+        reply.status, reply.error = "streaming", None
+        self._save(rnd.session_id, reply)
+        emit({"type": "round_start", "message": message_view(reply), "step": 0, "continued": True})
+        temperature = session.config.get("temperature")
+        request = ChatRequest(model=model, messages=messages, max_tokens=self.max_reply_tokens,
+                              temperature=temperature if isinstance(temperature, (int, float)) else None,
+                              section_text=section.content, section_title=section.title)
+        self._stream(rnd, reply, request, emit, prefix=reply.content)
+        reply.status = "stopped" if rnd.cancel.is_set() else "complete"
+
     def _allowed_tools(self, session: ChatSession) -> list[str]:
         """The session's tools: all built-ins unless its config names a subset (or none)."""
         chosen = session.config.get("tools")
         names = [t.name for t in self.tools.select(chosen if isinstance(chosen, list) else None)]
         return [n for n in names if n != "send_notification"]  # only streams may notify
 
-    def _stream(self, rnd: Round, reply: Message, request: ChatRequest, emit: EventHandler) -> ToolCallAccumulator:
-        """Stream one model answer into `reply`, emitting deltas; returns its tool calls."""
-        parts: list[str] = []
+    def _stream(self, rnd: Round, reply: Message, request: ChatRequest, emit: EventHandler,
+                prefix: str = "") -> ToolCallAccumulator:
+        """Stream one model answer into `reply` (after `prefix`, its text so far), emitting deltas; its tool calls."""
+        parts: list[str] = [prefix] if prefix else []
         timers = {"save": time.monotonic(), "render": time.monotonic(), "render_every": RENDER_SECONDS}
 
         def on_text(text: str) -> None:
@@ -319,9 +370,9 @@ class ChatEngine:
                 timers["save"] = time.monotonic()
 
         def on_retry(wait: Retrying) -> None:
-            # The server asked us to wait (429): say so, so a silent pause is not taken for a hang.
+            # The backend waits before trying again: say so, so a silent pause is not taken for a hang.
             emit({"type": "notification", "kind": "retrying", "text": wait.message,
-                  "seconds": wait.seconds, "message_id": reply.id})
+                  "seconds": round(wait.seconds, 2), "reason": wait.reason, "message_id": reply.id})
 
         try:
             _, calls = collect(self.llm.stream(request, rnd.cancel), rnd.cancel, on_text, on_retry)

@@ -133,6 +133,12 @@ def regenerate(session_id: str) -> Round:
     return services().engine.regenerate(session_id)
 
 
+def continue_reply(session_id: str) -> Round:
+    """Go on with the chat's interrupted last reply (after what `before_generation` checks)."""
+    before_generation(session_id)
+    return services().engine.continue_reply(session_id)
+
+
 def stop_generation(session_id: str) -> bool:
     """Stop the chat's running reply (write access to the chat); False if none was running."""
     load_session(session_id, EDIT)

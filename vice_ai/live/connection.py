@@ -149,6 +149,8 @@ class SessionConnection:
                 self.engine.send_message(self.session_id, command.content)
             elif command.type == "retry":
                 self.engine.regenerate(self.session_id)
+            elif command.type == "continue":
+                self.engine.continue_reply(self.session_id)
             elif command.type == "stop":
                 self.engine.stop(self.session_id)
             elif command.type == "resume":

@@ -12,10 +12,12 @@ typed chunks, which matters with many streams at once).
 Timeouts: `CONNECT_TIMEOUT` to open the connection, `IDLE_TIMEOUT` for any
 silence of the server (before the first byte and between chunks, so a stalled
 stream fails), `REQUEST_TIMEOUT` for plain requests such as the model list.
+A failure before any of the reply was passed on is retried (`retry.py`); a
+malformed chunk or a stream that ends without a finish reason (or `[DONE]`) is
+a failure like a dropped connection, never a finished reply.
 """
 from __future__ import annotations
 
-import email.utils
 import re
 import socket
 import threading
@@ -30,6 +32,7 @@ import openai
 from ..errors import ModelError
 from . import sse
 from .base import ChatRequest, Chunk, Finish, Retrying
+from .retry import RetryPlan, retry_after, seconds
 
 # Local servers (Ollama, llama.cpp...) need no key, but the client insists on one.
 PLACEHOLDER_KEY = "unused"
@@ -62,7 +65,7 @@ class OpenAIBackend:
         self._client = openai.OpenAI(
             api_key=api_key or PLACEHOLDER_KEY,
             base_url=base_url or None,
-            max_retries=0,  # retries are ours: only 429, within MAX_RETRY_AFTER
+            max_retries=0,  # retries are ours (retry.py), only before any text was passed on
             timeout=self._stream_timeout,
             http_client=self._http,
         )
@@ -94,36 +97,50 @@ class OpenAIBackend:
 
     # -- chat -------------------------------------------------------------------------
     def stream(self, request: ChatRequest, cancel: threading.Event) -> Iterator[Chunk]:
-        """Stream a reply as TextDelta / ToolCallDelta / Finish; a set `cancel` cuts the connection."""
+        """Stream a reply as TextDelta / ToolCallDelta / Finish; a set `cancel` cuts the connection.
+
+        A failure before any text or tool call was yielded is retried as `retry.RetryPlan`
+        says, announced by a `Retrying` chunk; once something was yielded it is raised.
+        """
         params = self._params(request)
         watch = _Watch(cancel)
         _WATCHER.add(watch)
+        plan = RetryPlan(self.max_retry_after, self.request_timeout)
         try:
-            waited = 0.0
-            while True:
-                if cancel.is_set():
-                    return
+            while not cancel.is_set():
+                progress = _Progress()
                 try:
-                    response = self._create(params, watch)
-                    break
-                except openai.RateLimitError as exc:
+                    yield from self._attempt(params, request.model, watch, cancel, progress)
+                    return
+                except ModelError as err:
                     if cancel.is_set():
                         return
-                    delay = retry_after(exc.response)
-                    if delay is None or waited + delay > self.max_retry_after:
-                        raise self._rate_limited(delay) from exc
-                    waited += delay
-                    yield Retrying(delay, "rate_limited",
-                                   f"The model server is busy; trying again in {_seconds(delay)}.")
+                    if progress.shown:
+                        raise
+                    cause = err.__cause__
+                    asked = retry_after(cause.response.headers) if isinstance(cause, openai.APIStatusError) else None
+                    delay = plan.wait_for(err, asked)
+                    if delay is None:
+                        final = plan.final_error(err)
+                        if final is err:
+                            raise
+                        raise final from err
+                    yield Retrying(delay, err.reason, plan.notice(err, delay))
                     if cancel.wait(delay):
                         return
-                except (openai.OpenAIError, ValueError, TypeError) as exc:
-                    if cancel.is_set():
-                        return
-                    raise self._translate(exc, model=request.model, started=False) from exc
-            yield from self._read(response, request.model, cancel)
         finally:
             _WATCHER.remove(watch)
+
+    def _attempt(self, params: dict[str, Any], model: str, watch: _Watch, cancel: threading.Event,
+                 progress: _Progress) -> Iterator[Chunk]:
+        """One request and its stream; every failure is a ModelError (its cause the original error)."""
+        try:
+            response = self._create(params, watch)
+        except (openai.OpenAIError, ValueError, TypeError) as exc:
+            if cancel.is_set():
+                return
+            raise self._translate(exc, model=model, started=False) from exc
+        yield from self._read(response, model, cancel, progress)
 
     def _params(self, request: ChatRequest) -> dict[str, Any]:
         # section_text/section_title are for the offline assistant only.
@@ -144,7 +161,8 @@ class OpenAIBackend:
         finally:
             _current.watch = None
 
-    def _read(self, response: Any, model: str, cancel: threading.Event) -> Iterator[Chunk]:
+    def _read(self, response: Any, model: str, cancel: threading.Event, progress: _Progress) -> Iterator[Chunk]:
+        """The stream's chunks; a malformed chunk or an end without a finish reason (or [DONE]) is an error."""
         finish: str | None = None
         usage: dict[str, Any] | None = None
         done = False
@@ -157,64 +175,61 @@ class OpenAIBackend:
                     break
                 try:
                     decoded = sse.decode(event)
-                except (sse.BadChunk, sse.StreamError) as exc:
-                    raise self._translate(exc, model=model, started=True) from exc
+                except sse.BadChunk as exc:
+                    if finish is not None:
+                        break  # the reply is whole: only a trailer (usage) was broken
+                    raise self._translate(exc, model=model, started=True, shown=progress.shown) from exc
+                except sse.StreamError as exc:
+                    raise self._translate(exc, model=model, started=True, shown=progress.shown) from exc
                 finish = decoded.finish_reason or finish
                 usage = decoded.usage or usage
-                yield from decoded.chunks
+                for chunk in decoded.chunks:
+                    progress.shown = True
+                    yield chunk
         except (httpx2.HTTPError, openai.OpenAIError) as exc:
             if cancel.is_set():
                 return
-            raise self._translate(exc, model=model, started=True) from exc
+            raise self._translate(exc, model=model, started=True, shown=progress.shown) from exc
         finally:
             response.close()
         if cancel.is_set():
             return
         if finish is None and not done:
-            raise ModelError(
-                "The model server closed the stream before the reply was finished; what arrived is kept.",
-                reason="connection", retryable=True,
-            )
+            if progress.shown:
+                message = "The model server ended the stream before the reply was finished; what arrived is kept."
+            else:
+                message = "The model server ended the stream before the reply started."
+            raise ModelError(message, reason="truncated", retryable=True)
         yield Finish(finish, usage)
 
     # -- errors -------------------------------------------------------------------------
-    def _rate_limited(self, delay: float | None) -> ModelError:
-        if delay is None:
-            message = "The model server is rate-limiting requests. Wait a moment and try again."
-        else:
-            message = (f"The model server is rate-limiting requests and asked to wait {_seconds(delay)}, "
-                       f"longer than this app waits ({_seconds(self.max_retry_after)}). Try again later.")
-        details = {"retry_after": delay} if delay is not None else {}
-        return ModelError(message, reason="rate_limited", retryable=True, **details)
+    def _translate(self, exc: BaseException, *, model: str | None, started: bool, shown: bool = False) -> ModelError:
+        """One openai/httpx2/parsing error as a ModelError a user can act on.
 
-    def _translate(self, exc: BaseException, *, model: str | None, started: bool) -> ModelError:
-        """One openai/httpx2/parsing error as a ModelError a user can act on."""
+        `started`: the response had begun (its headers came); `shown`: some of the reply was passed on.
+        """
+        where = "; the reply was cut off there" if shown else " before the reply started"
         if isinstance(exc, sse.StreamError):
             detail = self._scrub(exc.message)
             return ModelError(f"The model server reported an error: {detail}" if detail else
                               "The model server reported an error.", reason="server_error")
         if isinstance(exc, sse.BadChunk):
-            return ModelError("The model server sent something that is not a valid reply chunk.",
+            return ModelError(f"The model server sent something that is not a valid reply chunk{where}.",
                               reason="bad_stream")
-        if isinstance(exc, httpx2.TimeoutException) and started:
-            return ModelError(f"The model server stopped sending for {_seconds(self.idle_timeout)}; "
-                              "the reply was cut off there.", reason="stalled")
-        if isinstance(exc, httpx2.TransportError) and started:
-            return ModelError("The connection to the model server was lost in the middle of the reply.",
+        if started and isinstance(exc, (httpx2.TimeoutException, openai.APITimeoutError)):
+            return ModelError(f"The model server stopped sending for {seconds(self.idle_timeout)}{where}.",
+                              reason="stalled")
+        if started and isinstance(exc, (httpx2.TransportError, openai.APIConnectionError)):
+            return ModelError("The connection to the model server was lost " +
+                              ("in the middle of the reply." if shown else "before the reply started."),
                               reason="connection")
         if isinstance(exc, openai.APITimeoutError):
-            if started:
-                return ModelError(f"The model server stopped sending for {_seconds(self.idle_timeout)}; "
-                                  "the reply was cut off there.", reason="stalled")
             if _caused_by(exc, httpx2.ConnectTimeout):
                 return ModelError(f"Could not connect to the model server at {self.where} within "
-                                  f"{_seconds(self.connect_timeout)}.", reason="timeout")
+                                  f"{seconds(self.connect_timeout)}.", reason="timeout")
             return ModelError(f"The model server at {self.where} did not answer within "
-                              f"{_seconds(self.idle_timeout)}.", reason="timeout")
+                              f"{seconds(self.idle_timeout)}.", reason="timeout")
         if isinstance(exc, openai.APIConnectionError):
-            if started:
-                return ModelError("The connection to the model server was lost in the middle of the reply.",
-                                  reason="connection")
             return ModelError(f"Could not reach the model server at {self.where}. Is it running?",
                               reason="connection")
         if isinstance(exc, openai.APIStatusError):
@@ -242,10 +257,17 @@ class OpenAIBackend:
                               "or check OPENAI_BASE_URL.", reason="model_not_found", retryable=False,
                               status_code=status)
         if status == 429:
-            return self._rate_limited(retry_after(exc.response))
+            return ModelError("The model server is rate-limiting requests (429).", reason="rate_limited",
+                              status_code=status)
+        if status == 408:
+            return ModelError(f"The model server gave up waiting for the request (408).{said}", reason="timeout",
+                              status_code=status)
         if status in (400, 413, 422):
             return ModelError(f"The model server rejected the request ({status}).{said}",
                               reason="bad_request", retryable=False, status_code=status)
+        if status == 409:
+            return ModelError(f"The model server answered 409 (conflict). Try again in a moment.{said}",
+                              reason="server_error", status_code=status)
         if status >= 500:
             return ModelError(f"The model server failed ({status}). Try again in a moment.{said}",
                               reason="server_error", status_code=status)
@@ -263,31 +285,6 @@ class OpenAIBackend:
 
 
 # -- helpers --------------------------------------------------------------------------------
-
-def retry_after(response: httpx2.Response | None) -> float | None:
-    """Seconds the server asks to wait: `retry-after-ms`, `Retry-After` (seconds or a date), or None."""
-    if response is None:
-        return None
-    headers = response.headers
-    raw_ms = headers.get("retry-after-ms")
-    if raw_ms:
-        try:
-            return max(0.0, float(raw_ms) / 1000)
-        except ValueError:
-            pass
-    raw = headers.get("retry-after")
-    if not raw:
-        return None
-    try:
-        return max(0.0, float(raw))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(raw)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
-
 
 def _server_message(exc: openai.APIStatusError) -> str:
     body = exc.body
@@ -309,10 +306,6 @@ def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
     return False
 
 
-def _seconds(value: float) -> str:
-    return f"{value:g} second" + ("" if value == 1 else "s")
-
-
 def _describe_server(base_url: str | None) -> str:
     """Scheme, host and port only: a URL may carry credentials."""
     if not base_url:
@@ -323,6 +316,15 @@ def _describe_server(base_url: str | None) -> str:
 
 
 # -- cutting a stream on stop ----------------------------------------------------------------
+
+class _Progress:
+    """Whether an attempt has passed any of the reply on (after that it is never retried)."""
+
+    __slots__ = ("shown",)
+
+    def __init__(self) -> None:
+        self.shown = False
+
 
 class _Watch:
     """One request's cancel event and the connection it runs on."""

@@ -21,10 +21,10 @@ from pydantic import BaseModel, ConfigDict, Field, RootModel
 from ..declare import ConfigMaxLen, Schema
 from .resources import MessageOut, Out, SessionOut
 
-__all__ = ["COMMANDS", "EVENTS", "Command", "SendCommand", "RetryCommand", "StopCommand", "ResumeCommand",
-           "PingCommand", "EventError", "HelloEvent", "UserMessageEvent", "RoundStartEvent", "DeltaEvent",
-           "ToolCallEvent", "ToolResultEvent", "DoneEvent", "StoppedEvent", "ErrorEvent", "NotificationEvent",
-           "DeletedEvent", "SyncEvent", "PongEvent"]
+__all__ = ["COMMANDS", "EVENTS", "Command", "SendCommand", "RetryCommand", "ContinueCommand", "StopCommand",
+           "ResumeCommand", "PingCommand", "EventError", "HelloEvent", "UserMessageEvent", "RoundStartEvent",
+           "DeltaEvent", "ToolCallEvent", "ToolResultEvent", "DoneEvent", "StoppedEvent", "ErrorEvent",
+           "NotificationEvent", "DeletedEvent", "SyncEvent", "PongEvent"]
 
 
 # ---- commands (client -> server) ----
@@ -40,6 +40,12 @@ class RetryCommand(Schema):
     """Answer the last user message again."""
 
     type: Literal["retry"]
+
+
+class ContinueCommand(Schema):
+    """Ask the model to go on from the chat's last reply, when it is `interrupted`; the rest is appended to it."""
+
+    type: Literal["continue"]
 
 
 class StopCommand(Schema):
@@ -61,13 +67,14 @@ class PingCommand(Schema):
     type: Literal["ping"]
 
 
-class Command(RootModel[Annotated[SendCommand | RetryCommand | StopCommand | ResumeCommand | PingCommand,
-                                  Field(discriminator="type")]]):
+class Command(RootModel[Annotated[SendCommand | RetryCommand | ContinueCommand | StopCommand | ResumeCommand
+                                  | PingCommand, Field(discriminator="type")]]):
     """Any client command, told apart by `type`."""
 
 
 COMMANDS: dict[str, type[Schema]] = {
-    "send": SendCommand, "retry": RetryCommand, "stop": StopCommand, "resume": ResumeCommand, "ping": PingCommand,
+    "send": SendCommand, "retry": RetryCommand, "continue": ContinueCommand, "stop": StopCommand,
+    "resume": ResumeCommand, "ping": PingCommand,
 }
 
 
@@ -111,11 +118,16 @@ class UserMessageEvent(SessionEvent):
 
 
 class RoundStartEvent(SessionEvent):
-    """The empty assistant reply, with its receipt; `step` counts the tool rounds (0 first)."""
+    """The empty assistant reply, with its receipt; `step` counts the tool rounds (0 first).
+
+    With `continued`, `message` is the interrupted reply being continued, its text so far
+    included: the deltas that follow are appended to it.
+    """
 
     type: Literal["round_start"]
     message: MessageOut
     step: int = Field(ge=0)
+    continued: bool = Field(description="True when `continue` goes on with an interrupted reply")
 
 
 class DeltaEvent(SessionEvent):
@@ -176,6 +188,9 @@ class NotificationEvent(SessionEvent):
     kind: str = Field(description="reply_finished, stream, stream_stopped, retrying, ...")
     text: str
     section_id: str | None = None
+    seconds: float | None = Field(None, description="retrying: how long the app waits before it asks again")
+    reason: str | None = Field(None, description="retrying: what failed (rate_limited, server_error, connection, ...)")
+    message_id: str | None = Field(None, description="retrying: the reply being written")
 
 
 class DeletedEvent(SessionEvent):

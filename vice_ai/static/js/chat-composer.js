@@ -1,4 +1,4 @@
-// ChatPane methods for what the user sends: a message from the composer, Stop, Retry and Ask again.
+// ChatPane methods for what the user sends: a message from the composer, Stop, Retry, Continue and Ask again.
 import { toast } from "./ui.js";
 
 export const composerMethods = {
@@ -35,6 +35,14 @@ export const composerMethods = {
     if (this.generating || !this.canWriteChat) return;
     this.list.querySelectorAll(".orphan-error").forEach((n) => n.remove());
     if (!this.socket || !this.socket.send({ type: "retry" })) {
+      toast("Not connected to the server — reconnecting.", { kind: "error" });
+    }
+  },
+
+  /** Ask the model to go on from the interrupted last reply; the rest streams into that same reply. */
+  continueReply() {
+    if (this.generating || !this.canWriteChat) return;
+    if (!this.socket || !this.socket.send({ type: "continue" })) {
       toast("Not connected to the server — reconnecting.", { kind: "error" });
     }
   },

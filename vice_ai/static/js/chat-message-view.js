@@ -1,4 +1,4 @@
-// One message of the chat as shown: its text (streamed in live), receipt, Apply / Undo, Retry and stale-version note.
+// One message of the chat as shown: its text (streamed in live), receipt, Apply / Undo, Retry / Continue and stale-version note.
 import { post } from "./api.js";
 import { el, toast, relativeTime, fullTime, copyText } from "./ui.js";
 
@@ -115,10 +115,18 @@ export class MessageView {
       this.noticeBox.hidden = false;
     }
     this.retryBtn = null;
+    this.continueBtn = null;
     if (m.error && (m.status === "error" || m.status === "interrupted")) {
       const what = m.status === "interrupted" ? "The reply was interrupted: " : "The reply failed: ";
-      if (this.chat.canWriteChat) this.retryBtn = el("button", { class: "btn btn-small", type: "button", text: "Retry", onclick: () => this.chat.retry() });
-      this.errorBox.replaceChildren(el("span", { text: what + (m.error.message || "unknown error") }), this.retryBtn || "");
+      if (this.chat.canWriteChat) {
+        this.retryBtn = el("button", { class: "btn btn-small", type: "button", text: "Retry", title: "Answer the question again, as a new reply", onclick: () => this.chat.retry() });
+        // Continue: the model goes on from the text so far, appended to this same reply.
+        if (m.status === "interrupted" && (m.content || "").trim() && !this.steps) {
+          this.continueBtn = el("button", { class: "btn btn-small", type: "button", text: "Continue", title: "Ask the model to go on from where the reply stopped", onclick: () => this.chat.continueReply() });
+        }
+      }
+      const buttons = this.retryBtn ? el("span", { class: "msg-actions" }, this.continueBtn || "", this.retryBtn) : "";
+      this.errorBox.replaceChildren(el("span", { text: what + (m.error.message || "unknown error") }), buttons);
       this.errorBox.hidden = false;
     }
     const state = m.status === "stopped" ? "Stopped" : m.status === "interrupted" ? "Partial reply" : "";
@@ -219,7 +227,9 @@ export class MessageView {
   refresh() {
     const m = this.data;
     if (m.role !== "assistant" || !this.staleBox) return;
-    if (this.retryBtn) this.retryBtn.hidden = !(this.chat.isLast(this.id) && !this.chat.generating);
+    const latest = this.chat.isLast(this.id) && !this.chat.generating;
+    if (this.retryBtn) this.retryBtn.hidden = !latest;
+    if (this.continueBtn) this.continueBtn.hidden = !latest;
     const current = this.chat.section ? this.chat.section.version : null;
     const appliedHere = (this.applied && !this.applied.undone && this.applied.version === current)
       || this.chat.tools.explains(m, current);
