@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from collections.abc import Mapping
 
-from vice_ai import create_app, services
-from vice_ai.serving import make_json_server
+from vice_ai import create_app, services, shutdown
+from vice_ai.serving import make_json_server, serve_until_signalled
 
 LOCALHOST = ("127.0.0.1", "localhost", "::1")
 
@@ -18,7 +19,7 @@ def auth_mode(host: str, environ: Mapping[str, str]) -> str | None:
     return "local"
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Run the VICE AI web app.")
     parser.add_argument("--host", default=os.environ.get("VICE_AI_HOST", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=int(os.environ.get("VICE_AI_PORT", "5000")))
@@ -32,8 +33,10 @@ def main(argv: list[str] | None = None) -> None:
            "header": f"accounts from the proxy header {app.config['AUTH_HEADER']}"}[app.config["AUTH"]]
     print(f"VICE AI on http://{args.host}:{args.port}/ using the {model}; {who}; data in {app.config['DATA_DIR']}",
           flush=True)
-    make_json_server(args.host, args.port, app).serve_forever()
+    # SIGTERM (systemd, docker stop) and SIGINT (Ctrl-C) alike: stop accepting, save running
+    # replies as stopped, tell open pages the server is restarting, exit 0.
+    return serve_until_signalled(make_json_server(args.host, args.port, app), lambda: shutdown(app))
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
