@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from collections.abc import Mapping
 
-from vice_ai import create_app, services
+from vice_ai import create_app, services, shutdown
 from vice_ai.security.hosts import allowed_hosts
-from vice_ai.serving import make_json_server
+from vice_ai.serving import make_json_server, serve_until_signalled
 
 LOCALHOST = ("127.0.0.1", "localhost", "::1")
 
@@ -19,7 +20,7 @@ def auth_mode(host: str, environ: Mapping[str, str]) -> str | None:
     return "local"
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Run the VICE AI web app.")
     parser.add_argument("--host", default=os.environ.get("VICE_AI_HOST", "127.0.0.1"))
     parser.add_argument("--port", type=int, default=int(os.environ.get("VICE_AI_PORT", "5000")))
@@ -36,8 +37,10 @@ def main(argv: list[str] | None = None) -> None:
           flush=True)
     print(f"Answering to the host names {', '.join(allowed_hosts(app.config))} "
           "(VICE_AI_ALLOWED_HOSTS sets them)", flush=True)
-    make_json_server(args.host, args.port, app).serve_forever()
+    # SIGTERM (systemd, docker stop) and SIGINT (Ctrl-C) alike: stop accepting, save running
+    # replies as stopped, tell open pages the server is restarting, exit 0.
+    return serve_until_signalled(make_json_server(args.host, args.port, app), lambda: shutdown(app))
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -59,7 +59,7 @@ def test_resume_replays_what_a_closed_tab_missed(chat):
     seen = ws_events(ws, lambda e: e["type"] == "round_start")
     ws.close()  # the tab goes away mid-reply
     later = connect_ws(server, session["id"])
-    send(later, type="resume", after=seen[-1]["seq"])
+    send(later, type="resume", after=seen[-1]["seq"], epoch=seen[-1]["epoch"])
     rest = ws_events(later, is_final)
     assert rest[0]["seq"] == seen[-1]["seq"] + 1
     full = seen + rest
@@ -75,8 +75,8 @@ def test_resume_too_far_back_sends_the_saved_session(make_app, start_server, cli
     session = make_session(c, doc)
     ws = connect_ws(server, session["id"])
     send(ws, type="send", content="Budget?")
-    ws_events(ws, is_final)
-    send(ws, type="resume", after=1)
+    done = ws_events(ws, is_final)[-1]
+    send(ws, type="resume", after=1, epoch=done["epoch"])
     sync = ws_events(ws, lambda e: e["type"] == "sync")[-1]
     assert sync["local"] is True
     assert [m["role"] for m in sync["session"]["messages"]] == ["user", "assistant"]

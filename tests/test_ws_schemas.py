@@ -20,6 +20,7 @@ from conftest import connect_ws, make_document, make_session, ws_events
 from fake_openai import Reply, ToolCall
 from pydantic import ValidationError
 
+from vice_ai import shutdown
 from vice_ai.api.schemas.websocket import COMMANDS, EVENTS, NotificationEvent, event_model
 from vice_ai.api.ws import parse_command
 from vice_ai.errors import BadRequest
@@ -105,9 +106,9 @@ def test_a_wrong_command_in_bytes_is_refused_like_text(chat):
     ws = connect_ws(server, session["id"])
     error = local_error_then_pong(ws, b'{"type": "send", "content": "\xff"}')
     assert error["message"].startswith("The JSON is not valid UTF-8")
-    ws.send(json.dumps({"type": "resume", "after": 0}).encode())
+    ws.send(json.dumps({"type": "resume", "after": 0}).encode())  # no epoch: the saved session
     ws.send(b'{"type": "ping"}')
-    assert [e["type"] for e in ws_events(ws, lambda e: e["type"] == "pong")] == ["pong"]
+    assert [e["type"] for e in ws_events(ws, lambda e: e["type"] == "pong")] == ["sync", "pong"]
     ws.close()
 
 
@@ -128,6 +129,7 @@ def test_the_message_limit_is_the_apps(make_app, start_server):
 def test_parse_command_returns_the_commands_model():
     assert parse_command('{"type": "send", "content": "Hi"}').content == "Hi"
     assert parse_command(b'{"type": "resume", "after": 7}').after == 7
+    assert parse_command(b'{"type": "resume", "after": 7, "epoch": "0f3a"}').epoch == "0f3a"
     needs = {"send": {"content": "x"}, "resume": {"after": 0}}
     for kind, model in COMMANDS.items():
         assert type(parse_command(json.dumps({"type": kind, **needs.get(kind, {})}))) is model
@@ -224,18 +226,23 @@ def test_every_event_of_a_real_chat_matches_its_declared_model(make_app, fake_op
     failed = tab.until(is_final)[-1]
     assert failed["type"] == "error" and failed["error"]["reason"] == "auth" and failed["seq"] >= 1
 
-    tab.send(type="resume", after=0)  # the whole buffer again
+    tab.send(type="resume", after=0, epoch=failed["epoch"])  # the whole buffer again
     replayed = tab.ping()
     assert [e["seq"] for e in replayed[:-1]] == list(range(1, len(replayed)))
-    tab.send(type="resume", after=10**6)  # a seq from before a restart: the saved session instead
+    tab.send(type="resume", after=10**6, epoch=failed["epoch"])  # past the counter: the saved session instead
     assert tab.until(lambda e: e["type"] == "sync")[-1]["session"]["id"] == session["id"]
+    for other_run in ({"epoch": "an-earlier-run"}, {}):  # a tab from before a restart, or one that cannot say
+        tab.send(type="resume", after=0, **other_run)
+        assert tab.until(lambda e: e["type"] == "sync")[-1]["epoch"] == failed["epoch"]
 
     assert client.delete(f"/api/sessions/{session['id']}").status_code == 200
     tab.until(lambda e: e["type"] == "deleted")
 
+    shutdown(app)  # the server stops: every socket still open hears so, then closes
+    assert watcher.until(lambda e: e["type"] == "restarting")[-1]["local"] is True
+
     seen = check_events(tab.raw) | check_events(watcher.raw)
     assert seen == set(EVENTS), f"not exercised: {set(EVENTS) - seen}"
-    watcher.ws.close()
 
 
 def test_the_not_found_answer_matches_the_error_model(live_server):
@@ -281,7 +288,7 @@ def documented(readme: str) -> tuple[set[str], set[str]]:
 def test_the_served_document_lists_exactly_the_documented_commands_and_events(client):
     commands, events = documented(README.read_text(encoding="utf-8"))
     assert commands == {"send", "retry", "continue", "stop", "resume", "ping"}  # the parser still finds the tables
-    assert len(events) == 13
+    assert len(events) == 14
     doc = client.get("/api/openapi.json").get_json()
     served = doc["x-websocket"]
     assert set(served["commands"]) == commands

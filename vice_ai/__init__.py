@@ -18,6 +18,7 @@ from .api import errors as api_errors
 from .chat.engine import ChatEngine
 from .domain.state import AppState
 from .housekeeping.archiving import Archiver
+from .housekeeping.repair import Repairer
 from .live.hub import Hub
 from .llm import LLMService
 from .security.ratelimit import RateLimits
@@ -27,6 +28,11 @@ from .streams.service import NotificationStreams
 from .tools.builtin import builtin_registry
 
 __all__ = ["create_app", "shutdown", "services"]
+
+REPAIR_KEY = "vice_ai.repair"
+# The last event every open socket gets when the server stops (then it closes).
+RESTARTING = {"type": "restarting", "local": True,
+              "message": "The server is restarting; this page reconnects by itself."}
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -65,16 +71,23 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     identity.init_app(app)
     blueprints.register(app)
 
-    # Streams that were running before a restart start again, off the request path.
+    # Streams that were running before a restart start again, off the request path;
+    # replies a dead process left streaming, and half-done two-file changes, are put right.
     threading.Thread(target=streams.restore, name="streams-restore", daemon=True).start()
+    repairer = app.extensions[REPAIR_KEY] = Repairer(state, engine.recover)
+    repairer.start()
     services(app).archiver.start()
     atexit.register(shutdown, app)
     return app
 
 
 def shutdown(app: Flask, timeout: float = 5.0) -> None:
-    """Stop the archiving job, notification streams and generations, waiting for their threads (idempotent)."""
+    """Stop the background jobs, notification streams and generations, waiting for their threads (each
+    running reply is saved as `stopped` and its tabs told), then close every websocket with a
+    `restarting` event (idempotent). `run.py` and the gunicorn hooks call it on SIGTERM and SIGINT."""
     found = services(app)
+    app.extensions[REPAIR_KEY].shutdown(timeout)
     found.archiver.shutdown(timeout)
     found.streams.shutdown(timeout)
     found.engine.shutdown(timeout)
+    found.hub.close_all(RESTARTING, timeout)

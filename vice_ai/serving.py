@@ -3,17 +3,30 @@
 Errors that the HTTP server itself answers before the app runs (a request line
 or URL over its limit: 414, a malformed request: 400) get the app's one JSON
 error shape and its security headers instead of the standard library's HTML page.
+
+`serve_until_signalled` runs it until SIGTERM (systemd, docker stop) or SIGINT
+(Ctrl-C), both the same way: stop accepting, then the app's shutdown (running
+replies saved as `stopped`, sockets told `restarting` and closed), exit 0.
+A second signal while that runs ends the process at once.
 """
 from __future__ import annotations
 
 import json
+import logging
+import signal
+import threading
+from collections.abc import Callable
 from http import HTTPStatus
+from types import FrameType
 from typing import Any
 
 from werkzeug.exceptions import default_exceptions
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from .security.csrf import HEADERS
+
+log = logging.getLogger(__name__)
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
 class JSONErrorRequestHandler(WSGIRequestHandler):
@@ -41,3 +54,31 @@ class JSONErrorRequestHandler(WSGIRequestHandler):
 def make_json_server(host: str, port: int, app: Any) -> BaseWSGIServer:
     """A threaded werkzeug server for `app` whose own errors are JSON."""
     return make_server(host, port, app, threaded=True, request_handler=JSONErrorRequestHandler)
+
+
+def serve_until_signalled(server: BaseWSGIServer, on_stop: Callable[[], None]) -> int:
+    """Serve until SIGTERM or SIGINT, then stop accepting and run `on_stop`; returns the exit status (0).
+
+    Call it from the main thread (signal handlers run there, and `serve_forever`
+    runs there too, so the handler asks another thread to stop the loop).
+    """
+    stopping = threading.Event()
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        if stopping.is_set():
+            return
+        stopping.set()
+        for sig in STOP_SIGNALS:  # a second signal: the default, which ends the process at once
+            signal.signal(sig, signal.SIG_DFL)
+        log.info("%s: stopping (running replies are saved, open pages reconnect)", signal.Signals(signum).name)
+        threading.Thread(target=server.shutdown, name="stop-serving", daemon=True).start()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in STOP_SIGNALS}
+    try:
+        server.serve_forever()  # werkzeug closes the listening socket when it returns
+    finally:
+        if not stopping.is_set():
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+    on_stop()
+    return 0

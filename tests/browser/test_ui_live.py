@@ -5,6 +5,8 @@ import pytest
 from fake_openai import Reply
 from playwright.sync_api import expect
 
+from vice_ai import shutdown
+
 from .helpers import RECORD_STREAM, assistant, card, open_document, send, session_of, streamed, wait_live
 
 pytestmark = pytest.mark.browser
@@ -104,3 +106,50 @@ def test_reload_and_server_restart_keep_everything(served, doc, model, new_page)
     expect(fresh.locator("#messages .msg-assistant")).to_have_count(3)
     messages = session_of(served, fresh)["messages"]
     assert [m["status"] for m in messages if m["role"] == "assistant"][1] in ("stopped", "interrupted")
+
+
+def test_a_page_from_before_a_restart_catches_up_when_the_new_run_is_further_along(served, doc, model, new_page):
+    """The new run's seq can be past the page's when it reconnects: the page must not take the new run's
+    tail for what it missed (its epoch says which run its seq counts)."""
+    model.script(Reply(tokens=SLOW, delay=0.01))
+    page = new_page()
+    open_document(page, served.url, doc)
+    send(page, "First question")
+    expect(assistant(page)).to_have_attribute("data-status", "complete")
+    session_id = session_of(served, page)["id"]
+
+    # The server stops; before the page is back, the new run has more events on this chat than the page saw.
+    served.stop()
+    app = served.make_app(**served.config)
+    model.script(Reply(text="Short."), Reply(tokens=SLOW * 2, delay=0.0))
+    for question in ("Second question", "Third question"):
+        resp = app.test_client().post(f"/api/sessions/{session_id}/messages", json={"content": question},
+                                      headers={"X-VICE-CSRF": "1"})
+        assert resp.status_code == 201, resp.get_json()
+    served.make_app = lambda **config: app
+    served.start()
+
+    wait_live(page)
+    expect(page.locator("#messages .msg-user .msg-text")).to_have_text(
+        ["First question", "Second question", "Third question"])
+    expect(page.locator("#messages .msg-assistant .msg-body").nth(1)).to_have_text("Short.")
+    expect(assistant(page).locator(".msg-body")).to_have_text(("".join(SLOW) * 2).strip())
+
+
+def test_a_stopping_server_saves_the_reply_and_the_page_reconnects(served, doc, model, new_page):
+    model.script(Reply(tokens=SLOW * 10, delay=0.1), Reply(text="After the restart."))
+    page = new_page()
+    open_document(page, served.url, doc)
+    send(page, "Long answer please")
+    expect(assistant(page).locator(".msg-body")).to_contain_text("part2")
+
+    shutdown(served.app)  # what SIGTERM runs: the reply is saved, every socket told "restarting" and closed
+    # Live, before any restart: the stopped event came before the socket closed.
+    expect(assistant(page)).to_have_attribute("data-status", "stopped")
+    expect(page.locator("#conn-state")).not_to_have_attribute("data-state", "live")
+    served.restart()
+
+    wait_live(page)
+    expect(assistant(page)).to_have_attribute("data-status", "stopped")
+    send(page, "Still there?")
+    expect(assistant(page).locator(".msg-body")).to_have_text("After the restart.")

@@ -7,6 +7,7 @@ with `parse_command`, and `init_app` lists both in the OpenAPI document.
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Mapping
 from typing import Any
 
@@ -121,10 +122,19 @@ def session_socket(ws: Any, session_id: str) -> None:
     conn.run()
 
 
+class SocketThread(threading.Thread):
+    """simple_websocket's per-socket thread, as a daemon: a socket the server closed while the thread
+    waits for its next ping must not keep a stopping process (gunicorn's worker) alive."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, daemon=True, **kwargs)
+
+
 def init_app(app: Flask) -> None:
     app.config.setdefault("SOCK_SERVER_OPTIONS", {
         "ping_interval": app.config["WS_PING_INTERVAL"],
         "max_message_size": app.config["WS_MAX_MESSAGE_SIZE"],
+        "thread_class": SocketThread,
     })
     app.register_blueprint(bp)
     register_websocket_messages(app, COMMANDS, EVENTS)

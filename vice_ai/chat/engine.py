@@ -119,20 +119,23 @@ class ChatEngine:
             if rnd.thread is not None:
                 rnd.thread.join(max(0.0, deadline - time.monotonic()))
 
-    def recover(self, session_id: str) -> None:
-        """Mark replies left 'streaming' by a stopped server as interrupted (kept, never dropped)."""
+    def recover(self, session_id: str) -> int:
+        """Mark replies left 'streaming' by a stopped server as interrupted (kept, never dropped); returns how many.
+
+        Never while this process generates in the session: its reply is streaming for real.
+        """
         if self.running(session_id):
-            return
+            return 0
         session = self.state.get_chat_session(session_id)
-        if session is None:
-            return
-        stale = [m for m in session.messages if m.status == "streaming"]
-        if not stale:
-            return
+        if session is None or not any(m.status == "streaming" for m in session.messages):
+            return 0
         try:
             with self.state.edit_session(session_id) as writer:
+                # A round registers before it writes its reply, and writing needs this lock:
+                # not running now means no reply of ours is streaming until we are done.
                 if self.running(session_id):
-                    return
+                    return 0
+                stale = [m for m in writer.session.messages if m.status == "streaming"]
                 for message in stale:
                     # A changed copy: the cached message changes only once the record is on disk.
                     writer.put_message(replace(message, status="interrupted", error={
@@ -145,6 +148,8 @@ class ChatEngine:
             # Reading a chat never fails for a write it cannot make: the next read tries again.
             log.warning("could not mark the interrupted replies of session %s (will retry): %s",
                         session_id, exc.message)
+            return 0
+        return len(stale)
 
     # -- a round ----------------------------------------------------------------------
     def _start(self, session_id: str, content: str | None, handler: EventHandler | None,

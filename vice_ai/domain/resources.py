@@ -65,11 +65,17 @@ def load_section(doc: Document, section_id: str) -> Section:
 
 
 def load_session(session_id: str, need: str = READ, user: Any = CURRENT) -> ChatSession:
-    """The chat session if the user has `need` ("read" or "edit") access to it, else a 404."""
+    """The chat session if the user has `need` ("read" or "edit") access to it, else a 404.
+
+    A session its section does not list (a crash between writing it and its
+    document left it behind) is as absent as one that does not exist.
+    """
     session = services().state.get_chat_session(session_id)
     if session is not None:
         doc = services().state.get_document(session.document_id)
-        if doc is not None and enough(services().access.session_level(session, doc, _user(user)), need):
+        section = doc.section(session.section_id) if doc is not None else None
+        listed = section is not None and session_id in section.session_ids
+        if doc is not None and listed and enough(services().access.session_level(session, doc, _user(user)), need):
             return session
     raise NotFound("Chat session not found.")
 

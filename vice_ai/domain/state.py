@@ -154,13 +154,13 @@ class AppState:
             self._save_document(doc)
 
     def delete_document(self, doc_id: str) -> Document:
-        """Delete a document, then every chat session of its sections."""
+        """Delete its sessions, then the document, under its locks (a crash between: listed ids, absent)."""
         with self._locked_document(doc_id) as doc:
+            for section in doc.sections:
+                for session_id in section.session_ids:
+                    self._delete_session_files(session_id)
             self.store.delete("documents", doc_id)
             self._forget_document(doc_id)
-        for section in doc.sections:
-            for session_id in section.session_ids:
-                self._delete_session_files(session_id)
         return doc
 
     # -- chat sessions --------------------------------------------------------------
@@ -278,22 +278,22 @@ class AppState:
             return None if session is None else session.to_dict()
 
     def create_chat_session(self, section_id: str, document_id: str, **fields: Any) -> ChatSession:
-        """Create a session for a section: new uuid, stored under the lock, saved at once."""
+        """Create a session: listed in its section, then its file written, both under the document's locks
+        (a crash between leaves a listed id with no file: absent, and `repair_document` unlists it)."""
         session = ChatSession(new_id(), document_id, section_id, **fields)
-        with self._exclusive("sessions", session.id):
-            key = self.store.write_snapshot("sessions", session.id, session.to_dict())
-            with self.locks["chat_sessions"]:
-                self.chat_sessions[session.id] = session
-            self._session_marks[session.id] = _DiskMark(key, generations=self.store.generations("sessions", session.id))
-        try:
-            with self.edit_document(document_id) as doc:
-                section = doc.section(section_id)
-                if section is None:
-                    raise NotFound("Section not found.")
-                section.session_ids.append(session.id)
-        except BaseException:
-            self._delete_session_files(session.id)
-            raise
+        with self._locked_document(document_id) as current:
+            if current.section(section_id) is None:
+                raise NotFound("Section not found.")
+            doc = Document.from_dict(current.to_dict())
+            doc.section(section_id).session_ids.append(session.id)  # type: ignore[union-attr]
+            doc.updated_at = now()
+            self._save_document(doc)
+            with self._exclusive("sessions", session.id):
+                key = self.store.write_snapshot("sessions", session.id, session.to_dict())
+                with self.locks["chat_sessions"]:
+                    self.chat_sessions[session.id] = session
+                generations = self.store.generations("sessions", session.id)
+                self._session_marks[session.id] = _DiskMark(key, generations=generations)
         return session
 
     @contextmanager
@@ -320,18 +320,60 @@ class AppState:
         return message
 
     def delete_chat_session(self, session_id: str) -> ChatSession:
+        """Delete a session's files, then unlist it, under the document's locks (a crash between: absent)."""
         session = self.get_chat_session(session_id)
         if session is None:
             raise NotFound("Chat session not found.")
         try:
             with self.edit_document(session.document_id) as doc:
+                self._delete_session_files(session_id)
                 section = doc.section(session.section_id)
                 if section is not None and session_id in section.session_ids:
                     section.session_ids.remove(session_id)
         except NotFound:
-            pass  # the document went first; the session file is all that is left
-        self._delete_session_files(session_id)
+            self._delete_session_files(session_id)  # the document went first; the session file is all that is left
         return session
+
+    def repair_document(self, doc_id: str) -> list[str]:
+        """Unlist the sessions a document lists with no file (neither stored nor quarantined); returns them."""
+        doc = self.get_document(doc_id)
+        if doc is None or all(self._stored("sessions", sid) for s in doc.sections for sid in s.session_ids):
+            return []
+        with self._locked_document(doc_id) as current:  # again under the lock: a create may be under way
+            doc = Document.from_dict(current.to_dict())
+            missing = [sid for s in doc.sections for sid in s.session_ids if not self._stored("sessions", sid)]
+            for section in doc.sections:
+                section.session_ids = [sid for sid in section.session_ids if sid not in missing]
+            if missing:
+                self._save_document(doc)
+        return missing
+
+    def _stored(self, kind: str, item_id: str) -> bool:
+        """On disk, or in quarantine (someone may put it back): not what a crash left half-written."""
+        aside = self.store.root / "quarantine" / kind
+        return self.store.exists(kind, item_id) or any(aside.glob(f"{item_id}.json.*"))
+
+    def drop_if_orphan(self, session_id: str) -> bool:
+        """Delete a session no section lists (checked under its document's locks); True if it did."""
+        session = self.peek_session(session_id)
+        if session is None:
+            return False
+        with self._exclusive("documents", session.document_id):
+            doc = self._refresh_document(session.document_id)
+            section = doc.section(session.section_id) if doc is not None else None
+            if (section is not None and session_id in section.session_ids) or (
+                    doc is None and self._stored("documents", session.document_id)):
+                return False  # listed, or its document is in quarantine
+            self._delete_session_files(session_id)
+            return True
+
+    def peek_session(self, session_id: str) -> ChatSession | None:
+        """A stored session, read under its locks; kept in memory only if it already was (for sweeps)."""
+        with self._exclusive("sessions", session_id):
+            cached, session = session_id in self.chat_sessions, self._refresh_session(session_id)
+            if not cached:
+                self._forget_session(session_id)
+            return session
 
     def _delete_session_files(self, session_id: str) -> None:
         with self._exclusive("sessions", session_id):

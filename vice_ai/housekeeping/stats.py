@@ -24,8 +24,11 @@ def collect_stats(state: AppState, accounts: Accounts, mode: str) -> dict[str, A
     """Counts over every stored session and account (read from disk: admins ask rarely)."""
     sessions = archived = messages = 0
     by_model: dict[str, Counter[str]] = {}
+    documents = state.list_documents()
+    # Only the sessions a section lists: one a crash left behind unlisted is absent everywhere.
+    listed = {sid for doc in documents for section in doc.sections for sid in section.session_ids}
     for session_id in state.store.ids("sessions"):
-        data = state.session_dict(session_id)
+        data = state.session_dict(session_id) if session_id in listed else None
         if data is None:
             continue
         sessions += 1
@@ -42,7 +45,7 @@ def collect_stats(state: AppState, accounts: Accounts, mode: str) -> dict[str, A
     users = [accounts.local_user()] if mode == "local" else accounts.all()
     since = datetime.now(UTC) - ACTIVE_WINDOW
     return {
-        "documents": len(state.store.ids("documents")),
+        "documents": len(documents),
         "sessions": sessions,
         "archived_sessions": archived,
         "messages": messages,

@@ -3,7 +3,9 @@
 Only the writer (the thread that runs the connection) ever calls `ws.send`:
 worker threads publish to the hub, the hub puts events on this connection's
 queue, and the writer sends them. Events about the session carry the session's
-`seq`; replies meant for this connection only carry `"local": true`.
+`seq` and the server run's `epoch`; replies meant for this connection only carry
+`"local": true`. A `resume` from another epoch (a tab that was open before a
+restart), or without one, gets `sync`: its seq may count events of a run that is gone.
 
 Commands and events are declared in `api/schemas/websocket.py`; the route hands
 the connection its `parse` (`api/ws.parse_command`: `parse_json`, then the command
@@ -61,16 +63,33 @@ class SessionConnection:
         seq = self.hub.subscribe(self.session_id, self.document_id, self.sub)
         try:
             self._send({
-                "type": "hello", "local": True, "seq": seq, "session_id": self.session_id,
+                "type": "hello", "local": True, "seq": seq, "epoch": self.hub.epoch, "session_id": self.session_id,
                 "generating": self.engine.running(self.session_id) is not None,
             })
             reader = threading.Thread(target=self._read_loop, name=f"ws-read-{self.session_id[:8]}", daemon=True)
             reader.start()
-            self._write_loop()
+            if self._write_loop() == "restarting":
+                self._close_for_restart()
         finally:
             self.hub.unsubscribe(self.session_id, self.sub)
 
-    def _write_loop(self) -> None:
+    def _close_for_restart(self, timeout: float = 2.0) -> None:
+        """Close with 1012 (service restart) and wait for the client's answer before the socket goes.
+
+        Closing the TCP socket at once can reset the connection before the
+        browser has read the last events (`stopped`, `restarting`); after the
+        closing handshake it has them all.
+        """
+        try:
+            self.ws.close(reason=1012, message="The server is restarting.")
+        except Exception:
+            return  # already closed by the other side
+        thread = getattr(self.ws, "thread", None)
+        if isinstance(thread, threading.Thread):
+            thread.join(timeout)  # simple_websocket's reader ends on the client's close frame
+
+    def _write_loop(self) -> str | None:
+        """Send queued events until the end; returns the type of the last event sent when it ended the socket."""
         while True:
             if self.signed_in is not None and time.monotonic() >= self._next_check:
                 self._next_check = time.monotonic() + SIGNED_IN_CHECK
@@ -80,7 +99,7 @@ class SessionConnection:
                 event = self.sub.queue.get(timeout=1.0)
             except queue.Empty:
                 if self.sub.overflowed or not self.ws.connected:
-                    return  # too slow a reader: the client reconnects and resumes
+                    return None  # too slow a reader: the client reconnects and resumes
                 continue
             # Whatever else is already queued goes out with it in one socket write:
             # under load a burst costs one syscall (and one wait for the GIL), not one each.
@@ -96,13 +115,13 @@ class SessionConnection:
                     done = True
                     break
                 to_send.append(item)
-                if item.get("type") == "deleted":
+                if item.get("type") in ("deleted", "restarting"):
                     done = True
                     break
             if to_send:
                 self._send_events(to_send)
             if done:
-                return
+                return to_send[-1].get("type") if to_send else None
 
     def _send(self, event: dict[str, Any]) -> None:
         self._send_events([event])
@@ -154,7 +173,7 @@ class SessionConnection:
             elif command.type == "stop":
                 self.engine.stop(self.session_id)
             elif command.type == "resume":
-                self.resume(command.after)
+                self.resume(command.after, command.epoch)
             elif command.type == "ping":
                 self._local({"type": "pong"})
             else:  # a command the parser knows and this connection does not
@@ -165,11 +184,14 @@ class SessionConnection:
             log.exception("websocket command failed in session %s", self.session_id)
             self._error(ViceError("The command failed because of an error in the server; it has been logged."))
 
-    def resume(self, after: int) -> None:
-        """Send what the client missed after `after`, or the persisted session if too much."""
+    def resume(self, after: int, epoch: str | None = None) -> None:
+        """Send what the client missed after `after`, or the persisted session if too much or not of this run.
+
+        A seq without its epoch may count events of an earlier run (an old page): the saved session, then.
+        """
         events, current = self.hub.since(self.session_id, after)
-        if events is None:
-            self._local({"type": "sync", "seq": current, "session": self.snapshot()})
+        if events is None or epoch != self.hub.epoch:
+            self._local({"type": "sync", "seq": current, "epoch": self.hub.epoch, "session": self.snapshot()})
             return
         for event in events:
             self.sub.put(event)

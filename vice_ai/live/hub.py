@@ -3,11 +3,19 @@
 Any thread may publish. Each session has a sequence counter and a bounded buffer
 of its recent events so that a reconnecting tab can catch up (`since`). Each
 subscriber is a queue drained by exactly one writer thread (its websocket).
+
+The counters live in this process only and begin again at 0 when the server
+restarts, so every hub has an `epoch` (random, made when the app starts) that
+`hello`, `sync` and every session event carry: a seq means something only
+together with its epoch. `close_all` ends every subscription when the server
+stops (each socket gets a last event, then closes).
 """
 from __future__ import annotations
 
 import queue
+import secrets
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -39,6 +47,10 @@ class Hub:
 
     def __init__(self, buffer_size: int = 2000) -> None:
         self.buffer_size = buffer_size
+        # This run of the server: seqs from another epoch cannot be resumed.
+        self.epoch = secrets.token_hex(8)
+        # Set by close_all: the last event each socket gets (new subscribers get it at once).
+        self._closing: dict[str, Any] | None = None
         # Guards the channel table only; a channel's own lock may be taken while
         # holding it, never the other way round.
         self._lock = threading.Lock()
@@ -80,7 +92,7 @@ class Hub:
         channel = self._channel(session_id, document_id)
         with channel.lock:
             channel.seq += 1
-            event = {**event, "seq": channel.seq, "session_id": session_id}
+            event = {**event, "seq": channel.seq, "session_id": session_id, "epoch": self.epoch}
             channel.buffer.append(event)
             # Queues never block, so delivering under the lock keeps every
             # subscriber's order identical to the seq order.
@@ -143,8 +155,42 @@ class Hub:
         """Start delivering a session's events to `sub`; returns the current seq."""
         channel = self._channel(session_id, document_id)
         with channel.lock:
-            channel.subscribers.add(sub)
-            return channel.seq
+            closing = self._closing
+            if closing is None:
+                channel.subscribers.add(sub)
+            seq = channel.seq
+        if closing is not None:  # the server is stopping: this socket only hears so
+            sub.put(closing)
+            sub.put(None)
+        return seq
+
+    def close_all(self, event: dict[str, Any], timeout: float = 5.0) -> int:
+        """Give every subscriber `event` as its last, then wait (up to `timeout`) until they are gone.
+
+        Used when the server stops: each socket's writer sends the event and
+        returns, which closes the socket. Later subscribers get the event at
+        once. Returns how many subscribers were still there at the deadline.
+        """
+        with self._lock:
+            self._closing = event
+            channels = list(self._channels.values())
+        for channel in channels:
+            with channel.lock:
+                subs = list(channel.subscribers)
+            for sub in subs:
+                sub.put(event)
+                sub.put(None)
+        deadline = time.monotonic() + timeout
+        while True:
+            left = sum(len(self.subscribers_of(channel)) for channel in channels)
+            if left == 0 or time.monotonic() >= deadline:
+                return left
+            time.sleep(0.02)
+
+    @staticmethod
+    def subscribers_of(channel: _Channel) -> list[Subscriber]:
+        with channel.lock:
+            return list(channel.subscribers)
 
     def unsubscribe(self, session_id: str, sub: Subscriber) -> None:
         channel = self._channels.get(session_id)
@@ -180,7 +226,7 @@ class Hub:
             with channel.lock:
                 subs, seq = list(channel.subscribers), channel.seq
             for sub in subs:
-                sub.put({"type": "deleted", "session_id": session_id, "seq": seq + 1})
+                sub.put({"type": "deleted", "session_id": session_id, "seq": seq + 1, "epoch": self.epoch})
 
 
 class QueueSubscriber:

@@ -6,9 +6,10 @@ every command with `Command` (a union discriminated by `type`, after
 (`ws.init_app` registers them); tests check every event a real chat produces
 against its model.
 
-Events about a session carry its gap-free `seq` and its `session_id`; replies
-meant for one connection only carry `"local": true` (`hello`, `pong`, `sync`
-and command errors). Like the HTTP answers, events may gain fields later (extra
+Events about a session carry its gap-free `seq`, its `session_id` and the
+server run's `epoch` (seqs begin again when the server restarts); replies meant
+for one connection only carry `"local": true` (`hello`, `pong`, `sync`,
+`restarting` and command errors). Like the HTTP answers, events may gain fields later (extra
 fields are allowed), but every field listed here is always there with this type.
 Commands are strict: unknown fields are refused.
 """
@@ -24,7 +25,7 @@ from .resources import MessageOut, Out, SessionOut
 __all__ = ["COMMANDS", "EVENTS", "Command", "SendCommand", "RetryCommand", "ContinueCommand", "StopCommand",
            "ResumeCommand", "PingCommand", "EventError", "HelloEvent", "UserMessageEvent", "RoundStartEvent",
            "DeltaEvent", "ToolCallEvent", "ToolResultEvent", "DoneEvent", "StoppedEvent", "ErrorEvent",
-           "NotificationEvent", "DeletedEvent", "SyncEvent", "PongEvent"]
+           "NotificationEvent", "DeletedEvent", "SyncEvent", "PongEvent", "RestartingEvent"]
 
 
 # ---- commands (client -> server) ----
@@ -54,11 +55,17 @@ class StopCommand(Schema):
     type: Literal["stop"]
 
 
+Epoch = Annotated[str, Field(description="The server run the seq belongs to (a new one after every restart)")]
+
+
 class ResumeCommand(Schema):
-    """Replay every event after `after` (or get a `sync` when the replay buffer does not reach back that far)."""
+    """Replay every event after `after`, or get a `sync` when the replay buffer does not reach back that far
+    or `epoch` is missing or not the server's (the server restarted since)."""
 
     type: Literal["resume"]
     after: int = Field(ge=0, description="The last seq the client has applied (0: none)")
+    epoch: str | None = Field(None, max_length=64, description="The epoch of that seq (from `hello` or an event); "
+                              "without it (or with another) the answer is `sync`")
 
 
 class PingCommand(Schema):
@@ -85,6 +92,7 @@ class SessionEvent(Out):
 
     seq: int = Field(ge=1, description="Per session, gap-free; apply events in seq order, ignore repeats")
     session_id: str
+    epoch: Epoch
 
 
 class EventError(BaseModel):
@@ -105,6 +113,7 @@ class HelloEvent(Out):
     type: Literal["hello"]
     local: Literal[True]
     seq: int = Field(ge=0, description="The session's seq when the socket opened")
+    epoch: Epoch
     session_id: str
     generating: bool
 
@@ -178,6 +187,7 @@ class ErrorEvent(Out):
     message: MessageOut | None = Field(None, description="The partial reply, or null (reply errors)")
     seq: int | None = Field(None, ge=0, description="Reply errors: the session's seq; 0 when access ends")
     session_id: str | None = None
+    epoch: str | None = Field(None, description="Reply errors: the server run the seq belongs to")
     local: Literal[True] | None = Field(None, description="True for a command's error, sent to this socket only")
 
 
@@ -200,12 +210,22 @@ class DeletedEvent(SessionEvent):
 
 
 class SyncEvent(Out):
-    """The saved session, when `resume` asks for more than the replay buffer holds (replace the view)."""
+    """The saved session, when `resume` asks for more than the replay buffer holds or for a seq of another
+    epoch (replace the view; continue from this seq and epoch)."""
 
     type: Literal["sync"]
     local: Literal[True]
     seq: int = Field(ge=0, description="The session's current seq")
+    epoch: Epoch
     session: SessionOut
+
+
+class RestartingEvent(Out):
+    """The server is stopping (a restart or a deploy): the socket closes next; reconnect and resume."""
+
+    type: Literal["restarting"]
+    local: Literal[True]
+    message: str
 
 
 class PongEvent(Out):
@@ -219,7 +239,7 @@ EVENTS: dict[str, type[Out]] = {
     "hello": HelloEvent, "user_message": UserMessageEvent, "round_start": RoundStartEvent, "delta": DeltaEvent,
     "tool_call": ToolCallEvent, "tool_result": ToolResultEvent, "done": DoneEvent, "stopped": StoppedEvent,
     "error": ErrorEvent, "notification": NotificationEvent, "deleted": DeletedEvent, "sync": SyncEvent,
-    "pong": PongEvent,
+    "pong": PongEvent, "restarting": RestartingEvent,
 }
 
 

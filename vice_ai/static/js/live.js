@@ -1,6 +1,9 @@
 // One websocket on one chat session, kept open: reconnects by itself, resumes
 // from the last event it applied, and hands events to the page strictly in
 // `seq` order (replays may repeat events or deliver them out of order).
+// A seq counts events of one run of the server (its `epoch`): after a restart
+// the counter begins again, so a hello or sync from another epoch means the
+// persisted session is the truth, never a replay of the new run's events.
 
 const RECONNECT_DELAYS = [250, 500, 1000, 2000, 3000, 5000];
 const GAP_WAIT_MS = 2000;
@@ -19,6 +22,7 @@ export class SessionSocket {
     this.h = handlers;
     this.ws = null;
     this.lastSeq = null;
+    this.epoch = null;
     this.held = new Map();
     this.loading = false;
     this.closed = false;
@@ -81,6 +85,7 @@ export class SessionSocket {
     if (event.local) {
       if (event.type === "hello") await this.hello(event);
       else if (event.type === "sync") this.sync(event);
+      else if (event.type === "restarting") this.restarting();
       else if (event.type !== "pong" && this.h.onLocal) this.h.onLocal(event);
       return;
     }
@@ -92,17 +97,28 @@ export class SessionSocket {
       return;
     }
     if (typeof event.seq !== "number") return;
+    // An event of another run than the one our seq counts: the hello or sync of this
+    // connection sets the epoch first, so this is a stray from an earlier socket.
+    if (event.epoch && this.epoch && event.epoch !== this.epoch) return;
     if (this.lastSeq !== null && event.seq <= this.lastSeq) return;
     this.held.set(event.seq, event);
     this.drain();
   }
 
+  restarting() {
+    // The server is stopping and closes this socket next: the same as a lost
+    // connection (the close handler reconnects with back-off).
+    this.setState("reconnecting");
+  }
+
   async hello(event) {
     this.attempt = 0;
-    if (this.lastSeq === null || event.seq < this.lastSeq) {
-      // First open, or a restarted server (its counter began again): the persisted
-      // session over HTTP is the truth; events after hello.seq are applied on top.
+    if (this.lastSeq === null || event.epoch !== this.epoch || event.seq < this.lastSeq) {
+      // First open, or a restarted server (a new epoch: its counter began again):
+      // the persisted session over HTTP is the truth; events after hello.seq are
+      // applied on top.
       this.lastSeq = event.seq;
+      this.epoch = event.epoch;
       this.held.clear();
       this.loading = true;
       this.setState("live");
@@ -115,11 +131,12 @@ export class SessionSocket {
       return;
     }
     this.setState("live");
-    this.ws.send(JSON.stringify({ type: "resume", after: this.lastSeq }));
+    this.ws.send(JSON.stringify({ type: "resume", after: this.lastSeq, epoch: this.epoch }));
   }
 
   sync(event) {
     this.lastSeq = event.seq;
+    this.epoch = event.epoch;
     for (const seq of [...this.held.keys()]) if (seq <= this.lastSeq) this.held.delete(seq);
     if (this.h.onSync) this.h.onSync(event.session);
     this.drain();
@@ -145,7 +162,9 @@ export class SessionSocket {
     if (this.held.size) {
       // A hole in the sequence that does not fill: ask the server for what is missing.
       this.gapTimer = setTimeout(() => {
-        if (this.held.size && this.isOpen) this.ws.send(JSON.stringify({ type: "resume", after: this.lastSeq }));
+        if (this.held.size && this.isOpen) {
+          this.ws.send(JSON.stringify({ type: "resume", after: this.lastSeq, epoch: this.epoch }));
+        }
       }, GAP_WAIT_MS);
     }
   }
