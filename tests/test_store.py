@@ -451,7 +451,9 @@ def test_corrupt_document_is_quarantined_and_the_rest_loads(make_app, data_dir, 
 
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="vice_ai"):
-        restarted = make_app().test_client()
+        app = make_app()
+        assert services(app).repairer.finished.wait(10)  # the start-up pass reads every document too
+        restarted = app.test_client()
         listed = restarted.get("/api/documents")
         assert listed.status_code == 200
         assert sorted(d["id"] for d in listed.get_json()["documents"]) == sorted([docs[0]["id"], docs[2]["id"]])

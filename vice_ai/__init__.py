@@ -29,7 +29,6 @@ from .tools.builtin import builtin_registry
 
 __all__ = ["create_app", "shutdown", "services"]
 
-REPAIR_KEY = "vice_ai.repair"
 # The last event every open socket gets when the server stops (then it closes).
 RESTARTING = {"type": "restarting", "local": True,
               "message": "The server is restarting; this page reconnects by itself."}
@@ -64,6 +63,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         limits=RateLimits(cfg["RATE_MESSAGES"], cfg["RATE_SIGNIN"], cfg["RATE_SIGNIN_IP"], cfg["RATE_SIGNIN_USER"],
                           cfg["RATE_SHARE_MISSES"], enabled=cfg["AUTH"] != "local"),
         archiver=Archiver(state, engine, cfg),
+        repairer=Repairer(state, engine.recover),
     )
 
     api_errors.init_app(app)
@@ -74,8 +74,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     # Streams that were running before a restart start again, off the request path;
     # replies a dead process left streaming, and half-done two-file changes, are put right.
     threading.Thread(target=streams.restore, name="streams-restore", daemon=True).start()
-    repairer = app.extensions[REPAIR_KEY] = Repairer(state, engine.recover)
-    repairer.start()
+    services(app).repairer.start()
     services(app).archiver.start()
     atexit.register(shutdown, app)
     return app
@@ -86,7 +85,7 @@ def shutdown(app: Flask, timeout: float = 5.0) -> None:
     running reply is saved as `stopped` and its tabs told), then close every websocket with a
     `restarting` event (idempotent). `run.py` and the gunicorn hooks call it on SIGTERM and SIGINT."""
     found = services(app)
-    app.extensions[REPAIR_KEY].shutdown(timeout)
+    found.repairer.shutdown(timeout)
     found.archiver.shutdown(timeout)
     found.streams.shutdown(timeout)
     found.engine.shutdown(timeout)

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from .chat.engine import ChatEngine
     from .domain.state import AppState
     from .housekeeping.archiving import Archiver
+    from .housekeeping.repair import Repairer
     from .live.hub import Hub
     from .llm import LLMService
     from .security.ratelimit import RateLimits
@@ -42,6 +43,7 @@ class Services:
     access: Access
     limits: RateLimits
     archiver: Archiver
+    repairer: Repairer
 
 
 def services(app: Flask | None = None) -> Services:

@@ -5,8 +5,8 @@ from typing import Any
 
 from flask import Blueprint, current_app, jsonify
 
-from ..chat.engine import Round
 from ..chat.render import message_view
+from ..chat.rounds import Round
 from ..domain import chats, deletion
 from ..domain.resources import load_session
 from .declare import declare

@@ -15,7 +15,7 @@ from flask import Blueprint, Flask, current_app, g
 from flask_sock import Sock
 
 from ..accounts.identity import current_credential, current_user, is_current
-from ..chat.engine import Round
+from ..chat.rounds import Round
 from ..domain import chats
 from ..domain.resources import EDIT, READ, load_session
 from ..errors import BadRequest, NotFound

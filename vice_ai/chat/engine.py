@@ -9,8 +9,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from ..domain.models import ChatSession, Document, Message, Section
@@ -24,14 +24,13 @@ from ..tools import ToolContext, ToolRegistry
 from ..tools.calls import ToolCallAccumulator, collect
 from .context import build_messages
 from .render import message_view, render_markdown
+from .rounds import EventHandler, Round
 from .toolloop import run_tool_loop
 
 if TYPE_CHECKING:
     from ..streams.service import NotificationStreams
 
 log = logging.getLogger(__name__)
-
-EventHandler = Callable[[dict[str, Any]], None]
 
 # How often a streaming reply is written to disk, so a crash keeps most of it.
 CHECKPOINT_SECONDS = 1.0
@@ -45,22 +44,6 @@ RENDER_SPACING = 20
 CONTINUE_PROMPT = ("Your previous reply was cut off. Continue it exactly where it stopped: do not repeat "
                    "anything already written and add no preamble.")
 
-
-@dataclass
-class Round:
-    """One user turn and the reply to it."""
-
-    session_id: str
-    document_id: str
-    user_message: Message
-    assistant_message: Message | None = None
-    error: ModelError | StorageError | None = None
-    cancel: threading.Event = field(default_factory=threading.Event)
-    finished: threading.Event = field(default_factory=threading.Event)
-    thread: threading.Thread | None = None
-
-    def wait(self, timeout: float | None = None) -> bool:
-        return self.finished.wait(timeout)
 
 
 class ChatEngine:

@@ -18,7 +18,7 @@ from .models import ChatSession, now
 from .resources import EDIT, edit_session, load_document, load_section, load_session, session_level
 
 if TYPE_CHECKING:
-    from ..chat.engine import Round
+    from ..chat.rounds import Round
 
 
 def check_tools(names: list[str]) -> list[str]:

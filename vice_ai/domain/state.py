@@ -22,7 +22,7 @@ from typing import Any
 from ..errors import NotFound, StorageError
 from ..storage.files import CorruptFile
 from ..storage.journal import JournalMoved
-from ..storage.locks import SidecarLock
+from ..storage.locks import Exclusive
 from ..storage.store import Store
 from .models import ChatSession, Document, Message, is_id, new_id, now
 from .records import apply_record, snapshot_data
@@ -69,8 +69,8 @@ class AppState:
                 lock = self._resource_locks[(kind, item_id)] = threading.RLock()
             return lock
 
-    def _exclusive(self, kind: str, item_id: str) -> _Exclusive:
-        return _Exclusive(self.resource_lock(kind, item_id), self.store.lock(kind, item_id))
+    def _exclusive(self, kind: str, item_id: str) -> Exclusive:
+        return Exclusive(self.resource_lock(kind, item_id), self.store.lock(kind, item_id))
 
     def _may_exist(self, kind: str, item_id: str) -> bool:
         """False for a valid id that names nothing: such requests make no lock file."""
@@ -380,29 +380,6 @@ class AppState:
             self.store.delete("sessions", session_id)
             self._forget_session(session_id)
 
-
-class _Exclusive:
-    """A resource's thread lock, then its file lock (a class: cheaper than a generator on every append)."""
-
-    __slots__ = ("_thread_lock", "_file_lock")
-
-    def __init__(self, thread_lock: threading.RLock, file_lock: SidecarLock) -> None:
-        self._thread_lock = thread_lock
-        self._file_lock = file_lock
-
-    def __enter__(self) -> None:
-        self._thread_lock.acquire()
-        try:
-            self._file_lock.acquire()
-        except BaseException:
-            self._thread_lock.release()
-            raise
-
-    def __exit__(self, *exc: object) -> None:
-        try:
-            self._file_lock.release()
-        finally:
-            self._thread_lock.release()
 
 
 class SessionWriter:

@@ -242,3 +242,27 @@ class SidecarLock:
 
     def __exit__(self, *exc: object) -> None:
         self.release()
+
+
+class Exclusive:
+    """A resource's thread lock, then its file lock (a class: cheaper than a generator on every append)."""
+
+    __slots__ = ("_thread_lock", "_file_lock")
+
+    def __init__(self, thread_lock: threading.RLock, file_lock: SidecarLock) -> None:
+        self._thread_lock = thread_lock
+        self._file_lock = file_lock
+
+    def __enter__(self) -> None:
+        self._thread_lock.acquire()
+        try:
+            self._file_lock.acquire()
+        except BaseException:
+            self._thread_lock.release()
+            raise
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            self._file_lock.release()
+        finally:
+            self._thread_lock.release()

@@ -1,0 +1,29 @@
+"""A round: one user turn and the reply to it, as the engine runs it and its callers wait for it."""
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..domain.models import Message
+from ..errors import ModelError, StorageError
+
+EventHandler = Callable[[dict[str, Any]], None]
+
+
+@dataclass
+class Round:
+    """One user turn and the reply to it."""
+
+    session_id: str
+    document_id: str
+    user_message: Message
+    assistant_message: Message | None = None
+    error: ModelError | StorageError | None = None
+    cancel: threading.Event = field(default_factory=threading.Event)
+    finished: threading.Event = field(default_factory=threading.Event)
+    thread: threading.Thread | None = None
+
+    def wait(self, timeout: float | None = None) -> bool:
+        return self.finished.wait(timeout)
