@@ -47,7 +47,7 @@ def test_read_share_then_edit_then_revoked(served_accounts, new_page):  # noqa: 
     expect(dialog.locator(".share-empty")).to_have_text("Not shared with anyone yet.")
     dialog.locator("#share-username").fill("nobody")
     dialog.locator("#share-form button[type=submit]").click()
-    expect(dialog.locator("#share-error")).to_have_text("No user with that name.")
+    expect(dialog.locator("#share-error")).to_have_text("No user with that name: the document was not shared.")
     dialog.locator("#share-username").fill("bob")
     dialog.locator("#share-access").select_option("read")
     dialog.locator("#share-form button[type=submit]").click()
