@@ -180,3 +180,13 @@ def connect_ws(server, session_id: str, headers: dict[str, str] | None = None):
     events = ws_events(ws, lambda e: e["type"] == "pong")
     assert events[0]["type"] == "hello", events
     return ws
+
+
+@pytest.fixture
+def alice(make_app):
+    """A test client signed in as "alice", the first account (an admin) of a password-mode app."""
+    from auth_helpers import password_app, signup
+
+    client = password_app(make_app).test_client()
+    assert signup(client, "alice").status_code == 201
+    return client

@@ -159,14 +159,6 @@ def test_run_py_allows_the_address_it_listens_on(data_dir):
 
 # -- finding 9: Origin by scheme, host and port; Sec-Fetch-Site in any case ------------------
 
-@pytest.fixture
-def alice(make_app):
-    app = password_app(make_app)
-    client = app.test_client()
-    assert signup(client, "alice").status_code == 201
-    return client
-
-
 def create(client, **headers):
     return client.post("/api/documents", json={"title": "Plan"}, headers=headers)
 

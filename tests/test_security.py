@@ -14,14 +14,6 @@ from vice_ai.chat.render import render_markdown
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
 
-@pytest.fixture
-def alice(make_app):
-    app = password_app(make_app)
-    client = app.test_client()
-    assert signup(client, "alice").status_code == 201
-    return client
-
-
 def without_csrf_header(client):
     client.environ_base.pop("HTTP_X_VICE_CSRF")
     return client
