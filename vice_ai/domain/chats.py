@@ -156,15 +156,11 @@ def apply_reply(session_id: str, message_id: str, mode: str) -> dict[str, Any]:
         raise Conflict("That reply is still being written.", field="message_id")
     if not message.content.strip():
         raise BadRequest("That reply is empty.", field="message_id")
-    doc = load_document(session.document_id, EDIT)
-    current = load_section(doc, session.section_id).content
-    if mode == "replace":
-        content = message.content
-    else:
-        content = f"{current.rstrip()}\n\n{message.content}" if current.strip() else message.content
     summary = "Applied a chat reply" if mode == "replace" else "Appended a chat reply"
-    return write_reply(session.document_id, session.section_id, content, summary,
-                       {"kind": "chat", "message_id": message.id, "session_id": session.id, "mode": mode})
+    # Appending reads the section under its lock, so a concurrent edit is kept, not overwritten.
+    return write_reply(session.document_id, session.section_id, message.content, summary,
+                       {"kind": "chat", "message_id": message.id, "session_id": session.id, "mode": mode},
+                       append=mode == "append")
 
 
 def _suggestion(session: ChatSession, suggestion_id: str) -> dict[str, Any]:

@@ -133,18 +133,22 @@ def revert_section(doc_id: str, section_id: str, version: int) -> tuple[Section,
 
 
 def write_reply(doc_id: str, section_id: str, content: str, summary: str, source: dict[str, Any],
-                base_version: int | None = None, then: Callable[[], object] | None = None) -> dict[str, Any]:
+                base_version: int | None = None, then: Callable[[], object] | None = None,
+                append: bool = False) -> dict[str, Any]:
     """Write text that came from a chat into a section as a new version ("generated").
 
-    With `base_version`, refuse (409) if the section moved on since then; `then` runs
+    `append` adds it after the section's text as it is under the lock. With
+    `base_version`, refuse (409) if the section moved on since then; `then` runs
     after the checks and before the write, under the document's lock. Returns
     `{section, previous_content, previous_version}` (undo = revert to previous_version).
     """
     limit = services().config["MAX_SECTION_CHARS"]
-    if len(content) > limit:
-        raise BadRequest(f"The section would be longer than {limit} characters.")
     with edit_document(doc_id, EDIT) as doc:
         section = load_section(doc, section_id)
+        if append and section.content.strip():
+            content = f"{section.content.rstrip()}\n\n{content}"
+        if len(content) > limit:
+            raise BadRequest(f"The section would be longer than {limit} characters.")
         if base_version is not None and section.version != base_version:
             raise Conflict(
                 f"The section changed since this was proposed (version {base_version} "
