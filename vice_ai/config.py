@@ -13,6 +13,8 @@ DEFAULTS: dict[str, Any] = {
     # Whole request bodies; Flask answers 413 above this.
     "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
     # Path and query string; longer URLs answer 414 (the HTTP server's own limit is higher).
+    # One uploaded file (multipart routes); their whole request may be this plus 64 KiB of form.
+    "MAX_UPLOAD_BYTES": 10 * 1024 * 1024,
     "MAX_URL_CHARS": 8192,
     "MAX_MESSAGE_CHARS": 100_000,
     "MAX_SECTION_CHARS": 500_000,
@@ -87,6 +89,7 @@ def _choice(*allowed: str) -> Callable[[str], str]:
 ENVIRONMENT: dict[str, tuple[str, Callable[[str], Any]]] = {
     "VICE_AI_DATA_DIR": ("DATA_DIR", str),
     "VICE_AI_MAX_BODY_BYTES": ("MAX_CONTENT_LENGTH", int),
+    "VICE_AI_MAX_UPLOAD_BYTES": ("MAX_UPLOAD_BYTES", int),
     "OPENAI_API_KEY": ("OPENAI_API_KEY", str),
     "OPENAI_BASE_URL": ("OPENAI_BASE_URL", str),
     "VICE_AI_MODEL": ("MODEL", str),

@@ -41,6 +41,12 @@ class BadHost(BadRequest):
     code = "bad_host"
 
 
+class TooLarge(ViceError):
+    """The input is larger than a limit; `limit` says the limit (in bytes for uploads)."""
+
+    code = "payload_too_large"
+
+
 class Unauthorized(ViceError):
     """Not signed in (pages redirect to sign-in instead)."""
 

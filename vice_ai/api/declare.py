@@ -25,15 +25,18 @@ from pydantic import BaseModel, ConfigDict, GetCoreSchemaHandler, GetJsonSchemaH
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import PydanticCustomError, core_schema
 
-from ..errors import BadRequest
+from ..errors import BadRequest, TooLarge
 from .jsonbody import format_path, parse_json
 
 __all__ = ["Schema", "ErrorDetail", "ErrorOut", "ConfigMaxLen", "NotBlank", "ResponseSpec", "Declaration", "declare",
-           "declare_websocket", "declaration_of", "validate"]
+           "declare_websocket", "declaration_of", "validate", "Upload", "UploadedFile", "upload_of", "upload_limit",
+           "too_large_upload"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 ATTRIBUTE = "__vice_declaration__"
 JSON = "application/json"
+MULTIPART = "multipart/form-data"
+FORM_ALLOWANCE = 64 * 1024  # what an upload's request may carry beside its files (boundaries, form fields)
 
 
 class Schema(BaseModel):
@@ -118,6 +121,27 @@ class ResponseSpec:
 
 
 @dataclass(frozen=True)
+class Upload:
+    """A multipart/form-data body: exactly one file in each field of `files`, other fields read with `form`.
+
+    Each file may be up to app config `limit_key` bytes (413 above, before the body is read).
+    """
+
+    files: tuple[str, ...] = ("file",)
+    form: type[BaseModel] | None = None
+    limit_key: str = "MAX_UPLOAD_BYTES"
+
+
+@dataclass(frozen=True)
+class UploadedFile:
+    """One uploaded file, read whole (its size is bounded by the upload's limit)."""
+
+    filename: str
+    content_type: str
+    data: bytes
+
+
+@dataclass(frozen=True)
 class Declaration:
     body: type[BaseModel] | None = None
     query: type[BaseModel] | None = None
@@ -127,6 +151,7 @@ class Declaration:
     tags: tuple[str, ...] = ()
     content_type: str = JSON
     websocket: bool = False
+    upload: Upload | None = None
 
 
 ResponseArg = type[BaseModel] | str | tuple[str, type[BaseModel] | str] | ResponseSpec | None
@@ -158,8 +183,11 @@ def _docstring(view: Callable[..., Any]) -> tuple[str | None, str | None]:
 def declare(*, body: type[BaseModel] | None = None, query: type[BaseModel] | None = None,
             responses: Mapping[int, ResponseArg] | None = None, summary: str | None = None,
             description: str | None = None, tags: tuple[str, ...] | list[str] | None = None,
-            content_type: str = JSON, max_depth: int = 32) -> Callable[[F], F]:
+            content_type: str = JSON, max_depth: int = 32, upload: Upload | None = None) -> Callable[[F], F]:
     """Declare a view's input and answers; the view gets `body=` / `query=` already validated.
+
+    With `upload=Upload(...)` the body is multipart/form-data: the view gets `files=` (field name ->
+    `UploadedFile`) and, when the upload declares a form model, `form=`.
 
     `responses` maps a status to a model (JSON), a media type ("text/html"), a pair
     (media type, model or description), a description alone, or None (no content). Pages and downloads
@@ -167,19 +195,23 @@ def declare(*, body: type[BaseModel] | None = None, query: type[BaseModel] | Non
     """
     if body is not None and not (content_type == JSON or content_type.endswith("+json")):
         raise ValueError("declare(body=...) reads JSON; content_type must be a JSON media type")
+    if body is not None and upload is not None:
+        raise ValueError("declare() takes a JSON body or an upload, not both")
 
     def decorator(view: F) -> F:
         doc_summary, doc_description = _docstring(view)
         decl = Declaration(body=body, query=query, summary=summary or doc_summary,
                            description=description or doc_description, tags=tuple(tags or ()),
                            responses={int(s): _response(int(s), v) for s, v in (responses or {200: JSON}).items()},
-                           content_type=content_type)
+                           content_type=MULTIPART if upload is not None else content_type, upload=upload)
 
         @functools.wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             config = current_app.config
             if body is not None:
                 kwargs["body"] = validate(body, _read_body(content_type, max_depth), config=config)
+            if upload is not None:
+                kwargs.update(_read_upload(upload, config))
             if query is not None:
                 kwargs["query"] = validate(query, _read_query(), strict=False, config=config)
             answer = view(*args, **kwargs)
@@ -219,6 +251,53 @@ def _read_body(content_type: str, max_depth: int) -> Any:
     if mimetype not in (JSON, content_type) and not mimetype.endswith("+json"):
         raise BadRequest(f"The request body must be JSON (Content-Type: {content_type}).")
     return parse_json(raw, max_depth=max_depth)
+
+
+def upload_of(view: Callable[..., Any] | None) -> Upload | None:
+    decl = declaration_of(view)
+    return decl.upload if decl is not None else None
+
+
+def upload_limit(config: Mapping[str, Any], upload: Upload) -> int:
+    """The largest request an upload route reads: its files plus the form allowance."""
+    return int(config[upload.limit_key]) * len(upload.files) + FORM_ALLOWANCE
+
+
+def too_large_upload(config: Mapping[str, Any], upload: Upload) -> TooLarge:
+    limit = int(config[upload.limit_key])
+    shown = f"{limit / 1024 / 1024:.1f} MB" if limit >= 1024 * 1024 else f"{limit} bytes"
+    return TooLarge(f"The file is larger than the limit of {shown}.", limit=limit)
+
+
+def _read_upload(upload: Upload, config: Mapping[str, Any]) -> dict[str, Any]:
+    if request.mimetype != MULTIPART:
+        names = ", ".join(f"'{name}'" for name in upload.files)
+        raise BadRequest(f"Send the file as multipart/form-data (field {names}).")
+    files: dict[str, UploadedFile] = {}
+    for name in upload.files:
+        given = request.files.getlist(name)
+        if len(given) != 1:
+            message = f"'{name}' is required." if not given else f"'{name}' is given more than once."
+            raise BadRequest(message, field=name)
+        data = given[0].read(int(config[upload.limit_key]) + 1)
+        if len(data) > int(config[upload.limit_key]):
+            raise too_large_upload(config, upload)
+        files[name] = UploadedFile(filename=given[0].filename or name,
+                                   content_type=given[0].mimetype or "application/octet-stream", data=data)
+    extra = sorted(set(request.files) - set(upload.files))
+    if extra:
+        raise BadRequest(f"Unknown file field(s): {', '.join(extra)}.", field=extra[0])
+    out: dict[str, Any] = {"files": files}
+    if upload.form is not None:
+        fields: dict[str, str] = {}
+        for name, items in request.form.lists():
+            if len(items) > 1:
+                raise BadRequest(f"'{name}' is given more than once.", field=name)
+            fields[name] = items[0]
+        out["form"] = validate(upload.form, fields, strict=False, config=config)
+    elif request.form:
+        raise BadRequest(f"Unknown field(s): {', '.join(sorted(request.form))}.", field=sorted(request.form)[0])
+    return out
 
 
 def _read_query() -> dict[str, str]:

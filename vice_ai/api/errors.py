@@ -16,9 +16,11 @@ from ..errors import (
     RateLimited,
     StorageError,
     StorageFull,
+    TooLarge,
     Unauthorized,
     ViceError,
 )
+from .declare import too_large_upload, upload_limit, upload_of
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +31,7 @@ STATUS: dict[type[ViceError], int] = {
     Forbidden: 403,
     NotFound: 404,
     Conflict: 409,
+    TooLarge: 413,
     RateLimited: 429,
     ModelError: 502,
     StorageFull: 507,  # Insufficient Storage
@@ -64,8 +67,14 @@ def init_app(app: Flask) -> None:
         # Werkzeug enforces MAX_CONTENT_LENGTH only when a view reads the body; refuse
         # up front so every route answers 413 the same way and does no work first.
         limit = app.config.get("MAX_CONTENT_LENGTH")
+        upload = upload_of(app.view_functions.get(request.endpoint or ""))
+        if upload is not None:  # an upload route has its own, larger limit
+            limit = upload_limit(app.config, upload)
+            request.max_content_length = limit
         length = request.content_length
         if limit is not None and length is not None and length > limit:
+            if upload is not None:
+                raise too_large_upload(app.config, upload)
             raise RequestEntityTooLarge()
         url_limit = app.config.get("MAX_URL_CHARS")
         if url_limit is not None and len(request.full_path) > url_limit:

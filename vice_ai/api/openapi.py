@@ -23,7 +23,7 @@ from pydantic.json_schema import JsonSchemaMode, models_json_schema
 from werkzeug.routing import Rule
 
 from ..errors import NotFound
-from .declare import JSON, Declaration, ErrorOut, declaration_of, declare
+from .declare import JSON, Declaration, ErrorOut, Upload, declaration_of, declare
 
 __all__ = ["bp", "build_openapi", "register_websocket_messages", "UndeclaredRoutes"]
 
@@ -52,7 +52,7 @@ def _models(decls: Iterable[Declaration], commands: Mapping[str, type[BaseModel]
             events: Mapping[str, type[BaseModel]]) -> list[tuple[type[BaseModel], JsonSchemaMode]]:
     wanted: dict[tuple[type[BaseModel], JsonSchemaMode], None] = {(ErrorOut, "serialization"): None}
     for decl in decls:
-        for model in (decl.body, decl.query):
+        for model in (decl.body, decl.query, decl.upload.form if decl.upload else None):
             if model is not None:
                 wanted[(model, "validation")] = None
         for spec in decl.responses.values():
@@ -62,6 +62,17 @@ def _models(decls: Iterable[Declaration], commands: Mapping[str, type[BaseModel]
     wanted.update({(m, "validation"): None for m in commands.values()})
     wanted.update({(m, "serialization"): None for m in events.values()})
     return list(wanted)
+
+
+def _upload_schema(upload: Upload, schemas: Mapping[str, Any], refs: Mapping[Any, Any]) -> dict[str, Any]:
+    """A multipart body: each file field (binary) and the form model's fields, inline."""
+    props: dict[str, Any] = {name: {"type": "string", "format": "binary"} for name in upload.files}
+    required = list(upload.files)
+    if upload.form is not None:
+        form = schemas[refs[(upload.form, "validation")]["$ref"].rsplit("/", 1)[-1]]
+        props.update(form.get("properties", {}))
+        required += form.get("required", [])
+    return {"type": "object", "properties": props, "required": required, "additionalProperties": False}
 
 
 def _error(description: str, error_ref: dict[str, Any]) -> dict[str, Any]:
@@ -109,6 +120,9 @@ def _operation(rule: Rule, method: str, decl: Declaration | None, view: Callable
         body_required = any(f.is_required() for f in decl.body.model_fields.values())
         op["requestBody"] = {"required": body_required,
                              "content": {decl.content_type: {"schema": refs[(decl.body, "validation")]}}}
+    if decl.upload is not None:
+        op["requestBody"] = {"required": True, "content": {decl.content_type: {"schema": _upload_schema(
+            decl.upload, schemas, refs)}}}
     responses: dict[str, Any] = {}
     for status, spec in sorted(decl.responses.items()):
         entry: dict[str, Any] = {"description": spec.description or str(status)}
