@@ -104,6 +104,8 @@ class PresetStore:
 
     def update(self, preset_id: str, change: Callable[[Preset], None]) -> Preset | None:
         """Read-modify-write one preset under its lock; None if it does not exist (any more)."""
+        if not is_id(preset_id):
+            return None  # ids come from URLs: never let one name a file
         with self.store.lock(KIND, preset_id):
             current = self.get(preset_id)
             if current is None:
@@ -117,6 +119,8 @@ class PresetStore:
 
     def delete(self, preset_id: str, check: Callable[[Preset], None] | None = None) -> bool:
         """Remove a preset's file (after `check` passes, under its lock); False if it was not there."""
+        if not is_id(preset_id):
+            return False
         with self.store.lock(KIND, preset_id):
             current = self.get(preset_id)
             if current is None:
