@@ -18,7 +18,7 @@ NO_DOCUMENT = ResponseSpec("application/json", ErrorOut, "No such document you c
 @declare(query=ListPresetsQuery, responses={200: PresetsOut, 404: NO_DOCUMENT}, tags=TAGS)
 def list_presets(query: ListPresetsQuery):
     """The built-in presets, yours, and with `document_id` those its owner shared with that document."""
-    return jsonify({"presets": service.list_presets(query.document_id)})
+    return jsonify({"presets": service.list_presets(query.document_id), "tools": service.chat_tools()})
 
 
 @bp.post("")

@@ -78,6 +78,12 @@ def list_presets(document_id: str | None = None) -> list[dict[str, Any]]:
     return found
 
 
+def chat_tools() -> list[dict[str, str]]:
+    """The built-in tools a chat may be given, by name and description (send_notification is for streams only)."""
+    return [{"name": t.name, "description": t.description} for t in services().tools.tools.values()
+            if t.name != "send_notification"]
+
+
 def settings_for_chat(doc: Document, preset_id: str) -> dict[str, Any]:
     """What a chat started on `doc` from a preset the caller may use gets in its config (404 for any other)."""
     builtin = builtin_preset(preset_id)

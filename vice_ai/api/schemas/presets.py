@@ -66,8 +66,16 @@ class PresetOut(Out):
     updated_at: str | None
 
 
+class ToolInfoOut(Out):
+    name: str
+    description: str
+
+
 class PresetsOut(Out):
+    """The presets, and the built-in tools a preset or a chat may name (for the pages' checkboxes)."""
+
     presets: list[PresetOut]
+    tools: list[ToolInfoOut]
 
 
 class PresetDeletedOut(Out):
