@@ -157,7 +157,7 @@ def test_a_user_never_sees_another_users_private_preset(users):
     alice.put(f"/api/documents/{doc['id']}/shares/bob", json={"access": "edit"})
     assert private["id"] not in ids(bob, doc["id"])
     assert bob.post(sessions_url(doc), json={"preset_id": private["id"]}).status_code == 404
-    assert alice.get(f"/api/presets").get_json()["presets"][-1]["name"] == "Alice's secret voice"
+    assert alice.get("/api/presets").get_json()["presets"][-1]["name"] == "Alice's secret voice"
 
 
 def test_a_shared_preset_is_listed_for_readers_usable_by_editors_and_editable_by_nobody_else(users):

@@ -42,7 +42,7 @@ def test_start_a_chat_from_a_preset_and_edit_its_settings(served, doc, model, ne
         "Talk like a pirate.", 1.2, ["read_section"])
 
     # Pick it, and the first message starts a chat from it: the model gets its settings.
-    page.get_by_label("Preset for new chats").select_option(label="Pirate")
+    page.get_by_label("New chats start from").select_option(label="Pirate")
     send(page, "Where is the treasure?")
     expect(assistant(page)).to_have_attribute("data-status", "complete")
     sent = model.chat_requests[-1]
@@ -82,7 +82,7 @@ def test_start_a_chat_from_a_preset_and_edit_its_settings(served, doc, model, ne
     assert [p for p in served.api("GET", "/api/presets")["presets"] if p["kind"] == "own"] == [preset]
 
     # "New chat" with a built-in preset picked.
-    page.get_by_label("Preset for new chats").select_option("builtin:summarise")
+    page.get_by_label("New chats start from").select_option("builtin:summarise")
     page.get_by_role("button", name="New chat").click()
     expect(page.locator("#session-select option")).to_have_count(2)
     wait_live(page)
@@ -131,7 +131,7 @@ def test_an_owner_shares_a_preset_with_the_readers_of_a_document(served_accounts
 
     # Bob sees it (not her private one), may use it, may not change it.
     open_document(bob, base, doc)
-    picker = bob.get_by_label("Preset for new chats")
+    picker = bob.get_by_label("New chats start from")
     expect(picker.locator('optgroup[label="Shared with this document"] option')).to_have_text(["House style (alice)"])
     expect(picker.locator("option", has_text="Alice only")).to_have_count(0)
     bob.get_by_role("button", name="Presets…").click()

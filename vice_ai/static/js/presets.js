@@ -67,6 +67,6 @@ export class PresetPicker {
   }
 
   setHidden(hidden) {
-    this.select.hidden = hidden;
+    this.select.parentElement.hidden = hidden;
   }
 }
