@@ -22,6 +22,7 @@ NO_RESOURCE = {
     "/api/auth/signin", "/api/auth/signup", "/api/auth/signout", "/api/auth/signout-everywhere",
     "/api/users", "/api/stats", "/api/admin/archive",
     "/api/openapi.json", "/api/docs",
+    "/api/presets",  # a user's own and the built-in ones (tests/test_presets.py covers sharing)
 }
 # Routes with a path argument that names a file of the app, not anybody's data.
 APP_FILES = {"/api/docs/assets/<path:name>"}
@@ -34,6 +35,7 @@ BODIES = {
     ("PATCH", "sessions.update_session"): {"title": "Renamed"},
     ("POST", "sessions.send_message"): {"content": "Tell me everything"},
     ("PUT", "sharing.share"): {"access": "edit"},
+    ("PATCH", "presets.update_preset"): {"name": "Taken over"},
 }
 
 
@@ -59,8 +61,10 @@ def world(make_app, fake_openai, start_server):
     [suggestion] = alice.get(f"/api/sessions/{session['id']}/suggestions").get_json()["suggestions"]
     [stream] = alice.get(f"/api/sessions/{session['id']}/streams").get_json()["streams"]
     reply = sent.get_json()["assistant_message"]
+    preset = alice.post("/api/presets", json={"name": "Alice's voice", "system_prompt": "Be Alice."}).get_json()
     ids = {"doc_id": doc["id"], "section_id": section["id"], "session_id": session["id"],
-           "stream_id": stream["id"], "suggestion_id": suggestion["id"], "version": 1, "username": "bob"}
+           "stream_id": stream["id"], "suggestion_id": suggestion["id"], "version": 1, "username": "bob",
+           "preset_id": preset["id"]}
     return {"app": app, "alice": alice, "bob": bob, "ids": ids, "reply": reply, "server": start_server(app)}
 
 

@@ -16,6 +16,7 @@ from .accounts.users import Accounts
 from .api import blueprints
 from .api import errors as api_errors
 from .chat.engine import ChatEngine
+from .domain.preset_store import PresetStore
 from .domain.state import AppState
 from .housekeeping.archiving import Archiver
 from .housekeeping.repair import Repairer
@@ -64,6 +65,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
                           cfg["RATE_SHARE_MISSES"], enabled=cfg["AUTH"] != "local"),
         archiver=Archiver(state, engine, cfg),
         repairer=Repairer(state, engine.recover),
+        presets=PresetStore(store),
     )
 
     api_errors.init_app(app)

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from .accounts.access import Access
     from .accounts.users import Accounts
     from .chat.engine import ChatEngine
+    from .domain.preset_store import PresetStore
     from .domain.state import AppState
     from .housekeeping.archiving import Archiver
     from .housekeeping.repair import Repairer
@@ -44,6 +45,7 @@ class Services:
     limits: RateLimits
     archiver: Archiver
     repairer: Repairer
+    presets: PresetStore
 
 
 def services(app: Flask | None = None) -> Services:

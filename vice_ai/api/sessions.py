@@ -37,8 +37,8 @@ ROUND_RESPONSES: dict[int, Any] = {201: RoundOut, 502: RoundErrorOut, 503: Round
 @bp.post("/documents/<doc_id>/sections/<section_id>/sessions")
 @declare(body=CreateSessionIn, responses={201: SessionOut}, tags=TAGS)
 def create_session(doc_id: str, section_id: str, body: CreateSessionIn):
-    """Start a chat on a section (edit access to the document)."""
-    session = chats.create_session(doc_id, section_id, body.title, body.config())
+    """Start a chat on a section (edit access to the document), optionally from a preset."""
+    session = chats.create_session(doc_id, section_id, body.title, body.config(), body.preset_id)
     return jsonify(chats.session_view(session.id)), 201
 
 

@@ -12,6 +12,7 @@ from ..chat.render import message_view
 from ..errors import BadRequest, Conflict, NotFound
 from ..housekeeping.redaction import redact, redact_json, redact_variables
 from ..services import services
+from . import presets
 from . import variables as bounds
 from .documents import write_reply
 from .models import ChatSession, now
@@ -46,9 +47,17 @@ def session_view(session_id: str) -> dict[str, Any]:
     return data
 
 
-def create_session(doc_id: str, section_id: str, title: str | None, config: dict[str, Any]) -> ChatSession:
-    """A new chat on a section (edit access to the document); it belongs to its creator."""
-    load_section(load_document(doc_id, EDIT), section_id)
+def create_session(doc_id: str, section_id: str, title: str | None, config: dict[str, Any],
+                   preset_id: str | None = None) -> ChatSession:
+    """A new chat on a section (edit access to the document); it belongs to its creator.
+
+    A preset's settings are copied in (with its id): `config` wins over them, and later edits of the preset
+    do not reach the chat.
+    """
+    doc = load_document(doc_id, EDIT)
+    load_section(doc, section_id)
+    if preset_id is not None:
+        config = {**presets.settings_for_chat(doc, preset_id), **config}
     user = current_user()
     if "tools" in config:
         config["tools"] = check_tools(config["tools"])

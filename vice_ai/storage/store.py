@@ -5,6 +5,7 @@ Layout::
     <data>/documents/<id>.json     snapshot of a document (whole-file atomic replace)
     <data>/sessions/<id>.json      snapshot of a chat session
     <data>/sessions/<id>.journal   records appended since that snapshot, one JSON per line
+    <data>/presets/<id>.json       a user's instruction preset (users/ holds the accounts)
     <data>/locks/<kind>-<id>.lock  filelock sidecars (never the data files themselves), removed with the resource
     <data>/quarantine/             corrupt files, moved aside
 
@@ -48,7 +49,7 @@ from .locks import SidecarLock
 
 log = logging.getLogger(__name__)
 
-KINDS = ("documents", "sessions", "users")
+KINDS = ("documents", "sessions", "users", "presets")
 FOLDERS = (*KINDS, "locks", "quarantine")
 
 # A snapshot temp file older than this belongs to a writer that died.

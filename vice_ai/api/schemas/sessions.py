@@ -98,12 +98,17 @@ class NoBody(Schema):
 
 
 class CreateSessionIn(Schema):
-    """A new chat on a section; `model` defaults to the user's preferred model, then the server's."""
+    """A new chat on a section; `model` defaults to the preset's, then the user's preferred model, then the server's.
+
+    A preset's settings are copied into the chat (fields given here win over them).
+    """
 
     title: Title | None = None
     model: ModelName | None = None
     system_prompt: SystemPrompt | None = None
     temperature: Temperature | None = None
+    preset_id: Annotated[str, Field(max_length=100, description=(
+        "Start from this preset (built-in, yours, or shared with this document); 404 for any other."))] | None = None
 
     def config(self) -> dict[str, Any]:
         return self.model_dump(include={"model", "system_prompt", "temperature"}, exclude_none=True)

@@ -145,6 +145,8 @@ export const sessionMethods = {
   async newSession(firstMessage = null) {
     if (!this.section) return null;
     const body = { model: this.modelSelect.value || undefined };
+    const preset = this.presetFor ? this.presetFor() : null; // the preset picker (presets.js), set by document.js
+    if (preset) Object.assign(body, { preset_id: preset.id, model: preset.model || body.model });
     if (firstMessage) body.title = firstMessage.replace(/\s+/g, " ").trim().slice(0, 60);
     try {
       const session = await post(`/api/documents/${this.documentId}/sections/${this.section.id}/sessions`, body);

@@ -4,6 +4,9 @@ import { toast } from "./ui.js";
 import { SectionsPane } from "./sections.js";
 import { ChatPane } from "./chat.js";
 import { ShareDialog } from "./share.js";
+import { PresetPicker } from "./presets.js";
+import { PresetManager } from "./preset-manager.js";
+import { ChatSettingsDialog } from "./chat-settings.js";
 
 const pane = document.getElementById("sections-pane");
 const documentId = pane.dataset.documentId;
@@ -13,6 +16,9 @@ const readonlyBadge = document.getElementById("readonly-badge");
 const shareButton = document.getElementById("share-btn");
 let authMode = "local";
 let shareDialog = null;
+let docLevel = null;
+let chatSettings = null;
+let presetPicker = null;
 
 const CONN_LABELS = { idle: "", connecting: "Connecting…", live: "Live", reconnecting: "Reconnecting…", closed: "" };
 
@@ -69,6 +75,8 @@ async function refreshDocument() {
 
 /** What the caller may do here: edit controls, the read-only badge, and (for the owner) Share. */
 function showAccess(level) {
+  docLevel = level;
+  if (presetPicker) presetPicker.setHidden(level === "read"); // readers start no chats
   sections.setEditable(level !== "read");
   chat.setDocAccess(level);
   // One user in local mode: no sharing, nothing shared with anyone.
@@ -100,6 +108,17 @@ function onNotification(event) {
   });
 }
 
+/** The preset picker for new chats, the Presets dialog and the Chat settings dialog. */
+function setUpPresets(models) {
+  presetPicker = new PresetPicker({ documentId, select: document.getElementById("preset-select") });
+  chat.presetFor = () => presetPicker.selected();
+  chatSettings = new ChatSettingsDialog({ pane: chat, button: document.getElementById("chat-settings-btn"),
+    picker: presetPicker, models });
+  new PresetManager({ documentId, button: document.getElementById("manage-presets"), picker: presetPicker, models,
+    canShare: () => authMode !== "local" && docLevel === "owner" });
+  presetPicker.load();
+}
+
 async function main() {
   try {
     authMode = (await get("/api/me")).auth || "local";
@@ -119,12 +138,16 @@ async function main() {
     onSectionUpdate: (section) => sections.replace(section),
     onNotification,
     onConnState: showConnState,
-    onSessionChange: (sectionId, chatId) => writeHash(sectionId, chatId),
+    onSessionChange: (sectionId, chatId) => {
+      writeHash(sectionId, chatId);
+      if (chatSettings) chatSettings.sessionChanged();
+    },
     onServerRestart: () => {
       refreshDocument();
       toast("Reconnected to the server; everything is up to date.");
     },
   });
+  setUpPresets(models);
   showConnState("idle");
   const doc = await refreshDocument();
   if (!doc) return;
