@@ -107,7 +107,7 @@ def alice_sees_everything_unchanged(world: dict) -> None:
     assert doc["title"] == "Alice's plan" and len(doc["sections"]) == 2
     assert doc["sections"][0]["version"] == 1 and doc["sections"][0]["content"] == "Secret budget: 40,000 euros."
     session = alice.get(f"/api/sessions/{ids['session_id']}").get_json()
-    assert session["title"] == "New chat" and len(session["messages"]) == 5
+    assert session["title"] == "Raise the budget" and len(session["messages"]) == 5
     [suggestion] = alice.get(f"/api/sessions/{ids['session_id']}/suggestions").get_json()["suggestions"]
     assert suggestion["status"] == "pending"
     [stream] = alice.get(f"/api/sessions/{ids['session_id']}/streams").get_json()["streams"]

@@ -294,6 +294,8 @@ def test_send_message_with_the_offline_assistant(client):
     assert receipt["messages_dropped"] == 0
     assert isinstance(receipt["prompt_tokens_estimate"], int) and receipt["prompt_tokens_estimate"] > 0
     stored = client.get(f"/api/sessions/{session['id']}").get_json()["messages"]
+    # The chat's view adds each message's place among its siblings (branches).
+    assert [(m.pop("sibling_ids"), m.pop("sibling_index")) for m in stored] == [([user["id"]], 0), ([reply["id"]], 0)]
     assert stored == [user, reply]
 
 

@@ -123,7 +123,7 @@ def test_only_an_interrupted_last_reply_can_be_continued(chat, fake_openai, setu
     resp = client.post(f"/api/sessions/{sid}/continue")
     assert resp.status_code == 409, resp.get_json()
     assert resp.get_json()["error"]["message"] == (
-        "Only an interrupted reply, the last message of the chat, can be continued.")
+        "Only an interrupted reply, the last message of the chat's active branch, can be continued.")
     assert client.get(f"/api/sessions/{sid}").get_json()["messages"] == before
     assert len(fake_openai.chat_requests) == requests
 

@@ -209,8 +209,8 @@ def test_a_blocking_round_whose_reply_cannot_be_saved_answers_507_with_both_mess
     fake_openai.script(Reply(tokens=WORDS[:20], delay=0.03))
     original_append = services(app).state.append_message
 
-    def append_then_fill(session_id, message):
-        saved = original_append(session_id, message)
+    def append_then_fill(session_id, message, changes=None):
+        saved = original_append(session_id, message, changes)
         refusal.on = True  # the disk fills up right after the user message was saved
         return saved
 

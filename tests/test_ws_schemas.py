@@ -312,7 +312,7 @@ def test_a_command_that_fails_in_the_server_is_an_error_event_not_a_dead_reader(
     from vice_ai.live.hub import Hub
 
     class BrokenEngine:
-        def regenerate(self, session_id: str) -> None:
+        def regenerate(self, session_id: str, message_id: str | None = None) -> None:
             raise RuntimeError("boom")
 
     conn = SessionConnection(None, "s1", "d1", Hub(), BrokenEngine(), snapshot=dict, parse=parse_command)

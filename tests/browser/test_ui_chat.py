@@ -100,11 +100,13 @@ def test_model_error_shows_inline_with_a_retry_that_works(served, doc, model, ne
     expect(failed.get_by_role("button", name="Continue")).to_have_count(0)  # nothing to go on from
     retry.click()
 
-    expect(page.locator("#messages .msg-assistant")).to_have_count(2)
+    # The new reply is a branch beside the failed one (kept, one click away).
     recovered = assistant(page)
-    expect(recovered).to_have_attribute("data-status", "complete")
     expect(recovered.locator(".msg-body")).to_have_text("Second time lucky.")
-    expect(retry).to_be_hidden()  # only the latest reply offers Retry
+    expect(recovered).to_have_attribute("data-status", "complete")
+    expect(page.locator("#messages .msg-assistant")).to_have_count(1)
+    expect(recovered.locator(".branch-count")).to_have_text("2 / 2")
+    expect(retry).to_be_hidden()
     messages = session_of(served, page)["messages"]
     assert [m["role"] for m in messages] == ["user", "assistant", "assistant"]
     assert [m["status"] for m in messages[1:]] == ["error", "complete"]

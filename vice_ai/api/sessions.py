@@ -18,6 +18,7 @@ from .schemas.sessions import (
     DeletedOut,
     ListSessionsQuery,
     NoBody,
+    RegenerateIn,
     RoundErrorOut,
     RoundOut,
     SendMessageIn,
@@ -64,7 +65,7 @@ def update_session(session_id: str, body: UpdateSessionIn):
     """Rename, configure (merged into the current settings), set variables or context documents, (un)archive."""
     changes = body.model_dump(include={"title", "variables", "context_documents", "archived"}, exclude_none=True)
     config = body.config.model_dump(exclude_none=True) if body.config is not None else None
-    chats.update_session(session_id, changes, config)
+    chats.update_session(session_id, changes, config, body.active_leaf)
     return jsonify(chats.session_view(session_id))
 
 
@@ -90,15 +91,18 @@ def _round_response(round_: Round):
 @bp.post("/sessions/<session_id>/messages")
 @declare(body=SendMessageIn, responses=ROUND_RESPONSES, tags=TAGS)
 def send_message(session_id: str, body: SendMessageIn):
-    """Send a message and wait for the complete reply; 409 `busy` if a reply is already running."""
-    return _round_response(chats.send_message(session_id, body.content))
+    """Send a message and wait for the complete reply; 409 `busy` if a reply is already running.
+
+    With `parent_id` the message follows that reply instead of the end of the active branch (edit and resend).
+    """
+    return _round_response(chats.send_message(session_id, body.content, body.parent()))
 
 
 @bp.post("/sessions/<session_id>/regenerate")
-@declare(body=NoBody, responses=ROUND_RESPONSES, tags=TAGS)
-def regenerate(session_id: str, body: NoBody):
-    """Answer the last user message again, like `messages`."""
-    return _round_response(chats.regenerate(session_id))
+@declare(body=RegenerateIn, responses=ROUND_RESPONSES, tags=TAGS)
+def regenerate(session_id: str, body: RegenerateIn):
+    """A new reply to the question of `message_id` (default: the active branch's last reply), beside it."""
+    return _round_response(chats.regenerate(session_id, body.message_id))
 
 
 @bp.post("/sessions/<session_id>/continue")

@@ -15,6 +15,7 @@ from flask import Blueprint, Flask, current_app, g
 from flask_sock import Sock
 
 from ..accounts.identity import current_credential, current_user, is_current
+from ..chat.branching import END, Parent
 from ..chat.rounds import Round
 from ..domain import chats
 from ..domain.resources import EDIT, READ, load_session
@@ -50,13 +51,13 @@ class GuardedEngine:
             g.vice_user = self.user
             check(session_id)
 
-    def send_message(self, session_id: str, content: Any) -> Round:
+    def send_message(self, session_id: str, content: Any, parent: Parent = END) -> Round:
         self._as_user(chats.before_generation, session_id)
-        return self.engine.send_message(session_id, content)
+        return self.engine.send_message(session_id, content, parent=parent)
 
-    def regenerate(self, session_id: str) -> Round:
+    def regenerate(self, session_id: str, message_id: str | None = None) -> Round:
         self._as_user(chats.before_generation, session_id)
-        return self.engine.regenerate(session_id)
+        return self.engine.regenerate(session_id, message_id=message_id)
 
     def continue_reply(self, session_id: str) -> Round:
         self._as_user(chats.before_generation, session_id)

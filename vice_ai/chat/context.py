@@ -11,6 +11,7 @@ import re
 from typing import Any
 
 from ..domain.models import ChatSession, Document, Message, Section
+from ..domain.tree import active_path, path_to
 
 DEFAULT_INSTRUCTIONS = (
     "You are a careful writing assistant inside VICE AI, a tool for writing documents section by "
@@ -91,13 +92,10 @@ def build_messages(
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Messages for the model and the receipt describing them.
 
-    `upto` is the id of the last message to include (the user message being answered).
+    `upto` is the id of the last message to include (the user message being answered); the history is
+    that message and its ancestors, or the active branch without it: never another branch's messages.
     """
-    history = session.messages
-    if upto is not None:
-        ids = [m.id for m in history]
-        if upto in ids:
-            history = history[: ids.index(upto) + 1]
+    history = path_to(session, upto) if upto is not None and session.get_message(upto) else active_path(session)
     system = {"role": "system", "content": system_prompt(doc, section, session)}
     used = _message_tokens(system)
     units = _turns(history)
@@ -111,11 +109,18 @@ def build_messages(
     kept.reverse()
     messages = [system] + [m for unit in kept for m in unit]
     kept_count = sum(len(u) for u in kept)
-    receipt = {
+    receipt: dict[str, Any] = {
         "section_version": section.version,
         "messages_kept": kept_count,
         "messages_dropped": sum(len(u) for u in units) - kept_count,
         "prompt_tokens_estimate": used,
         "token_budget": budget,
     }
+    # Branches: edits and regenerated replies stay in the chat, but only this branch is sent.
+    other = sum(m.role != "system" for m in session.messages) - sum(m.role != "system" for m in history)
+    receipt["messages_other_branches"] = other
+    if other:
+        many = other != 1
+        receipt["branch_note"] = (f"Only this branch of the chat was sent: {other} message{'s' * many} on other "
+                                  f"branches (other edits or replies) {'were' if many else 'was'} left out.")
     return messages, receipt

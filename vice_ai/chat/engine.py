@@ -9,19 +9,21 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from ..domain.models import ChatSession, Document, Message, Section
 from ..domain.state import AppState
-from ..errors import BadRequest, Busy, Conflict, ModelError, NotFound, StorageError
-from ..housekeeping.redaction import redact_message
+from ..errors import BadRequest, Busy, ModelError, NotFound, StorageError
+from ..housekeeping.redaction import redact, redact_message
 from ..live.hub import Hub
 from ..llm import LLMService
 from ..llm.base import ChatRequest, Retrying
 from ..tools import ToolContext, ToolRegistry
 from ..tools.calls import ToolCallAccumulator, collect
+from . import branching
+from .branching import END, Parent
 from .context import build_messages
 from .render import message_view, render_markdown
 from .rounds import EventHandler, Round
@@ -61,21 +63,25 @@ class ChatEngine:
         self.max_reply_tokens = cfg["MAX_REPLY_TOKENS"]
 
     # -- public API -------------------------------------------------------------------
-    def send_message(self, session_id: str, content: Any, handler: EventHandler | None = None) -> Round:
-        """Persist the user's message (the acknowledgement) and start the reply in a worker thread."""
+    def send_message(self, session_id: str, content: Any, handler: EventHandler | None = None,
+                     parent: Parent = END) -> Round:
+        """Persist the user's message (the acknowledgement) and start the reply in a worker thread.
+
+        `parent`: the message it follows (END: the end of the active branch; another one: a new branch).
+        """
         if not isinstance(content, str) or not content.strip():
             raise BadRequest("The message is empty.", field="content")
         if len(content) > self.max_message_chars:
             raise BadRequest(f"The message is longer than {self.max_message_chars} characters.", field="content")
-        return self._start(session_id, content, handler)
+        return self._start(session_id, handler, lambda s, rnd: self._persist_user_turn(s, content, parent, rnd))
 
-    def regenerate(self, session_id: str, handler: EventHandler | None = None) -> Round:
-        """Answer the last user message again (after an error, a stop, or a changed section)."""
-        return self._start(session_id, None, handler)
+    def regenerate(self, session_id: str, handler: EventHandler | None = None, message_id: str | None = None) -> Round:
+        """A new reply, beside `message_id` (default: the active branch's last reply), to the same question."""
+        return self._start(session_id, handler, lambda s, rnd: self._reanswer(s, message_id, rnd), regenerate=True)
 
     def continue_reply(self, session_id: str, handler: EventHandler | None = None) -> Round:
-        """Ask the model to go on from an interrupted reply (the chat's last message), appending to it."""
-        return self._start(session_id, None, handler, continuing=True)
+        """Ask the model to go on from an interrupted reply (the active branch's last message), appending to it."""
+        return self._start(session_id, handler, self._continuation, continuing=True)
 
     def stop(self, session_id: str) -> bool:
         """Stop the running generation of a session; True if there was one."""
@@ -135,8 +141,9 @@ class ChatEngine:
         return len(stale)
 
     # -- a round ----------------------------------------------------------------------
-    def _start(self, session_id: str, content: str | None, handler: EventHandler | None,
-               continuing: bool = False) -> Round:
+    def _start(self, session_id: str, handler: EventHandler | None,
+               prepare: Callable[[ChatSession, Round], Round], continuing: bool = False,
+               regenerate: bool = False) -> Round:
         session = self.state.get_chat_session(session_id)
         if session is None:
             raise NotFound("Chat session not found.")
@@ -149,58 +156,51 @@ class ChatEngine:
             placeholder = Round(session_id, session.document_id, Message(role="user", content=""))
             self._rounds[session_id] = placeholder
         try:
-            if continuing:
-                rnd = self._continuation(session, placeholder)
-            else:
-                rnd = self._persist_user_turn(session, content, placeholder)
+            # As `recover` may have just left it.
+            rnd = prepare(self.state.get_chat_session(session_id) or session, placeholder)
         except BaseException:
             with self._lock:
                 self._rounds.pop(session_id, None)
             raise
         emit = self._emitter(rnd, handler)
         if not continuing:
-            emit({"type": "user_message", "message": message_view(rnd.user_message), "regenerate": content is None})
+            emit({"type": "user_message", "message": message_view(rnd.user_message), "regenerate": regenerate,
+                  "title": rnd.title})
         rnd.thread = threading.Thread(
             target=self._run, args=(rnd, emit, continuing), name=f"chat-{session_id[:8]}", daemon=True
         )
         rnd.thread.start()
         return rnd
 
-    def _persist_user_turn(self, session: ChatSession, content: str | None, rnd: Round) -> Round:
-        doc, section = self._section_of(session)
-        if content is None:
-            last_user = next((m for m in reversed(session.messages) if m.role == "user"), None)
-            if last_user is None:
-                raise BadRequest("There is no message to answer again.")
-            rnd.user_message = last_user
-            return rnd
-        message = Message(
-            role="user",
-            content=content,
-            parent_id=session.last_message_id(),
-            section_version=section.version,
-        )
-        self._save(session.id, message)
+    def _persist_user_turn(self, session: ChatSession, content: str, parent: Parent, rnd: Round) -> Round:
+        _, section = self._section_of(session)
+        parent_id, new_branch = branching.parent_for_message(session, parent)
+        message = Message(role="user", content=content, parent_id=parent_id, section_version=section.version)
+        changes: dict[str, Any] = {"active_leaf": message.id} if new_branch else {}
+        if branching.names_the_chat(session):  # a chat started without a title is named by its first message
+            rnd.title = changes["title"] = branching.title_from(redact(content))
+        self._save(session.id, message, changes)
         rnd.user_message = message
         return rnd
 
-    def _continuation(self, session: ChatSession, rnd: Round) -> Round:
-        """A round that goes on with the chat's last message, an interrupted reply (a copy the round owns)."""
-        session = self.state.get_chat_session(session.id) or session  # as `recover` may have just left it
+    def _reanswer(self, session: ChatSession, message_id: str | None, rnd: Round) -> Round:
+        """A round that answers an existing question again, as a new reply beside the old ones."""
         self._section_of(session)
-        last = session.messages[-1] if session.messages else None
-        if last is None or last.role != "assistant" or last.status != "interrupted" or not last.content:
-            raise Conflict("Only an interrupted reply, the last message of the chat, can be continued.")
-        question = next((m for m in reversed(session.messages) if m.role == "user"), None)
-        if question is None:
-            raise BadRequest("There is no message to answer.")
+        rnd.user_message, rnd.new_branch = branching.question_to_answer_again(session, message_id)
+        return rnd
+
+    def _continuation(self, session: ChatSession, rnd: Round) -> Round:
+        """A round that goes on with the active branch's last message, an interrupted reply (a copy the round owns)."""
+        self._section_of(session)
+        last, question = branching.reply_to_continue(session)
         rnd.user_message, rnd.assistant_message = question, replace(last)
         return rnd
 
-    def _save(self, session_id: str, message: Message) -> None:
-        """Persist a message with secrets redacted; only the live deltas ever carry the original."""
+    def _save(self, session_id: str, message: Message, changes: dict[str, Any] | None = None) -> None:
+        """Persist a message with secrets redacted (and `changes` to the chat, in the same write); only the live
+        deltas ever carry the original."""
         stored = redact_message(message)
-        self.state.append_message(session_id, stored)
+        self.state.append_message(session_id, stored, changes)
         if message.status != "streaming":  # a streaming reply is rebuilt from its deltas
             message.content, message.tool_calls = stored.content, stored.tool_calls
 
@@ -267,7 +267,8 @@ class ChatEngine:
             reply = Message(role="assistant", content="", parent_id=parent, status="streaming", model=model,
                             section_version=section.version, receipt=receipt)
             rnd.assistant_message = reply
-            self._save(rnd.session_id, reply)
+            # A reply asked for again is a new branch: it becomes the active one with its first write.
+            self._save(rnd.session_id, reply, {"active_leaf": reply.id} if rnd.new_branch and step == 0 else None)
             emit({"type": "round_start", "message": message_view(reply), "step": step, "continued": False})
             request = ChatRequest(
                 model=model,

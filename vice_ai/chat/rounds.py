@@ -24,6 +24,10 @@ class Round:
     cancel: threading.Event = field(default_factory=threading.Event)
     finished: threading.Event = field(default_factory=threading.Event)
     thread: threading.Thread | None = None
+    # The reply starts a new branch (asked again): it becomes the chat's active leaf.
+    new_branch: bool = False
+    # The chat's new title when this round's message named it.
+    title: str | None = None
 
     def wait(self, timeout: float | None = None) -> bool:
         return self.finished.wait(timeout)

@@ -8,12 +8,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..accounts.identity import current_user
+from ..chat.branching import END, Parent
 from ..chat.render import message_view
 from ..errors import BadRequest, Conflict, NotFound
 from ..housekeeping.redaction import redact, redact_json, redact_variables
 from ..services import services
 from . import presets
 from . import variables as bounds
+from .branches import chosen_leaf, with_tree
 from .documents import write_reply
 from .models import ChatSession, now
 from .resources import EDIT, edit_session, load_document, load_section, load_session, session_level
@@ -43,8 +45,9 @@ def session_view(session_id: str) -> dict[str, Any]:
     session = found.state.get_chat_session(session_id)
     data["access"] = session_level(session, doc) if session is not None else None
     data["generating"] = found.engine.running(session_id) is not None
+    tree = ChatSession.from_dict(data)  # the branches of this very copy
     data["messages"] = [message_view(m) for m in data["messages"]]
-    return data
+    return with_tree(data, tree)
 
 
 def create_session(doc_id: str, section_id: str, title: str | None, config: dict[str, Any],
@@ -100,8 +103,10 @@ def list_sessions(doc_id: str, section_id: str, with_archived: bool) -> list[Cha
                   key=lambda s: s.created_at, reverse=True)
 
 
-def update_session(session_id: str, changes: dict[str, Any], config: dict[str, Any] | None) -> None:
-    """Change a chat's title, settings (merged into the current ones), variables, context or archived flag.
+def update_session(session_id: str, changes: dict[str, Any], config: dict[str, Any] | None,
+                   active_leaf: str | None = None) -> None:
+    """Change a chat's title, settings (merged into the current ones), variables, context, archived flag or
+    active branch (`active_leaf`: a message of the chat; see `branches.chosen_leaf`).
 
     Secrets in the title, the system prompt, the variables and the context documents are redacted before storing.
     """
@@ -115,6 +120,8 @@ def update_session(session_id: str, changes: dict[str, Any], config: dict[str, A
     with edit_session(session_id) as writer:
         if config is not None:
             changes["config"] = {**writer.session.config, **config}
+        if active_leaf is not None:
+            changes["active_leaf"] = chosen_leaf(writer.session, active_leaf)
         if changes:
             writer.set(**changes)
 
@@ -130,16 +137,17 @@ def before_generation(session_id: str) -> None:
             writer.set(archived=False, archived_at=None)  # talking to it again brings it back
 
 
-def send_message(session_id: str, content: str) -> Round:
-    """Store the user's message and start the reply (after what `before_generation` checks)."""
+def send_message(session_id: str, content: str, parent: Parent = END) -> Round:
+    """Store the user's message and start the reply (after what `before_generation` checks); `parent`: the
+    message it follows (END: the end of the active branch; an earlier reply or None: edit and resend)."""
     before_generation(session_id)
-    return services().engine.send_message(session_id, content)
+    return services().engine.send_message(session_id, content, parent=parent)
 
 
-def regenerate(session_id: str) -> Round:
-    """Answer the last user message again (after what `before_generation` checks)."""
+def regenerate(session_id: str, message_id: str | None = None) -> Round:
+    """A new reply beside `message_id` (default: the active branch's last reply), after `before_generation`."""
     before_generation(session_id)
-    return services().engine.regenerate(session_id)
+    return services().engine.regenerate(session_id, message_id=message_id)
 
 
 def continue_reply(session_id: str) -> Round:

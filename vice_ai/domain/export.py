@@ -6,8 +6,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..services import services
-from .models import Document
+from .models import ChatSession, Document
 from .resources import load_document
+from .tree import active_path
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,11 @@ def to_markdown(doc: Document, sessions: list[dict[str, Any]] | None = None) -> 
     titles = {s.id: s.title for s in doc.sections}
     for session in sessions or []:
         out += [f"## Chat \u201c{session['title']}\u201d on \u201c{titles.get(session['section_id'], '?')}\u201d", ""]
-        for message in session["messages"]:
+        path = active_path(ChatSession.from_dict(session))  # the branch shown; the JSON export has them all
+        if len(path) < len(session["messages"]):
+            out += [f"_The active branch; {len(session['messages']) - len(path)} message(s) on other branches are in "
+                    "the JSON export._", ""]
+        for message in (m.to_dict() for m in path):
             if message["role"] in ("user", "assistant") and message["content"].strip():
                 who = "You" if message["role"] == "user" else f"Assistant ({message.get('model') or 'model'})"
                 out += [f"**{who}** \u00b7 {message['created_at']}", "", message["content"].strip(), ""]

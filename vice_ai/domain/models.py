@@ -90,20 +90,27 @@ class ChatSession:
     # Archived chats are hidden from lists (still readable, never deleted); see auth/cleanup.py.
     archived: bool = False
     archived_at: str | None = None
+    # The end of the branch shown and sent to the model (domain/tree.py); None: the last message.
+    active_leaf: str | None = None
 
     def __post_init__(self) -> None:
         self._positions = {m.id: i for i, m in enumerate(self.messages)}
 
     # Editable top-level fields, as journal "set" records carry them.
     SETTABLE = ("title", "context_documents", "references", "config", "variables", "suggestions", "streams",
-                "archived", "archived_at")
+                "archived", "archived_at", "active_leaf")
 
     def upsert_message(self, message: Message) -> None:
-        """Append a message, or replace the one with the same id (a reply being finished)."""
+        """Append a message, or replace the one with the same id (a reply being finished).
+
+        A new message that follows the active leaf becomes the active leaf (the branch grows).
+        """
         pos = self._positions.get(message.id)
         if pos is None:
             self._positions[message.id] = len(self.messages)
             self.messages.append(message)
+            if self.active_leaf is not None and message.parent_id == self.active_leaf:
+                self.active_leaf = message.id
         else:
             self.messages[pos] = message
 

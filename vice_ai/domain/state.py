@@ -307,8 +307,8 @@ class AppState:
                 raise NotFound("Chat session not found.")
             yield SessionWriter(self, session)
 
-    def append_message(self, session_id: str, message: Message) -> Message:
-        """Durably add (or replace, by id) one message."""
+    def append_message(self, session_id: str, message: Message, changes: dict[str, Any] | None = None) -> Message:
+        """Durably add (or replace, by id) one message, and `changes` to settable fields in the same write."""
         # edit_session + put_message, spelled out: this is the hottest write path.
         if not self._may_exist("sessions", session_id):
             raise NotFound("Chat session not found.")
@@ -316,7 +316,10 @@ class AppState:
             session = self._refresh_session(session_id)
             if session is None:
                 raise NotFound("Chat session not found.")
-            self._write_records(session, [{"op": "message", "message": message.to_dict()}])
+            records = [{"op": "message", "message": message.to_dict()}]
+            if changes:
+                records.append({"op": "set", "fields": changes})
+            self._write_records(session, records)
         return message
 
     def delete_chat_session(self, session_id: str) -> ChatSession:

@@ -165,9 +165,9 @@ class SessionConnection:
         try:
             command = self.parse(raw)
             if command.type == "send":
-                self.engine.send_message(self.session_id, command.content)
+                self.engine.send_message(self.session_id, command.content, parent=command.parent())
             elif command.type == "retry":
-                self.engine.regenerate(self.session_id)
+                self.engine.regenerate(self.session_id, message_id=command.message_id)
             elif command.type == "continue":
                 self.engine.continue_reply(self.session_id)
             elif command.type == "stop":

@@ -85,6 +85,9 @@ class MessageOut(Out):
     tool_calls: list[dict[str, Any]] | None
     tool_call_id: str | None
     html: str | None = None
+    # In a chat's view (not in events): the messages with its parent and role, itself included, oldest first.
+    sibling_ids: list[str] | None = None
+    sibling_index: int | None = None
 
 
 class SessionSummaryOut(Out):
@@ -120,6 +123,8 @@ class SessionOut(Out):
     section_version: int
     access: Literal["edit", "read"] | None
     generating: bool
+    active_leaf: str | None
+    active_path: list[str]
 
 
 class UserOut(Out):

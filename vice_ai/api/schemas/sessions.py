@@ -16,6 +16,7 @@ from pydantic import Field, GetCoreSchemaHandler, GetJsonSchemaHandler
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import PydanticCustomError, core_schema
 
+from ...chat.branching import END, Parent
 from ...domain.variables import (
     MAX_VARIABLE_DEPTH,
     MAX_VARIABLES,
@@ -89,6 +90,7 @@ SystemPrompt = Annotated[str, Field(max_length=20_000)]
 # The built-in tools by name (the service checks them against the running registry too).
 ToolName = Annotated[str, Field(min_length=1, max_length=100, json_schema_extra={"enum": list(TOOL_NAMES)})]
 Variables = Annotated[dict[str, Any], BoundedVariables()]
+MessageId = Annotated[str, Field(max_length=100)]
 
 
 # ---- request bodies ----
@@ -137,10 +139,26 @@ class UpdateSessionIn(Schema):
     variables: Variables | None = None
     context_documents: Annotated[list[ContextDocumentIn], Field(max_length=MAX_CONTEXT_DOCUMENTS)] | None = None
     archived: bool | None = None
+    active_leaf: MessageId | None = Field(None, description="A message of the chat whose branch becomes the active "
+                                          "one; one that is not a leaf selects its newest descendant.")
+
+
+PARENT_HELP = ("The message the new one follows: omitted, the end of the active branch; the reply before an earlier "
+               "user message, to edit and resend it as a new branch; null, a new first message.")
 
 
 class SendMessageIn(Schema):
     content: Annotated[str, ConfigMaxLen("MAX_MESSAGE_CHARS", 100_000), NotBlank()]
+    parent_id: MessageId | None = Field(None, description=PARENT_HELP)
+
+    def parent(self) -> Parent:
+        """`parent_id` as the engine takes it (END when it was not given, None when it was null)."""
+        return self.parent_id if "parent_id" in self.model_fields_set else END
+
+
+class RegenerateIn(Schema):
+    message_id: MessageId | None = Field(None, description="The assistant reply to answer again, as a new reply "
+                                         "beside it; omitted or null: the active branch's last reply.")
 
 
 class ApplyIn(Schema):

@@ -19,8 +19,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel
 
+from ...chat.branching import END, Parent
 from ..declare import ConfigMaxLen, Schema
 from .resources import MessageOut, Out, SessionOut
+from .sessions import PARENT_HELP, MessageId
 
 __all__ = ["COMMANDS", "EVENTS", "Command", "SendCommand", "RetryCommand", "ContinueCommand", "StopCommand",
            "ResumeCommand", "PingCommand", "EventError", "HelloEvent", "UserMessageEvent", "RoundStartEvent",
@@ -35,12 +37,19 @@ class SendCommand(Schema):
 
     type: Literal["send"]
     content: Annotated[str, Field(min_length=1), ConfigMaxLen("MAX_MESSAGE_CHARS", 100_000)]
+    parent_id: MessageId | None = Field(None, description=PARENT_HELP)
+
+    def parent(self) -> Parent:
+        """`parent_id` as the engine takes it (END when it was not given, None when it was null)."""
+        return self.parent_id if "parent_id" in self.model_fields_set else END
 
 
 class RetryCommand(Schema):
-    """Answer the last user message again."""
+    """A new reply beside `message_id` (default: the active branch's last reply), to the same question."""
 
     type: Literal["retry"]
+    message_id: MessageId | None = Field(None, description="The assistant reply to answer again; omitted or null: "
+                                         "the active branch's last reply.")
 
 
 class ContinueCommand(Schema):
@@ -124,6 +133,7 @@ class UserMessageEvent(SessionEvent):
     type: Literal["user_message"]
     message: MessageOut
     regenerate: bool = Field(description="True when `retry` answers an existing message again")
+    title: str | None = Field(None, description="The chat's new title, when this first message named it")
 
 
 class RoundStartEvent(SessionEvent):

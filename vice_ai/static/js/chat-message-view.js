@@ -47,6 +47,7 @@ function receiptText(m) {
     parts.push(r.messages_dropped ? `${sent} sent, ${r.messages_dropped} dropped` : `${sent} sent`);
   }
   if (r.prompt_tokens_estimate != null) parts.push(`≈${r.prompt_tokens_estimate} tokens`);
+  if (r.messages_other_branches) parts.push("this branch only");
   return parts.join(" · ");
 }
 
@@ -57,6 +58,7 @@ function receiptTitle(m) {
   if (r.section_version != null) lines.push(`Section text: version ${r.section_version}`);
   if (r.messages_kept != null) lines.push(`Earlier messages kept: ${r.messages_kept}, dropped to fit: ${r.messages_dropped || 0}`);
   if (r.prompt_tokens_estimate != null) lines.push(`Prompt size: about ${r.prompt_tokens_estimate} tokens (budget ${r.token_budget ?? "?"})`);
+  if (r.branch_note) lines.push(r.branch_note);
   return lines.join("\n");
 }
 
@@ -84,8 +86,9 @@ export class MessageView {
     if (m.role === "user") {
       this.node.replaceChildren(
         el("div", { class: "msg-text", text: m.content }),
-        el("div", { class: "msg-meta muted small" },
+        el("div", { class: "msg-meta muted small" }, this.chat.branchBar(this),
           el("time", { datetime: m.created_at, title: fullTime(m.created_at), text: relativeTime(m.created_at) })));
+      this.refresh();
       return;
     }
     this.body = el("div", { class: "md msg-body" });
@@ -104,7 +107,10 @@ export class MessageView {
       this.body.hidden = !(m.content || "").trim();
       this.foot.hidden = true;
     }
-    this.node.replaceChildren(this.noticeBox, this.body, this.steps || "", this.errorBox, this.staleBox, this.foot, this.applyBox);
+    // Versions and Regenerate (chat-branches.js): in the foot, or under a tool step, which has none.
+    const bar = this.chat.branchBar(this);
+    this.node.replaceChildren(this.noticeBox, this.body, this.steps || "", this.errorBox, this.staleBox, this.foot,
+      (this.steps && bar) || "", this.applyBox);
     if (m.status === "streaming") {
       this.startTail("");
       this.foot.append(el("span", { class: "msg-state", text: "Generating…" }));
@@ -134,6 +140,7 @@ export class MessageView {
     const footParts = [receipt];
     if (state) footParts.push(el("span", { class: "msg-state", text: state }));
     if ((m.content || "").trim() && !this.steps) footParts.push(this.actions());
+    if (bar && !this.steps) footParts.push(bar);
     this.foot.replaceChildren(...footParts);
     this.renderApplied();
     this.refresh();
@@ -226,6 +233,7 @@ export class MessageView {
   /** What depends on the chat's state: Retry on the latest reply only, the stale-version note. */
   refresh() {
     const m = this.data;
+    for (const b of this.node.querySelectorAll(".branch-bar .btn")) b.classList.toggle("is-busy", this.chat.generating);
     if (m.role !== "assistant" || !this.staleBox) return;
     const latest = this.chat.isLast(this.id) && !this.chat.generating;
     if (this.retryBtn) this.retryBtn.hidden = !latest;

@@ -8,6 +8,7 @@ export const messageMethods = {
     this.views.clear();
     this.order = [];
     this.parents.clear();
+    this.resetTree();
     this.tools.clearSteps();
     this.list.replaceChildren();
     this.jump.hidden = true;
@@ -24,6 +25,7 @@ export const messageMethods = {
 
   upsert(message) {
     this.parents.set(message.id, message.parent_id);
+    if (this.trackLive(message)) return this.views.get(message.id) || null; // another branch (chat-branches.js)
     if (message.role !== "user" && message.role !== "assistant") return null;
     let view = this.views.get(message.id);
     if (view) {
@@ -48,6 +50,7 @@ export const messageMethods = {
   handle(event) {
     switch (event.type) {
       case "user_message":
+        this.titled(event.title);
         this.upsert(event.message);
         this.setGenerating(true);
         this.stick = true;
@@ -61,7 +64,7 @@ export const messageMethods = {
         this.upsert(event.message);
         break;
       case "tool_result":
-        if (event.message) this.parents.set(event.message.id, event.message.parent_id);
+        if (event.message) this.upsert(event.message);
         this.tools.handle(event);
         break;
       case "delta": {

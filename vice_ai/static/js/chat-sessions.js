@@ -129,9 +129,12 @@ export const sessionMethods = {
     this.applyAccess();
     this.clearMessages();
     for (const m of data.messages) this.parents.set(m.id, m.parent_id);
+    this.loadTree(data);
     this.tools.loaded(data);
-    const visible = data.messages.filter((m) => m.role === "user" || m.role === "assistant");
+    const visible = this.visiblePath(); // the active branch (chat-branches.js)
+    this.rendering = true;
     for (const m of visible) this.upsert(m);
+    this.rendering = false;
     if (!visible.length) this.showEmpty("No messages yet — ask something about this section.");
     this.modelSelect.value = (data.config && data.config.model) || this.models.default;
     if (this.modelSelect.value === "") this.modelSelect.value = this.models.default;

@@ -5,6 +5,7 @@ import { ChatTools } from "./tools.js";
 import { sessionMethods } from "./chat-sessions.js";
 import { messageMethods } from "./chat-messages.js";
 import { composerMethods } from "./chat-composer.js";
+import { branchMethods } from "./chat-branches.js";
 
 const STICK_PX = 48;
 
@@ -46,6 +47,7 @@ export class ChatPane {
     this.deleteBtn = document.getElementById("delete-session");
     this.note = document.getElementById("composer-note");
     this.parents = new Map(); // message id -> parent id, tool messages included
+    this.resetTree(); // every message of the chat, every branch (chat-branches.js)
     this.tools = new ChatTools(this, {
       streamsBox: document.getElementById("streams"),
       proposalsBox: document.getElementById("proposals"),
@@ -147,4 +149,4 @@ export class ChatPane {
 }
 
 // ChatPane's other methods, kept in files by what they do; in all of them `this` is the pane.
-Object.assign(ChatPane.prototype, sessionMethods, messageMethods, composerMethods);
+Object.assign(ChatPane.prototype, sessionMethods, messageMethods, composerMethods, branchMethods);

@@ -1,0 +1,165 @@
+// ChatPane methods for the branches of a chat: every message kept in a tree (by parent_id), the active branch shown,
+// "‹ 2 / 3 ›" between siblings, Edit on the user's messages and Regenerate on replies. See README "Branches".
+import { patch } from "./api.js";
+import { el, toast } from "./ui.js";
+
+export const branchMethods = {
+  /** Forget the tree (another chat, or a fresh load). */
+  resetTree() {
+    this.tree = new Map(); // message id -> message, every branch, in the order they were written
+    this.leaf = null;
+  },
+
+  /** The chat as loaded: all its messages; the branch shown ends at `active_leaf`. */
+  loadTree(data) {
+    this.resetTree();
+    for (const m of data.messages) this.tree.set(m.id, m);
+    this.leaf = data.active_leaf || (data.messages.length ? data.messages[data.messages.length - 1].id : null);
+  },
+
+  /** The messages from the first to `id`. */
+  pathTo(id) {
+    const path = [];
+    const seen = new Set();
+    for (let m = id ? this.tree.get(id) : null; m && !seen.has(m.id); m = m.parent_id ? this.tree.get(m.parent_id) : null) {
+      seen.add(m.id);
+      path.push(m);
+    }
+    return path.reverse();
+  },
+
+  /** The active branch's user and assistant messages, as the list shows them. */
+  visiblePath() {
+    return this.pathTo(this.leaf).filter((m) => m.role === "user" || m.role === "assistant");
+  },
+
+  /** The messages with the same parent and role as `m` (itself included), oldest first. */
+  siblingsOf(m) {
+    const parent = (x) => (x.parent_id && this.tree.has(x.parent_id) ? x.parent_id : null);
+    return [...this.tree.values()].filter((x) => x.role === m.role && parent(x) === parent(m));
+  },
+
+  /** The message written last among `id` and everything below it (the server's choice too). */
+  newestDescendant(id) {
+    const below = new Set([id]);
+    let best = id;
+    for (const m of this.tree.values()) {
+      if (m.parent_id && below.has(m.parent_id)) { below.add(m.id); best = m.id; }
+    }
+    return best;
+  },
+
+  /**
+   * A message from a live event. Returns true when it was placed here: a message of a branch not shown
+   * (only remembered), or the first of a new branch (edit, regenerate), shown with the branch it starts.
+   */
+  trackLive(message) {
+    if (this.rendering) return false;
+    const known = this.tree.has(message.id);
+    this.tree.set(message.id, known ? { ...this.tree.get(message.id), ...message } : message);
+    if (known) return !this.views.has(message.id) && (message.role === "user" || message.role === "assistant");
+    const branch = this.leaf !== null && message.parent_id !== this.leaf;
+    this.leaf = message.id;
+    if (branch) this.showPath();
+    return branch;
+  },
+
+  /** Render the active branch again (after a switch or a new branch). */
+  showPath() {
+    this.rendering = true;
+    try {
+      this.views.clear();
+      this.order = [];
+      this.list.replaceChildren();
+      for (const m of this.visiblePath()) this.upsert(m);
+    } finally {
+      this.rendering = false;
+    }
+    this.refreshAll();
+  },
+
+  /** The first message of a chat named it: show the new title. */
+  titled(title) {
+    if (!title || !this.session) return;
+    this.session.title = title;
+    const summary = this.sessions.find((s) => s.id === this.session.id);
+    if (summary) summary.title = title;
+    this.renderSessions();
+  },
+
+  /** Switch to the sibling `step` away from a shown message (saved for the chat when the user may write it). */
+  async goSibling(m, step) {
+    if (this.generating) { toast("A reply is still being written. Stop it or wait for it to finish."); return; }
+    const siblings = this.siblingsOf(m);
+    const target = siblings[siblings.findIndex((x) => x.id === m.id) + step];
+    if (!target) return;
+    if (!this.canWriteChat) { // a reader looks around without changing the chat
+      this.leaf = this.newestDescendant(target.id);
+      this.showPath();
+      return;
+    }
+    try {
+      const data = await patch(`/api/sessions/${this.session.id}`, { active_leaf: target.id });
+      if (this.session && this.session.id === data.id) this.renderSession(data);
+    } catch (err) {
+      toast(`Could not switch branches: ${err.message}`, { kind: "error" });
+    }
+  },
+
+  /** A new reply beside this one, to the same question. */
+  regenerate(m) {
+    if (this.generating || !this.canWriteChat) return;
+    this.list.querySelectorAll(".orphan-error").forEach((n) => n.remove());
+    if (!this.socket || !this.socket.send({ type: "retry", message_id: m.id })) {
+      toast("Not connected to the server — reconnecting.", { kind: "error" });
+    }
+  },
+
+  /** Edit a question in place; sending it makes a new branch beside the old one. */
+  editMessage(view) {
+    if (this.generating) { toast("A reply is still being written. Stop it or wait for it to finish."); return; }
+    const m = view.data;
+    const box = el("textarea", { class: "edit-input", rows: 3, "aria-label": "Edit your message" });
+    box.value = m.content;
+    const send = () => {
+      const text = box.value;
+      if (!text.trim()) return;
+      if (this.generating) { toast("A reply is still being written. Stop it or wait for it to finish."); return; }
+      this.lastSent = null;
+      if (!this.socket || !this.socket.send({ type: "send", content: text, parent_id: m.parent_id || null })) {
+        toast("Not connected to the server — reconnecting. Your edit is still in the box.", { kind: "error" });
+        return;
+      }
+      view.render();
+    };
+    box.addEventListener("keydown", (ev) => {
+      if (ev.key === "Enter" && !ev.shiftKey && !ev.isComposing) { ev.preventDefault(); send(); }
+      if (ev.key === "Escape") { ev.preventDefault(); view.render(); }
+    });
+    view.node.replaceChildren(el("div", { class: "msg-edit" }, box, el("div", { class: "msg-actions" },
+      el("button", { class: "btn btn-small", type: "button", text: "Cancel", onclick: () => view.render() }),
+      el("button", { class: "btn btn-small btn-primary", type: "button", text: "Send", onclick: send }))));
+    box.focus();
+  },
+
+  /** "‹ 2 / 3 ›" for a message with siblings, and Edit (questions) or Regenerate (replies). */
+  branchBar(view) {
+    const m = view.data;
+    const siblings = this.siblingsOf(m);
+    const index = siblings.findIndex((x) => x.id === m.id);
+    const parts = [];
+    if (siblings.length > 1) {
+      parts.push(el("span", { class: "branch-nav", role: "group", "aria-label": "Versions" },
+        el("button", { class: "btn btn-small btn-ghost branch-btn branch-prev", type: "button", text: "‹", "aria-label": "Previous version", disabled: index <= 0, onclick: () => this.goSibling(m, -1) }),
+        el("span", { class: "branch-count", text: `${index + 1} / ${siblings.length}` }),
+        el("button", { class: "btn btn-small btn-ghost branch-btn branch-next", type: "button", text: "›", "aria-label": "Next version", disabled: index >= siblings.length - 1, onclick: () => this.goSibling(m, 1) })));
+    }
+    if (this.canWriteChat && m.role === "user") {
+      parts.push(el("button", { class: "btn btn-small btn-ghost branch-btn edit-btn", type: "button", text: "Edit", title: "Edit and send again as a new branch (the old one is kept)", onclick: () => this.editMessage(view) }));
+    }
+    if (this.canWriteChat && m.role === "assistant" && m.status !== "streaming") {
+      parts.push(el("button", { class: "btn btn-small btn-ghost branch-btn regenerate-btn", type: "button", text: "Regenerate", title: "A new reply to the same question (this one is kept)", onclick: () => this.regenerate(m) }));
+    }
+    return parts.length ? el("span", { class: "branch-bar" }, ...parts) : null;
+  },
+};
