@@ -17,6 +17,7 @@ from .api import blueprints
 from .api import errors as api_errors
 from .chat.engine import ChatEngine
 from .domain.state import AppState
+from .files.service import FileService
 from .housekeeping.archiving import Archiver
 from .housekeeping.repair import Repairer
 from .live.hub import Hub
@@ -55,7 +56,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     llm = LLMService(cfg)
     tools = builtin_registry()
     streams = NotificationStreams(state, llm, hub, tools, cfg)
-    engine = ChatEngine(state, llm, hub, tools, streams, cfg)
+    files = FileService(store, cfg)
+    engine = ChatEngine(state, llm, hub, tools, streams, cfg, files=files)
     app.extensions[KEY] = Services(
         config=cfg,
         store=store, state=state, hub=hub, llm=llm, tools=tools, streams=streams, engine=engine,
@@ -64,6 +66,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
                           cfg["RATE_SHARE_MISSES"], enabled=cfg["AUTH"] != "local"),
         archiver=Archiver(state, engine, cfg),
         repairer=Repairer(state, engine.recover),
+        files=files,
     )
 
     api_errors.init_app(app)

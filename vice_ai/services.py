@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from .accounts.users import Accounts
     from .chat.engine import ChatEngine
     from .domain.state import AppState
+    from .files.service import FileService
     from .housekeeping.archiving import Archiver
     from .housekeeping.repair import Repairer
     from .live.hub import Hub
@@ -44,6 +45,7 @@ class Services:
     limits: RateLimits
     archiver: Archiver
     repairer: Repairer
+    files: FileService
 
 
 def services(app: Flask | None = None) -> Services:

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from ..domain.models import ChatSession, Document, Message, Section
+from ..files.context import ContextFile, files_block
 
 DEFAULT_INSTRUCTIONS = (
     "You are a careful writing assistant inside VICE AI, a tool for writing documents section by "
@@ -87,11 +89,13 @@ def _turns(messages: list[Message]) -> list[list[dict[str, Any]]]:
 
 
 def build_messages(
-    doc: Document, section: Section, session: ChatSession, budget: int, upto: str | None = None
+    doc: Document, section: Section, session: ChatSession, budget: int, upto: str | None = None,
+    files: Sequence[ContextFile] = (), files_budget: int = 0,
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Messages for the model and the receipt describing them.
 
     `upto` is the id of the last message to include (the user message being answered).
+    `files` (the chat's and its document's) go into the system prompt within `files_budget` tokens.
     """
     history = session.messages
     if upto is not None:
@@ -99,6 +103,10 @@ def build_messages(
         if upto in ids:
             history = history[: ids.index(upto) + 1]
     system = {"role": "system", "content": system_prompt(doc, section, session)}
+    question = next((m.content for m in reversed(history) if m.role == "user"), "")
+    attached = files_block(files, question, files_budget, estimate_tokens)
+    if attached is not None:
+        system["content"] += "\n\n" + attached.text
     used = _message_tokens(system)
     units = _turns(history)
     kept: list[list[dict[str, Any]]] = []
@@ -118,4 +126,6 @@ def build_messages(
         "prompt_tokens_estimate": used,
         "token_budget": budget,
     }
+    if attached is not None:
+        receipt["files"] = attached.receipt
     return messages, receipt
