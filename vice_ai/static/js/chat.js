@@ -5,6 +5,7 @@ import { ChatTools } from "./tools.js";
 import { sessionMethods } from "./chat-sessions.js";
 import { messageMethods } from "./chat-messages.js";
 import { composerMethods } from "./chat-composer.js";
+import { ChatFiles } from "./files.js";
 
 const STICK_PX = 48;
 
@@ -49,6 +50,10 @@ export class ChatPane {
     this.tools = new ChatTools(this, {
       streamsBox: document.getElementById("streams"),
       proposalsBox: document.getElementById("proposals"),
+    });
+    this.files = new ChatFiles(this, {
+      strip: document.getElementById("chat-files"), attachButton: document.getElementById("attach-btn"),
+      input: document.getElementById("attach-input"), dropZone: document.getElementById("chat-pane"),
     });
     this.wire();
     this.renderModels();
@@ -119,6 +124,7 @@ export class ChatPane {
     this.note.hidden = !note;
     this.input.placeholder = note ? "" : "Ask about this section…";
     this.tools.accessChanged();
+    this.files.accessChanged();
   }
 
   // -- models ------------------------------------------------------------------------
