@@ -119,7 +119,7 @@ def build_messages(
     kept.reverse()
     messages = [system] + [m for unit in kept for m in unit]
     kept_count = sum(len(u) for u in kept)
-    receipt = {
+    receipt: dict[str, Any] = {
         "section_version": section.version,
         "messages_kept": kept_count,
         "messages_dropped": sum(len(u) for u in units) - kept_count,

@@ -54,13 +54,13 @@ def session_files(session_id: str) -> list[dict[str, Any]]:
     """A chat's files, then its document's (read access to the chat)."""
     session = load_session(session_id, READ)
     files = services().files
-    return files.list("chat", session_id) + files.list("document", session.document_id)
+    return files.files_of("chat", session_id) + files.files_of("document", session.document_id)
 
 
 def document_files(doc_id: str) -> list[dict[str, Any]]:
     """A document's files (read access)."""
     load_document(doc_id, READ)
-    return services().files.list("document", doc_id)
+    return services().files.files_of("document", doc_id)
 
 
 def session_file(session_id: str, file_id: str) -> dict[str, Any]:

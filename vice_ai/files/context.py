@@ -3,7 +3,8 @@
 Every file of the chat and of its document goes in, clearly delimited as reference
 material, within `budget` tokens: whole when all of them fit, otherwise the chunks most
 relevant to the user's latest message (`relevance.py`; with no match, each file's start),
-in their order in the file, with "[…]" where text was left out. The receipt says, per file, how many of its tokens went in.
+in their order in the file, with "[…]" where text was left out. The receipt says, per file, how
+many of its tokens went in.
 """
 from __future__ import annotations
 

@@ -85,9 +85,9 @@ def _pdf(data: bytes, max_pages: int) -> tuple[str, int, bool]:
         if reader.is_encrypted:
             # Many PDFs are encrypted only against changes, with an empty password to open them.
             try:
-                opened = reader.decrypt("")
+                opened = bool(reader.decrypt(""))
             except (DependencyError, NotImplementedError):
-                opened = 0
+                opened = False
             if not opened:
                 raise BadRequest("The PDF is protected by a password; remove the protection and upload it again.",
                                  field="file")
@@ -99,7 +99,8 @@ def _pdf(data: bytes, max_pages: int) -> tuple[str, int, bool]:
         raise BadRequest("The PDF is protected by a password; remove the protection and upload it again.",
                          field="file") from None
     except (PdfReadError, RecursionError, MemoryError) as exc:
-        raise BadRequest(f"The PDF cannot be read: it is damaged or incomplete ({_short(exc)}).", field="file") from None
+        raise BadRequest(f"The PDF cannot be read: it is damaged or incomplete ({_short(exc)}).",
+                         field="file") from None
     except Exception as exc:  # noqa: BLE001 - untrusted bytes into a third-party parser: any of its faults is the file's
         log.info("pypdf failed on an upload: %r", exc)
         raise BadRequest("The PDF cannot be read: it is damaged or incomplete.", field="file") from None

@@ -67,7 +67,7 @@ class FileService:
         return self.root / SCOPES[scope] / owner_id
 
     # -- reading ----------------------------------------------------------------------
-    def list(self, scope: str, owner_id: str) -> list[dict[str, Any]]:
+    def files_of(self, scope: str, owner_id: str) -> list[dict[str, Any]]:
         """The files of a chat or document (metadata only), oldest first."""
         folder = self._folder(scope, owner_id)
         found = []
@@ -116,7 +116,7 @@ class FileService:
         """What a chat's replies are given: the chat's own files, then its document's."""
         out = []
         for scope, owner in (("chat", session_id), ("document", document_id)):
-            for meta in self.list(scope, owner):
+            for meta in self.files_of(scope, owner):
                 found = self.get(scope, owner, meta["id"])
                 if found is not None:
                     out.append(ContextFile(found["id"], found["name"], scope, found["text"], int(found["tokens"])))
@@ -133,7 +133,7 @@ class FileService:
                 "size_bytes": len(data), "chars": len(got.text), "tokens": estimate_tokens(got.text),
                 "pages": got.pages, "truncated": got.truncated, "created_at": now(), "created_by": user_id}
         with self._guard:
-            if len(self.list(scope, owner_id)) >= self.max_files:
+            if len(self.files_of(scope, owner_id)) >= self.max_files:
                 where = "chat" if scope == "chat" else "document"
                 raise Conflict(f"This {where} already has {self.max_files} files; delete one first.",
                                limit=self.max_files)
