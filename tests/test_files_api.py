@@ -104,6 +104,15 @@ def test_a_chat_holds_at_most_max_files(make_app):
     assert "already has 2 files" in refused.get_json()["error"]["message"]
 
 
+def test_secrets_in_a_file_are_redacted_before_it_is_kept(client, data_dir):
+    _, chat = chat_with_doc(client)
+    key = "sk-proj-Fake0123456789_abcdefGHIJKL-mnopqrstu"
+    meta = upload(client, f"/api/sessions/{chat['id']}/files", f"Deploy with {key} today.".encode(), "ops.txt").get_json()
+    text = client.get(f"/api/sessions/{chat['id']}/files/{meta['id']}").get_json()["text"]
+    assert text == "Deploy with [redacted: api key] today." and meta["chars"] == len(text)
+    assert not any(key in p.read_text() for p in (Path(data_dir) / "files").rglob("*") if p.is_file())
+
+
 def test_a_hostile_name_is_only_a_label(client, data_dir):
     _, chat = chat_with_doc(client)
     sent = upload(client, f"/api/sessions/{chat['id']}/files", b"hello", "../../../documents/evil.json")

@@ -12,7 +12,8 @@ Word file with its history) is larger and may hold more than the user meant to s
 Names are the user's and only ever shown: files are stored under generated ids. The
 text is written first and the metadata second, each atomically; the metadata marks a
 file as present, so a crash between them leaves an unlisted text file, never a listed
-file without text. Access is checked by the caller (`domain/attachments.py`).
+file without text. Secrets in the text (API keys, tokens, private keys) are redacted before it
+is stored, as in context documents. Access is checked by the caller (`domain/attachments.py`).
 """
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ from typing import Any
 from ..chat.context import estimate_tokens
 from ..domain.models import ChatSession, is_id, new_id, now
 from ..errors import Conflict
+from ..housekeeping.redaction import redact
 from ..storage.files import dumps, write_atomic
 from ..storage.store import Store
 from .context import ContextFile
@@ -129,8 +131,9 @@ class FileService:
         folder = self._folder(scope, owner_id)
         name = display_name(filename)
         got = extract(data, name, max_pages=self.max_pages, max_chars=self.max_chars)
+        text = redact(got.text)  # like context documents: a key pasted into a file is not kept or sent on
         meta = {"id": new_id(), "name": name, "kind": got.kind, "scope": scope, "owner_id": owner_id,
-                "size_bytes": len(data), "chars": len(got.text), "tokens": estimate_tokens(got.text),
+                "size_bytes": len(data), "chars": len(text), "tokens": estimate_tokens(text),
                 "pages": got.pages, "truncated": got.truncated, "created_at": now(), "created_by": user_id}
         with self._guard:
             if len(self.files_of(scope, owner_id)) >= self.max_files:
@@ -139,7 +142,7 @@ class FileService:
                                limit=self.max_files)
             with self.store.folder.writing(SCOPES[scope]):
                 folder.mkdir(parents=True, exist_ok=True)
-                write_atomic(folder / f"{meta['id']}.txt", got.text.encode("utf-8"))
+                write_atomic(folder / f"{meta['id']}.txt", text.encode("utf-8"))
                 write_atomic(folder / f"{meta['id']}.json", dumps({"format_version": 1, "kind": "file",
                                                                    "data": meta}))
         return meta
