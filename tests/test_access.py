@@ -5,6 +5,7 @@ The route matrices iterate `app.url_map`, so a route added later is covered
 """
 from __future__ import annotations
 
+import io
 import json
 import re
 
@@ -37,6 +38,8 @@ BODIES = {
     ("PUT", "sharing.share"): {"access": "edit"},
     ("PATCH", "presets.update_preset"): {"name": "Taken over"},
 }
+# Endpoints that take a multipart upload: they get a readable file.
+UPLOADS = {"files.upload_session_file", "files.upload_document_file"}
 
 
 @pytest.fixture
@@ -62,9 +65,11 @@ def world(make_app, fake_openai, start_server):
     [stream] = alice.get(f"/api/sessions/{session['id']}/streams").get_json()["streams"]
     reply = sent.get_json()["assistant_message"]
     preset = alice.post("/api/presets", json={"name": "Alice's voice", "system_prompt": "Be Alice."}).get_json()
+    attached = alice.post(f"/api/documents/{doc['id']}/files", data={"file": (io.BytesIO(b"Sources"), "s.txt")},
+                          content_type="multipart/form-data").get_json()
     ids = {"doc_id": doc["id"], "section_id": section["id"], "session_id": session["id"],
            "stream_id": stream["id"], "suggestion_id": suggestion["id"], "version": 1, "username": "bob",
-           "preset_id": preset["id"]}
+           "file_id": attached["id"], "preset_id": preset["id"]}
     return {"app": app, "alice": alice, "bob": bob, "ids": ids, "reply": reply, "server": start_server(app)}
 
 
@@ -98,6 +103,9 @@ def call(client, method: str, endpoint: str, url: str, world: dict):
     body = BODIES.get((method, endpoint), {} if method in ("POST", "PUT", "PATCH") else None)
     if endpoint == "sessions.apply_reply":
         body = {"message_id": world["reply"]["id"], "mode": "replace"}
+    if endpoint in UPLOADS:
+        return client.open(url, method=method, data={"file": (io.BytesIO(b"Planted"), "p.txt")},
+                           content_type="multipart/form-data")
     return client.open(url, method=method, json=body)
 
 
@@ -112,6 +120,8 @@ def alice_sees_everything_unchanged(world: dict) -> None:
     assert suggestion["status"] == "pending"
     [stream] = alice.get(f"/api/sessions/{ids['session_id']}/streams").get_json()["streams"]
     assert stream["running"] is True
+    for url in (f"/api/documents/{ids['doc_id']}/files", f"/api/sessions/{ids['session_id']}/files"):
+        assert [f["id"] for f in alice.get(url).get_json()["files"]] == [ids["file_id"]]
     assert alice.get(f"/api/documents/{ids['doc_id']}/shares").get_json()["shares"] in ([], [
         {"username": "bob", "access": "read"}])
 

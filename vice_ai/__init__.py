@@ -18,6 +18,7 @@ from .api import errors as api_errors
 from .chat.engine import ChatEngine
 from .domain.preset_store import PresetStore
 from .domain.state import AppState
+from .files.service import FileService
 from .housekeeping.archiving import Archiver
 from .housekeeping.repair import Repairer
 from .live.hub import Hub
@@ -56,7 +57,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     llm = LLMService(cfg)
     tools = builtin_registry()
     streams = NotificationStreams(state, llm, hub, tools, cfg)
-    engine = ChatEngine(state, llm, hub, tools, streams, cfg)
+    files = FileService(store, cfg)
+    engine = ChatEngine(state, llm, hub, tools, streams, cfg, files=files)
     app.extensions[KEY] = Services(
         config=cfg,
         store=store, state=state, hub=hub, llm=llm, tools=tools, streams=streams, engine=engine,
@@ -66,6 +68,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         archiver=Archiver(state, engine, cfg),
         repairer=Repairer(state, engine.recover),
         presets=PresetStore(store),
+        files=files,
     )
 
     api_errors.init_app(app)

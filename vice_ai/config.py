@@ -30,6 +30,12 @@ DEFAULTS: dict[str, Any] = {
     "MAX_RETRY_AFTER": 20.0,
     "CONTEXT_TOKENS": 12_000,
     "MAX_REPLY_TOKENS": 2_000,
+    # Files as context (vice_ai/files/): caps on what is extracted, files per chat or document, and the
+    # share of CONTEXT_TOKENS their text may take in a request.
+    "FILE_MAX_PAGES": 300,
+    "FILE_MAX_CHARS": 200_000,
+    "MAX_FILES": 20,
+    "FILES_CONTEXT_SHARE": 0.5,
     # Function calling and notification streams
     "MAX_TOOL_ROUNDS": 5,
     "STREAMS_PER_SESSION": 3,
@@ -100,6 +106,10 @@ ENVIRONMENT: dict[str, tuple[str, Callable[[str], Any]]] = {
     "VICE_AI_MAX_RETRY_AFTER": ("MAX_RETRY_AFTER", float),
     "VICE_AI_CONTEXT_TOKENS": ("CONTEXT_TOKENS", int),
     "VICE_AI_MAX_REPLY_TOKENS": ("MAX_REPLY_TOKENS", int),
+    "VICE_AI_FILE_MAX_PAGES": ("FILE_MAX_PAGES", int),
+    "VICE_AI_FILE_MAX_CHARS": ("FILE_MAX_CHARS", int),
+    "VICE_AI_MAX_FILES": ("MAX_FILES", int),
+    "VICE_AI_FILES_CONTEXT_SHARE": ("FILES_CONTEXT_SHARE", float),
     "VICE_AI_SECRET_KEY": ("SECRET_KEY", str),
     "VICE_AI_MAX_TOOL_ROUNDS": ("MAX_TOOL_ROUNDS", int),
     "VICE_AI_STREAMS_PER_SESSION": ("STREAMS_PER_SESSION", int),

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from .chat.engine import ChatEngine
     from .domain.preset_store import PresetStore
     from .domain.state import AppState
+    from .files.service import FileService
     from .housekeeping.archiving import Archiver
     from .housekeeping.repair import Repairer
     from .live.hub import Hub
@@ -46,6 +47,7 @@ class Services:
     archiver: Archiver
     repairer: Repairer
     presets: PresetStore
+    files: FileService
 
 
 def services(app: Flask | None = None) -> Services:

@@ -9,6 +9,7 @@ from . import (
     auth_pages,
     documents,
     export,
+    files,
     openapi,
     pages,
     presets,
@@ -23,6 +24,6 @@ from . import (
 
 def register(app: Flask) -> None:
     for module in (system, openapi, accounts, admin, documents, sections, sharing, export, sessions, tools, pages,
-                   auth_pages, presets):
+                   auth_pages, presets, files):
         app.register_blueprint(module.bp)
     ws.init_app(app)

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from ..domain.models import ChatSession, Document, Message, Section
 from ..domain.tree import active_path, path_to
+from ..files.context import ContextFile, files_block
 
 DEFAULT_INSTRUCTIONS = (
     "You are a careful writing assistant inside VICE AI, a tool for writing documents section by "
@@ -88,15 +90,21 @@ def _turns(messages: list[Message]) -> list[list[dict[str, Any]]]:
 
 
 def build_messages(
-    doc: Document, section: Section, session: ChatSession, budget: int, upto: str | None = None
+    doc: Document, section: Section, session: ChatSession, budget: int, upto: str | None = None,
+    files: Sequence[ContextFile] = (), files_budget: int = 0,
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Messages for the model and the receipt describing them.
 
     `upto` is the id of the last message to include (the user message being answered); the history is
     that message and its ancestors, or the active branch without it: never another branch's messages.
+    `files` (the chat's and its document's) go into the system prompt within `files_budget` tokens.
     """
     history = path_to(session, upto) if upto is not None and session.get_message(upto) else active_path(session)
     system = {"role": "system", "content": system_prompt(doc, section, session)}
+    question = next((m.content for m in reversed(history) if m.role == "user"), "")
+    attached = files_block(files, question, files_budget, estimate_tokens)
+    if attached is not None:
+        system["content"] += "\n\n" + attached.text
     used = _message_tokens(system)
     units = _turns(history)
     kept: list[list[dict[str, Any]]] = []
@@ -123,4 +131,6 @@ def build_messages(
         many = other != 1
         receipt["branch_note"] = (f"Only this branch of the chat was sent: {other} message{'s' * many} on other "
                                   f"branches (other edits or replies) {'were' if many else 'was'} left out.")
+    if attached is not None:
+        receipt["files"] = attached.receipt
     return messages, receipt

@@ -30,6 +30,7 @@ from .rounds import EventHandler, Round
 from .toolloop import run_tool_loop
 
 if TYPE_CHECKING:
+    from ..files.service import FileService
     from ..streams.service import NotificationStreams
 
 log = logging.getLogger(__name__)
@@ -47,12 +48,11 @@ CONTINUE_PROMPT = ("Your previous reply was cut off. Continue it exactly where i
                    "anything already written and add no preamble.")
 
 
-
 class ChatEngine:
     """Runs generations in worker threads, one at a time per session."""
 
     def __init__(self, state: AppState, llm: LLMService, hub: Hub, tools: ToolRegistry,
-                 streams: NotificationStreams, cfg: Mapping[str, Any]) -> None:
+                 streams: NotificationStreams, cfg: Mapping[str, Any], files: FileService | None = None) -> None:
         self._rounds: dict[str, Round] = {}
         self._lock = threading.Lock()
         self._closed = False
@@ -61,6 +61,7 @@ class ChatEngine:
         self.max_message_chars = cfg["MAX_MESSAGE_CHARS"]
         self.context_tokens = cfg["CONTEXT_TOKENS"]
         self.max_reply_tokens = cfg["MAX_REPLY_TOKENS"]
+        self.files = files
 
     # -- public API -------------------------------------------------------------------
     def send_message(self, session_id: str, content: Any, handler: EventHandler | None = None,
@@ -255,7 +256,8 @@ class ChatEngine:
             raise NotFound("Chat session not found.")
         doc, section = self._section_of(session)
         model, note = self.llm.resolve(session.config.get("model"))
-        messages, receipt = build_messages(doc, section, session, self.context_tokens, upto=rnd.user_message.id)
+        messages, receipt = build_messages(doc, section, session, self.context_tokens, upto=rnd.user_message.id,
+                                           **(self.files.context(session) if self.files else {}))
         receipt["model"] = model
         if note:
             receipt["notice"] = note
@@ -318,7 +320,8 @@ class ChatEngine:
         assert reply is not None
         model, _ = self.llm.resolve(session.config.get("model"))
         # The history up to the cut-off reply (it is the last message sent), then the request to go on.
-        messages, _ = build_messages(doc, section, session, self.context_tokens, upto=reply.id)
+        messages, _ = build_messages(doc, section, session, self.context_tokens, upto=reply.id,
+                                     **(self.files.context(session) if self.files else {}))
         messages.append({"role": "user", "content": CONTINUE_PROMPT})
         reply.status, reply.error = "streaming", None
         self._save(rnd.session_id, reply)

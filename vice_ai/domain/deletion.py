@@ -2,7 +2,8 @@
 
 halt (stop the chats' generations and notification streams and wait for them,
 so no worker writes to or spends tokens on a chat that is gone) -> delete the
-files -> release (tell the chats' tabs and free their event buffers).
+files (the resources', then the files attached to them) -> release (tell the
+chats' tabs and free their event buffers).
 
 Who may delete: a document, its owner; a chat, whoever may write it; a
 section, the document's owner, or an editor when every chat on it is the
@@ -54,9 +55,14 @@ def _release(session_ids: Iterable[str]) -> None:
         hub.drop_session(session_id)
 
 
-def _delete(session_ids: list[str], delete: Callable[[], T]) -> T:
+def _delete(session_ids: list[str], delete: Callable[[], T], doc_id: str | None = None) -> T:
     _halt(session_ids)
     result = delete()
+    files = services().files
+    for session_id in session_ids:
+        files.delete_owner("chat", session_id)
+    if doc_id is not None:
+        files.delete_owner("document", doc_id)
     _release(session_ids)
     return result
 
@@ -64,7 +70,7 @@ def _delete(session_ids: list[str], delete: Callable[[], T]) -> T:
 def delete_document(doc_id: str) -> Document:
     """Delete a document (owner only) with its sections and their chats."""
     doc = load_document(doc_id, OWNER)
-    return _delete(_session_ids(doc), lambda: services().state.delete_document(doc_id))
+    return _delete(_session_ids(doc), lambda: services().state.delete_document(doc_id), doc_id=doc_id)
 
 
 def _others_chats(doc: Document, section: Section) -> list[str]:

@@ -1,6 +1,7 @@
 // One message of the chat as shown: its text (streamed in live), receipt, Apply / Undo, Retry / Continue and stale-version note.
 import { post } from "./api.js";
 import { el, toast, relativeTime, fullTime, copyText } from "./ui.js";
+import { receiptFilesLine } from "./files.js";
 
 // Where streamed raw text continues: the last block of the rendered HTML so far,
 // so the text flows on in the same paragraph, list item or code block.
@@ -137,7 +138,7 @@ export class MessageView {
     }
     const state = m.status === "stopped" ? "Stopped" : m.status === "interrupted" ? "Partial reply" : "";
     const receipt = el("span", { class: "receipt muted small", title: receiptTitle(m), text: receiptText(m) });
-    const footParts = [receipt];
+    const footParts = [receipt, receiptFilesLine(m.receipt) || ""];
     if (state) footParts.push(el("span", { class: "msg-state", text: state }));
     if ((m.content || "").trim() && !this.steps) footParts.push(this.actions());
     if (bar && !this.steps) footParts.push(bar);

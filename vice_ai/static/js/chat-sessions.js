@@ -10,6 +10,7 @@ export const sessionMethods = {
     if (section && this.section && section.id === this.section.id) return;
     this.closeSocket();
     this.tools.setSession(null);
+    this.files.setSession(null);
     this.section = section;
     this.session = null;
     this.sessions = [];
@@ -79,6 +80,7 @@ export const sessionMethods = {
     // Until the chat loads, only the document's owner is known to write it (access.py).
     this.chatAccess = this.docAccess === "owner" ? "edit" : null;
     this.tools.setSession(id);
+    this.files.setSession(id);
     this.loaded = false;
     this.renderSessions(id);
     this.applyAccess();
@@ -219,6 +221,7 @@ export const sessionMethods = {
     else {
       this.closeSocket();
       this.tools.setSession(null);
+      this.files.setSession(null);
       this.clearMessages();
       this.setGenerating(false);
       this.renderSessions();

@@ -6,6 +6,7 @@ import { sessionMethods } from "./chat-sessions.js";
 import { messageMethods } from "./chat-messages.js";
 import { composerMethods } from "./chat-composer.js";
 import { branchMethods } from "./chat-branches.js";
+import { ChatFiles } from "./files.js";
 
 const STICK_PX = 48;
 
@@ -51,6 +52,10 @@ export class ChatPane {
     this.tools = new ChatTools(this, {
       streamsBox: document.getElementById("streams"),
       proposalsBox: document.getElementById("proposals"),
+    });
+    this.files = new ChatFiles(this, {
+      strip: document.getElementById("chat-files"), attachButton: document.getElementById("attach-btn"),
+      input: document.getElementById("attach-input"), dropZone: document.getElementById("chat-pane"),
     });
     this.wire();
     this.renderModels();
@@ -121,6 +126,7 @@ export class ChatPane {
     this.note.hidden = !note;
     this.input.placeholder = note ? "" : "Ask about this section…";
     this.tools.accessChanged();
+    this.files.accessChanged();
   }
 
   // -- models ------------------------------------------------------------------------

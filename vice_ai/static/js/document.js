@@ -7,6 +7,7 @@ import { ShareDialog } from "./share.js";
 import { PresetPicker } from "./presets.js";
 import { PresetManager } from "./preset-manager.js";
 import { ChatSettingsDialog } from "./chat-settings.js";
+import { DocumentFiles } from "./files.js";
 
 const pane = document.getElementById("sections-pane");
 const documentId = pane.dataset.documentId;
@@ -43,6 +44,11 @@ function writeHash(sectionId, chatId) {
 
 let chat = null;
 let preferredChat = readHash().chat;
+const docFiles = new DocumentFiles({
+  documentId, box: document.getElementById("doc-files"), list: document.getElementById("doc-files-list"),
+  count: document.getElementById("doc-files-count"), addButton: document.getElementById("doc-files-add"),
+  input: document.getElementById("doc-files-input"), onChange: () => chat && chat.files.refresh(),
+});
 
 const sections = new SectionsPane({
   documentId,
@@ -79,6 +85,7 @@ function showAccess(level) {
   if (presetPicker) presetPicker.setHidden(level === "read"); // readers start no chats
   sections.setEditable(level !== "read");
   chat.setDocAccess(level);
+  docFiles.setAccess(level);
   // One user in local mode: no sharing, nothing shared with anyone.
   const accounts = authMode !== "local";
   shareButton.hidden = !(accounts && level === "owner");
@@ -151,6 +158,7 @@ async function main() {
   showConnState("idle");
   const doc = await refreshDocument();
   if (!doc) return;
+  docFiles.refresh();
   const wanted = readHash().section;
   const first = doc.sections.find((s) => s.id === wanted) || doc.sections[0];
   if (first) sections.select(first.id);
