@@ -229,3 +229,15 @@ def test_a_corrupt_preset_file_is_quarantined_and_the_rest_load(client, data_dir
     (Path(data_dir) / "presets" / f"{bad['id']}.json").write_text("{not json")
     assert ids(client) == [*BUILTINS, good["id"]]
     assert list((Path(data_dir) / "quarantine" / "presets").iterdir())
+
+
+def test_a_null_in_a_chats_settings_clears_it(client) -> None:
+    doc = make_document(client)
+    section = doc["sections"][0]["id"]
+    chat = client.post(f"/api/documents/{doc['id']}/sections/{section}/sessions",
+                       json={"temperature": 0.3, "system_prompt": "Be brief."}).get_json()
+    answer = client.patch(f"/api/sessions/{chat['id']}", json={"config": {"temperature": None}})
+    assert answer.status_code == 200
+    assert "temperature" not in answer.get_json()["config"]
+    assert answer.get_json()["config"]["system_prompt"] == "Be brief."  # missing: kept
+    assert "temperature" not in client.get(f"/api/sessions/{chat['id']}").get_json()["config"]

@@ -64,7 +64,7 @@ def get_session(session_id: str):
 def update_session(session_id: str, body: UpdateSessionIn):
     """Rename, configure (merged into the current settings), set variables or context documents, (un)archive."""
     changes = body.model_dump(include={"title", "variables", "context_documents", "archived"}, exclude_none=True)
-    config = body.config.model_dump(exclude_none=True) if body.config is not None else None
+    config = body.config.model_dump(exclude_unset=True) if body.config is not None else None
     chats.update_session(session_id, changes, config, body.active_leaf)
     return jsonify(chats.session_view(session_id))
 

@@ -105,21 +105,22 @@ def list_sessions(doc_id: str, section_id: str, with_archived: bool) -> list[Cha
 
 def update_session(session_id: str, changes: dict[str, Any], config: dict[str, Any] | None,
                    active_leaf: str | None = None) -> None:
-    """Change a chat's title, settings (merged into the current ones), variables, context, archived flag or
-    active branch (`active_leaf`: a message of the chat; see `branches.chosen_leaf`).
+    """Change a chat's title, settings (merged into the current ones; a null clears one), variables, context,
+    archived flag or active branch (`active_leaf`: a message of the chat; see `branches.chosen_leaf`).
 
     Secrets in the title, the system prompt, the variables and the context documents are redacted before storing.
     """
     changes = _redacted_changes(changes)
     if "archived" in changes:
         changes["archived_at"] = now() if changes["archived"] else None
-    if config is not None and "tools" in config:
+    if config is not None and config.get("tools") is not None:
         config["tools"] = check_tools(config["tools"])
     if config is not None:
         config = _redacted_config(config)
     with edit_session(session_id) as writer:
-        if config is not None:
-            changes["config"] = {**writer.session.config, **config}
+        if config is not None:  # a null clears a setting (back to the default)
+            merged = {**writer.session.config, **config}
+            changes["config"] = {key: value for key, value in merged.items() if value is not None}
         if active_leaf is not None:
             changes["active_leaf"] = chosen_leaf(writer.session, active_leaf)
         if changes:

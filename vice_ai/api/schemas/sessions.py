@@ -117,7 +117,7 @@ class CreateSessionIn(Schema):
 
 
 class SessionConfigIn(Schema):
-    """A chat's settings; merged into the current ones (a null or missing key keeps its value)."""
+    """A chat's settings; merged into the current ones (a missing key keeps its value, a null clears it)."""
 
     model: ModelName | None = None
     temperature: Temperature | None = None

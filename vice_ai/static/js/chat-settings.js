@@ -65,11 +65,10 @@ export class ChatSettingsDialog {
       this.showError(err.message);
       return;
     }
-    // A null keeps the chat's current value on the server: send only what is set ("Default" names the default).
-    const config = { system_prompt: values.system_prompt, tools: values.tools };
+    // A null clears a setting on the server (an empty temperature: the model's default); "Default" names the default.
+    const config = { system_prompt: values.system_prompt, tools: values.tools, temperature: values.temperature };
     const model = values.model || this.pane.models.default;
     if (model) config.model = model;
-    if (values.temperature !== null) config.temperature = values.temperature;
     this.busy = true;
     this.showError("");
     try {
