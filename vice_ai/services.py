@@ -14,6 +14,7 @@ from flask import Flask, current_app
 
 if TYPE_CHECKING:
     from .accounts.access import Access
+    from .accounts.tokens import Tokens
     from .accounts.users import Accounts
     from .chat.engine import ChatEngine
     from .domain.state import AppState
@@ -44,6 +45,7 @@ class Services:
     limits: RateLimits
     archiver: Archiver
     repairer: Repairer
+    tokens: Tokens
 
 
 def services(app: Flask | None = None) -> Services:
