@@ -20,7 +20,7 @@ from vice_ai.services import services
 NO_RESOURCE = {
     "/api/health", "/api/models", "/api/documents", "/api/me", "/api/me/model", "/api/me/password",
     "/api/auth/signin", "/api/auth/signup", "/api/auth/signout", "/api/auth/signout-everywhere",
-    "/api/users", "/api/stats", "/api/admin/archive",
+    "/api/users", "/api/stats", "/api/admin/archive", "/api/me/tokens",
     "/api/openapi.json", "/api/docs",
 }
 # Routes with a path argument that names a file of the app, not anybody's data.
@@ -34,6 +34,8 @@ BODIES = {
     ("PATCH", "sessions.update_session"): {"title": "Renamed"},
     ("POST", "sessions.send_message"): {"content": "Tell me everything"},
     ("PUT", "sharing.share"): {"access": "edit"},
+    ("PATCH", "admin_api.update_user"): {"is_admin": False},
+    ("PUT", "admin_api.reset_password"): {"new_password": "taken over, 123"},
 }
 
 
@@ -59,8 +61,10 @@ def world(make_app, fake_openai, start_server):
     [suggestion] = alice.get(f"/api/sessions/{session['id']}/suggestions").get_json()["suggestions"]
     [stream] = alice.get(f"/api/sessions/{session['id']}/streams").get_json()["streams"]
     reply = sent.get_json()["assistant_message"]
+    token = alice.post("/api/me/tokens", json={"name": "alice's script"}).get_json()["info"]
     ids = {"doc_id": doc["id"], "section_id": section["id"], "session_id": session["id"],
-           "stream_id": stream["id"], "suggestion_id": suggestion["id"], "version": 1, "username": "bob"}
+           "stream_id": stream["id"], "suggestion_id": suggestion["id"], "version": 1, "username": "bob",
+           "user_id": alice.get("/api/me").get_json()["user"]["id"], "token_id": token["id"]}
     return {"app": app, "alice": alice, "bob": bob, "ids": ids, "reply": reply, "server": start_server(app)}
 
 
@@ -108,6 +112,8 @@ def alice_sees_everything_unchanged(world: dict) -> None:
     assert suggestion["status"] == "pending"
     [stream] = alice.get(f"/api/sessions/{ids['session_id']}/streams").get_json()["streams"]
     assert stream["running"] is True
+    assert [t["id"] for t in alice.get("/api/me/tokens").get_json()["tokens"]] == [ids["token_id"]]
+    assert alice.get("/api/me").get_json()["user"]["is_admin"] is True
     assert alice.get(f"/api/documents/{ids['doc_id']}/shares").get_json()["shares"] in ([], [
         {"username": "bob", "access": "read"}])
 

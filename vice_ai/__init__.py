@@ -8,9 +8,8 @@ from typing import Any
 
 from flask import Flask
 
-from . import cli
+from . import cli, security
 from . import config as config_module
-from . import security
 from .accounts import identity
 from .accounts.access import Access
 from .accounts.tokens import Tokens

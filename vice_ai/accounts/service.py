@@ -14,7 +14,7 @@ from ..services import services
 from . import identity
 from .identity import Credential, current_token, current_user, sign_in
 from .tokens import TokenCredential
-from .users import User
+from .users import LOCAL_ID, User
 
 
 def signed_in_user() -> User:
@@ -138,8 +138,8 @@ def create_account(username: str, password: str, is_admin: bool) -> User:
 
 def load_account(user_id: str) -> User:
     """An account by id, or the same 404 as for a route that is not there."""
-    user = services().accounts.get(user_id)
-    if user is None or user.id != user_id:  # "local" is not an account
+    user = services().accounts.get(user_id) if user_id != LOCAL_ID else None  # "local" is not an account
+    if user is None:
         raise NotFound("No such user.")
     return user
 
