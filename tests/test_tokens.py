@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import shutil
+import subprocess
 import urllib.request
 from pathlib import Path
 
@@ -208,3 +211,26 @@ def test_a_socket_opened_with_a_token_chats_and_closes_when_revoked(accounts_app
     assert alice.delete(f"/api/me/tokens/{made['info']['id']}").status_code == 200
     assert_signed_out_and_closed(ws)
     assert services(accounts_app).hub.subscribers(session["id"]) == []
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="needs curl")
+def test_the_readme_curl_example_chats_with_a_section(accounts_app, start_server):
+    """The README's copy-paste example, run as written (its placeholders filled in) against a real server."""
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    block = readme.split("Chatting with a\nsection from a script:\n\n```\n", 1)[1].split("```", 1)[0]
+    commands = [line for line in block.splitlines() if not line.startswith(("TOKEN=", "BASE="))]
+    alice = accounts_app.test_client()
+    signup(alice, "alice")
+    doc = make_document(alice)
+    chat = make_session(alice, doc)
+    server = start_server(accounts_app)
+    env = {"PATH": os.environ["PATH"], "TOKEN": make_token(alice)["token"], "BASE": server.url,
+           "DOC": doc["id"], "SECTION": doc["sections"][0]["id"], "CHAT": chat["id"]}
+    out = subprocess.run(["bash", "-euo", "pipefail", "-c", "\n".join(commands)], env=env, capture_output=True,
+                         text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    *_, last = out.stdout.replace("}{", "}\n{").splitlines()
+    answer = json.loads(last)
+    assert answer["assistant_message"]["status"] == "complete" and answer["assistant_message"]["content"]
+    assert len(alice.get(f"/api/documents/{doc['id']}/sections/{doc['sections'][0]['id']}/sessions")
+               .get_json()["sessions"]) == 2
