@@ -17,7 +17,7 @@ if (pwForm) {
     event.preventDefault();
     const current = $("current-password").value;
     const next = $("new-password").value;
-    show($("password-done"), "");
+    $("password-done").hidden = true;
     if (next !== $("new-password2").value) { show($("password-error"), "The new passwords differ."); return; }
     const button = pwForm.querySelector("button[type=submit]");
     button.disabled = true;

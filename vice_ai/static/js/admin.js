@@ -42,8 +42,7 @@ function resetPassword(user) {
   input.focus();
   const form = $("reset-form");
   const submit = async (event) => {
-    if (event.submitter && event.submitter.value !== "ok") return;  // Cancel closes the dialog
-    event.preventDefault();
+    event.preventDefault();  // Enter in the field submits too: the dialog stays open until the server agrees
     try {
       await api("PUT", `/api/users/${encodeURIComponent(user.id)}/password`, { new_password: input.value });
       dialog.close();
@@ -55,6 +54,8 @@ function resetPassword(user) {
   form.addEventListener("submit", submit);
   dialog.addEventListener("close", () => form.removeEventListener("submit", submit), { once: true });
 }
+
+$("reset-cancel").addEventListener("click", () => $("reset-dialog").close());
 
 function userRow(user) {
   const actions = el("td", { class: "cell-actions" });
@@ -70,9 +71,9 @@ function userRow(user) {
   }
   return el("tr", { dataset: { username: user.username } },
     el("td", { class: "cell-name" }, user.username, user.id === me ? el("span", { class: "muted small", text: " (you)" }) : null),
-    el("td", { text: user.is_admin ? "admin" : "user" }),
-    el("td", {}, when(user.created_at, "")),
-    el("td", {}, when(user.last_activity, "never")),
+    el("td", { "data-label": "Role", text: user.is_admin ? "admin" : "user" }),
+    el("td", { "data-label": "Created" }, when(user.created_at, "")),
+    el("td", { "data-label": "Last seen" }, when(user.last_activity, "never")),
     actions);
 }
 
