@@ -234,3 +234,17 @@ def test_the_readme_curl_example_chats_with_a_section(accounts_app, start_server
     assert answer["assistant_message"]["status"] == "complete" and answer["assistant_message"]["content"]
     assert len(alice.get(f"/api/documents/{doc['id']}/sections/{doc['sections'][0]['id']}/sessions")
                .get_json()["sessions"]) == 2
+
+
+def test_a_token_shares_its_users_message_budget(make_app):
+    app = password_app(make_app, RATE_MESSAGES="2/minute")
+    alice = app.test_client()
+    signup(alice, "alice")
+    session = make_session(alice, make_document(alice))
+    token = make_token(alice)["token"]
+    url = f"/api/sessions/{session['id']}/messages"
+    assert alice.post(url, json={"content": "One"}).status_code == 201
+    assert script(app).post(url, json={"content": "Two"}, headers=bearer(token)).status_code == 201
+    limited = script(app).post(url, json={"content": "Three"}, headers=bearer(token))
+    assert limited.status_code == 429 and limited.get_json()["error"]["code"] == "rate_limited"
+    assert alice.post(url, json={"content": "Four"}).status_code == 429
