@@ -43,7 +43,8 @@ def cookie_header(client) -> str:
     return f"vice_ai_session={cookie.value}"
 
 
-def handshake(port: int, path: str, origin: str | None = None, cookie: str | None = None) -> tuple[int, bytes]:
+def handshake(port: int, path: str, origin: str | None = None, cookie: str | None = None,
+              extra: dict[str, str] | None = None) -> tuple[int, bytes]:
     """A raw websocket upgrade request; returns the status and the body of a refusal."""
     import base64
     import http.client
@@ -54,6 +55,7 @@ def handshake(port: int, path: str, origin: str | None = None, cookie: str | Non
         headers["Origin"] = origin
     if cookie:
         headers["Cookie"] = cookie
+    headers.update(extra or {})
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
     try:
         conn.request("GET", path, headers=headers)

@@ -21,7 +21,7 @@ from vice_ai.services import services
 NO_RESOURCE = {
     "/api/health", "/api/models", "/api/documents", "/api/me", "/api/me/model", "/api/me/password",
     "/api/auth/signin", "/api/auth/signup", "/api/auth/signout", "/api/auth/signout-everywhere",
-    "/api/users", "/api/stats", "/api/admin/archive",
+    "/api/users", "/api/stats", "/api/admin/archive", "/api/me/tokens",
     "/api/openapi.json", "/api/docs",
     "/api/presets",  # a user's own and the built-in ones (tests/test_presets.py covers sharing)
 }
@@ -37,6 +37,8 @@ BODIES = {
     ("POST", "sessions.send_message"): {"content": "Tell me everything"},
     ("PUT", "sharing.share"): {"access": "edit"},
     ("PATCH", "presets.update_preset"): {"name": "Taken over"},
+    ("PATCH", "admin_api.update_user"): {"is_admin": False},
+    ("PUT", "admin_api.reset_password"): {"new_password": "taken over, 123"},
 }
 # Endpoints that take a multipart upload: they get a readable file.
 UPLOADS = {"files.upload_session_file", "files.upload_document_file"}
@@ -67,9 +69,11 @@ def world(make_app, fake_openai, start_server):
     preset = alice.post("/api/presets", json={"name": "Alice's voice", "system_prompt": "Be Alice."}).get_json()
     attached = alice.post(f"/api/documents/{doc['id']}/files", data={"file": (io.BytesIO(b"Sources"), "s.txt")},
                           content_type="multipart/form-data").get_json()
+    token = alice.post("/api/me/tokens", json={"name": "alice's script"}).get_json()["info"]
     ids = {"doc_id": doc["id"], "section_id": section["id"], "session_id": session["id"],
            "stream_id": stream["id"], "suggestion_id": suggestion["id"], "version": 1, "username": "bob",
-           "file_id": attached["id"], "preset_id": preset["id"]}
+           "file_id": attached["id"], "preset_id": preset["id"],
+           "user_id": alice.get("/api/me").get_json()["user"]["id"], "token_id": token["id"]}
     return {"app": app, "alice": alice, "bob": bob, "ids": ids, "reply": reply, "server": start_server(app)}
 
 
@@ -122,6 +126,8 @@ def alice_sees_everything_unchanged(world: dict) -> None:
     assert stream["running"] is True
     for url in (f"/api/documents/{ids['doc_id']}/files", f"/api/sessions/{ids['session_id']}/files"):
         assert [f["id"] for f in alice.get(url).get_json()["files"]] == [ids["file_id"]]
+    assert [t["id"] for t in alice.get("/api/me/tokens").get_json()["tokens"]] == [ids["token_id"]]
+    assert alice.get("/api/me").get_json()["user"]["is_admin"] is True
     assert alice.get(f"/api/documents/{ids['doc_id']}/shares").get_json()["shares"] in ([], [
         {"username": "bob", "access": "read"}])
 

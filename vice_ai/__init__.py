@@ -8,10 +8,11 @@ from typing import Any
 
 from flask import Flask
 
+from . import cli, security
 from . import config as config_module
-from . import security
 from .accounts import identity
 from .accounts.access import Access
+from .accounts.tokens import Tokens
 from .accounts.users import Accounts
 from .api import blueprints
 from .api import errors as api_errors
@@ -69,18 +70,22 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         repairer=Repairer(state, engine.recover),
         presets=PresetStore(store),
         files=files,
+        tokens=Tokens(accounts),
     )
 
     api_errors.init_app(app)
     security.init_app(app)  # cross-site refusals first, then who is asking
     identity.init_app(app)
     blueprints.register(app)
+    cli.init_app(app)
 
     # Streams that were running before a restart start again, off the request path;
     # replies a dead process left streaming, and half-done two-file changes, are put right.
-    threading.Thread(target=streams.restore, name="streams-restore", daemon=True).start()
-    services(app).repairer.start()
-    services(app).archiver.start()
+    # Not for a `flask` command (create-user, backup...): it must not touch a running server's chats.
+    if not cli.loaded_for_a_command():
+        threading.Thread(target=streams.restore, name="streams-restore", daemon=True).start()
+        services(app).repairer.start()
+        services(app).archiver.start()
     atexit.register(shutdown, app)
     return app
 

@@ -14,6 +14,7 @@ from flask import Flask, current_app
 
 if TYPE_CHECKING:
     from .accounts.access import Access
+    from .accounts.tokens import Tokens
     from .accounts.users import Accounts
     from .chat.engine import ChatEngine
     from .domain.preset_store import PresetStore
@@ -48,6 +49,7 @@ class Services:
     repairer: Repairer
     presets: PresetStore
     files: FileService
+    tokens: Tokens
 
 
 def services(app: Flask | None = None) -> Services:

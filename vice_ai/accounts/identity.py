@@ -8,6 +8,10 @@ A password-mode cookie names a sign-in the server keeps in the user's file
 (`Credential`: the user, their generation and the sign-in's id); it works only
 while that sign-in is current, so signing out on the server ends every copy of
 the cookie, and an open websocket re-checks it before every command.
+
+A script may instead send `Authorization: Bearer <token>` (password and header
+modes; see `tokens`): the token alone then decides who is asking, and a token
+that is not valid is a 401 whatever cookie or proxy header comes with it.
 """
 from __future__ import annotations
 
@@ -23,6 +27,7 @@ from flask.sessions import SecureCookieSessionInterface
 
 from ..errors import BadRequest, Conflict, Unauthorized
 from ..services import services
+from .tokens import TokenCredential, Tokens
 from .users import Accounts, User
 
 # Reachable without a user: the sign-in and sign-up pages and calls, health checks, static files.
@@ -45,6 +50,36 @@ class Credential(NamedTuple):
     sign_in: str
 
 
+def tokens() -> Tokens:
+    return services().tokens
+
+
+def bearer_token() -> str | None:
+    """The token of an `Authorization: Bearer <token>` header ("" for a Bearer header without one), or None."""
+    scheme, _, token = request.headers.get("Authorization", "").strip().partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else None
+
+
+def uses_token() -> bool:
+    """Whether this request authenticates with a bearer token (never in local mode, which has no sign-in):
+    such a request cannot come from a browser page of another site, so it needs no CSRF header."""
+    return current_app.config["AUTH"] != "local" and bearer_token() is not None
+
+
+def current_token() -> TokenCredential | None:
+    """The token this request was made with, or None (a cookie, the proxy header or local mode)."""
+    found = g.get("vice_token")
+    return found if isinstance(found, TokenCredential) else None
+
+
+def socket_credential() -> Credential | TokenCredential | None:
+    """What a websocket opened now depends on: its token, or in password mode its cookie's sign-in."""
+    token = current_token()
+    if token is not None:
+        return token
+    return current_credential() if current_app.config["AUTH"] == "password" else None
+
+
 def current_user() -> User | None:
     """The user of this request (or of an app context a worker set up), or None."""
     return g.get("vice_user")
@@ -58,8 +93,10 @@ def current_credential() -> Credential | None:
     return None
 
 
-def is_current(credential: Credential | None) -> bool:
-    """Whether a sign-in still holds (read fresh: another process may have ended it)."""
+def is_current(credential: Credential | TokenCredential | None) -> bool:
+    """Whether a sign-in (or a token) still holds (read fresh: another process may have ended it)."""
+    if isinstance(credential, TokenCredential):
+        return tokens().is_valid(credential)
     if credential is None:
         return False
     user = accounts().get(credential.user_id)
@@ -110,6 +147,12 @@ def resolve_user() -> User | None:
     """The user this request comes from, by the app's auth mode."""
     accs = accounts()
     mode = current_app.config["AUTH"]
+    if uses_token():
+        found = tokens().authenticate(bearer_token() or "")
+        if found is None:
+            raise Unauthorized("This API token is not valid: it was revoked or mistyped.", reason="bad_token")
+        g.vice_token = found[1]
+        return found[0]
     if mode == "local":
         return accs.local_user()
     if mode == "header":
@@ -125,6 +168,7 @@ def resolve_user() -> User | None:
 
 
 def _gate():
+    g.vice_token = None
     user = resolve_user()
     g.vice_user = user
     if user is not None:

@@ -12,8 +12,9 @@ from flask import current_app
 from ..errors import BadRequest, Forbidden, NotFound, Unauthorized
 from ..services import services
 from . import identity
-from .identity import Credential, current_user, sign_in
-from .users import User
+from .identity import Credential, current_token, current_user, sign_in
+from .tokens import TokenCredential
+from .users import LOCAL_ID, User
 
 
 def signed_in_user() -> User:
@@ -119,6 +120,10 @@ def change_password(user: User, current: str, new: str) -> User:
     accounts = services().accounts
     if accounts.authenticate(user.username, current) is None:
         raise BadRequest("The current password is wrong.", field="current_password")
+    if current_token() is not None:  # a script with a token: no browser to sign in again
+        updated = accounts.set_password(user.id, new)
+        close_sockets(user.id)
+        return updated
     updated = sign_in(accounts.set_password(user.id, new))
     close_sockets(user.id, keep=identity.current_credential())
     return updated
@@ -127,3 +132,57 @@ def change_password(user: User, current: str, new: str) -> User:
 def create_account(username: str, password: str, is_admin: bool) -> User:
     """An account made by an admin (the way in when sign-up is closed)."""
     return services().accounts.create(username, password, is_admin=is_admin)
+
+
+# -- admins: other people's accounts ---------------------------------------------------
+
+def load_account(user_id: str) -> User:
+    """An account by id, or the same 404 as for a route that is not there."""
+    user = services().accounts.get(user_id) if user_id != LOCAL_ID else None  # "local" is not an account
+    if user is None:
+        raise NotFound("No such user.")
+    return user
+
+
+def set_admin(user_id: str, is_admin: bool) -> User:
+    """Make an account an admin or not; 409 for the last admin."""
+    return services().accounts.set_admin(load_account(user_id).id, is_admin)
+
+
+def reset_password(admin: User, user_id: str, new: str) -> User:
+    """An admin sets another user's password (they forgot it): every sign-in of that user ends, their
+    sockets close; their API tokens stay. One's own password is changed with the current one instead."""
+    user = load_account(user_id)
+    if user.id == admin.id:
+        raise BadRequest("Change your own password on your account page: it needs the current one.",
+                         field="user_id")
+    updated = services().accounts.set_password(user.id, new)
+    close_sockets(user.id)
+    return updated
+
+
+# -- API tokens -------------------------------------------------------------------------
+
+def require_token_mode() -> None:
+    """API tokens exist in password and header modes; local mode has no sign-in at all (404)."""
+    if current_app.config["AUTH"] == "local":
+        raise NotFound("Accounts are off: this server runs in local mode (VICE_AI_AUTH=local), no token is needed.")
+
+
+def list_tokens(user: User) -> list[dict[str, Any]]:
+    return services().tokens.list(user)
+
+
+def create_token(user: User, name: str) -> tuple[dict[str, Any], str]:
+    """A new API token; a request made with a token cannot make another (a leaked one must not breed)."""
+    if current_token() is not None:
+        raise Forbidden("API tokens are made on the account page, not with another token.", reason="token_from_token")
+    return services().tokens.create(user.id, name)
+
+
+def revoke_token(user: User, token_id: str) -> None:
+    """Revoke one of the user's tokens: requests with it answer 401 at once, its open websockets close."""
+    services().tokens.revoke(user.id, token_id)
+    services().hub.disconnect(
+        lambda sub: getattr(sub, "credential", None) == TokenCredential(user.id, token_id),
+        Unauthorized("This API token was revoked.", retryable=False))

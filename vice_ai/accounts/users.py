@@ -54,6 +54,8 @@ class User:
     # The browsers signed in now: sign-in id -> when it began. A cookie works only while its id is here,
     # so signing out on the server ends that cookie wherever a copy of it is.
     sign_ins: dict[str, str] = field(default_factory=dict)
+    # API tokens for scripts (see `tokens`): id, name, SHA-256 of the token, a hint, created and last used.
+    tokens: list[dict[str, Any]] = field(default_factory=list)
 
     def public(self) -> dict[str, Any]:
         """The user as other users and the API see it (never the hash)."""
@@ -226,6 +228,16 @@ class Accounts:
             change(user)
             self._save(file_id, user)
         return user
+
+    def set_admin(self, user_id: str, is_admin: bool) -> User:
+        """Make a user an admin or not; 409 when that would leave the server without an admin.
+
+        Held under the registry lock, so two admins removing each other at once cannot both succeed."""
+        with self._lock, self.store.lock(KIND, REGISTRY_LOCK):
+            admins = [u.id for u in self._scan() if u.is_admin]
+            if not is_admin and admins == [user_id]:
+                raise Conflict("This is the last admin: make someone else an admin first.", field="is_admin")
+            return self.update(user_id, lambda u: setattr(u, "is_admin", is_admin))
 
     def set_password(self, user_id: str, password: Any) -> User:
         """Change a password; every sign-in of the user ends (the caller may start a new one)."""

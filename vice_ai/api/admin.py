@@ -11,7 +11,7 @@ from ..housekeeping.stats import collect_stats
 from ..services import services
 from .accounts import admins_only, password_mode_only
 from .declare import declare
-from .schemas.accounts import ArchivedOut, CreateUserIn, StatsOut, UsersOut
+from .schemas.accounts import ArchivedOut, CreateUserIn, ResetPasswordIn, StatsOut, UpdateUserIn, UsersOut
 from .schemas.resources import UserOut
 from .schemas.sessions import NoBody
 
@@ -35,6 +35,24 @@ def create_user(body: CreateUserIn):
     """An admin creates an account (the way in when sign-up is closed)."""
     user = service.create_account(body.username, body.password, body.is_admin)
     return jsonify(user.public()), 201
+
+
+@bp.patch("/users/<user_id>")
+@admins_only
+@declare(body=UpdateUserIn, responses={200: UserOut}, tags=TAGS)
+def update_user(user_id: str, body: UpdateUserIn):
+    """Make a user an admin or not (admins only); 409 when it is the last admin."""
+    return jsonify(service.set_admin(user_id, body.is_admin).public())
+
+
+@bp.put("/users/<user_id>/password")
+@admins_only
+@password_mode_only
+@declare(body=ResetPasswordIn, responses={200: UserOut}, tags=TAGS)
+def reset_password(user_id: str, body: ResetPasswordIn):
+    """Set another user's password (admins only): every sign-in of that user ends and their sockets close."""
+    user = service.reset_password(service.signed_in_user(), user_id, body.new_password)
+    return jsonify(user.public())
 
 
 @bp.get("/stats")

@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import Flask
 
 from . import (
+    account_pages,
     accounts,
     admin,
     auth_pages,
@@ -17,6 +18,7 @@ from . import (
     sessions,
     sharing,
     system,
+    tokens,
     tools,
     ws,
 )
@@ -24,6 +26,6 @@ from . import (
 
 def register(app: Flask) -> None:
     for module in (system, openapi, accounts, admin, documents, sections, sharing, export, sessions, tools, pages,
-                   auth_pages, presets, files):
+                   auth_pages, presets, files, tokens, account_pages):
         app.register_blueprint(module.bp)
     ws.init_app(app)

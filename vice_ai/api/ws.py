@@ -14,7 +14,7 @@ from typing import Any
 from flask import Blueprint, Flask, current_app, g
 from flask_sock import Sock
 
-from ..accounts.identity import current_credential, current_user, is_current
+from ..accounts.identity import current_user, is_current, socket_credential
 from ..chat.branching import END, Parent
 from ..chat.rounds import Round
 from ..domain import chats
@@ -109,8 +109,8 @@ def session_socket(ws: Any, session_id: str) -> None:
             load_session(session_id, READ, user)
             return chats.session_view(session_id)
 
-    # Password mode: the sign-in this socket was opened with; once it ends, the socket closes.
-    credential = current_credential() if app.config["AUTH"] == "password" else None
+    # The API token, or in password mode the sign-in, this socket was opened with; once it ends, the socket closes.
+    credential = socket_credential()
 
     def signed_in() -> bool:
         with app.app_context():

@@ -7,7 +7,9 @@ app never grants. On top of that, a request whose `Origin` is another origin
 (scheme, host and port compared with the request's own; scheme and host
 case-insensitively), or that the browser marks `Sec-Fetch-Site: cross-site` /
 `same-site` (in any case), is refused, and a websocket handshake must come from
-this site's pages.
+this site's pages. A request with `Authorization: Bearer <token>` (a script's API
+token, not in local mode) skips these checks: a page of another site cannot send
+that header without a CORS preflight either, and a wrong token is a 401.
 """
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from urllib.parse import urlsplit
 
 from flask import Flask, Response, request
 
+from ..accounts.identity import uses_token
 from ..errors import Forbidden
 from .hosts import DEFAULT_PORTS, split_host
 
@@ -67,6 +70,8 @@ def _cross_site() -> bool:
 
 
 def _check() -> None:
+    if uses_token():
+        return  # checked (or refused with 401) by accounts.identity before any view runs
     if request.path.startswith("/ws/"):
         if _cross_site():
             raise Forbidden("Websocket connections must come from this site.")

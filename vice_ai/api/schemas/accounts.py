@@ -42,6 +42,14 @@ class CreateUserIn(Schema):
     is_admin: bool = False
 
 
+class UpdateUserIn(Schema):
+    is_admin: bool = Field(description="Make the user an admin, or not (409 for the last admin).")
+
+
+class ResetPasswordIn(Schema):
+    new_password: Password
+
+
 # ---- answers ----
 
 class ModelChoiceOut(Out):
