@@ -16,7 +16,8 @@ LAYERS: list[tuple[str, ...]] = [
     ("vice_ai.domain.documents", "vice_ai.domain.chats", "vice_ai.domain.deletion", "vice_ai.domain.resources",
      "vice_ai.domain.sharing", "vice_ai.domain.export"),
     ("vice_ai.chat", "vice_ai.streams"),
-    ("vice_ai.tools", "vice_ai.live", "vice_ai.llm", "vice_ai.housekeeping", "vice_ai.accounts", "vice_ai.security"),
+    ("vice_ai.tools", "vice_ai.live", "vice_ai.llm", "vice_ai.housekeeping", "vice_ai.accounts", "vice_ai.security",
+     "vice_ai.search"),
     ("vice_ai.domain.models", "vice_ai.domain.state", "vice_ai.domain.records", "vice_ai.domain.variables"),
     ("vice_ai.storage",),
 ]

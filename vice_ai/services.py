@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from .housekeeping.repair import Repairer
     from .live.hub import Hub
     from .llm import LLMService
+    from .search.service import SearchService
     from .security.ratelimit import RateLimits
     from .storage.store import Store
     from .streams.service import NotificationStreams
@@ -44,6 +45,7 @@ class Services:
     limits: RateLimits
     archiver: Archiver
     repairer: Repairer
+    search: SearchService
 
 
 def services(app: Flask | None = None) -> Services:

@@ -11,6 +11,7 @@ from . import (
     export,
     openapi,
     pages,
+    search,
     sections,
     sessions,
     sharing,
@@ -22,6 +23,6 @@ from . import (
 
 def register(app: Flask) -> None:
     for module in (system, openapi, accounts, admin, documents, sections, sharing, export, sessions, tools, pages,
-                   auth_pages):
+                   auth_pages, search):
         app.register_blueprint(module.bp)
     ws.init_app(app)
