@@ -20,7 +20,7 @@ from vice_ai.services import services
 NO_RESOURCE = {
     "/api/health", "/api/models", "/api/documents", "/api/me", "/api/me/model", "/api/me/password",
     "/api/auth/signin", "/api/auth/signup", "/api/auth/signout", "/api/auth/signout-everywhere",
-    "/api/users", "/api/stats", "/api/admin/archive",
+    "/api/users", "/api/stats", "/api/admin/archive", "/api/search",
     "/api/openapi.json", "/api/docs",
 }
 # Routes with a path argument that names a file of the app, not anybody's data.
