@@ -78,7 +78,9 @@ def test_the_index_is_there_after_a_restart_and_rebuilt_when_deleted_or_damaged(
     services(again).search.shutdown()
     for suffix in ("", "-wal", "-shm"):
         Path(f"{index_path(again)}{suffix}").unlink(missing_ok=True)
-    assert services(restart()).search.rebuilds == 1
+    third = restart()
+    assert services(third).search.rebuilds == 1
+    services(third).search.shutdown()
 
     index_path(again).write_bytes(b"this is not an SQLite database" * 100)
     for suffix in ("-wal", "-shm"):
@@ -117,3 +119,18 @@ def test_a_damaged_index_found_by_a_search_is_rebuilt(make_app):
     found.mark_for_rebuild()  # what a failed search does
     assert [r["document_id"] for r in search(client, "glacier")] == [doc["id"]]
     assert found.rebuilds == 2
+
+
+def test_two_apps_sharing_the_data_folder_write_one_index(make_app):
+    """As two processes would: each writes its own changes into the shared file (WAL, busy timeout)."""
+    first, second = make_app(), make_app()
+    one, two = first.test_client(), second.test_client()
+    docs = [make_document(one if i % 2 else two, f"Shared folder note {i}") for i in range(6)]
+    assert services(first).search.flush(10) and services(second).search.flush(10)
+    for client in (one, two):
+        assert sorted(r["document_id"] for r in search(client, "folder note")) == sorted(d["id"] for d in docs)
+    # A change made by one app is found, and the old text gone, through the other.
+    assert one.patch(f"/api/documents/{docs[0]['id']}", json={"title": "Renamed elsewhere"}).status_code == 200
+    assert services(first).search.flush(10)
+    assert [r["document_id"] for r in search(two, "renamed")] == [docs[0]["id"]]
+    assert len(search(two, "folder note")) == 5

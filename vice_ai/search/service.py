@@ -52,10 +52,14 @@ def message_item(session: ChatSession, message: Message) -> Item | None:
                 message.created_at, body=message.content)
 
 
+def chat_item(session: ChatSession) -> Item:
+    """A chat's own row: its title."""
+    return Item("chat", session.document_id, session.section_id, session.id, created_at=session.created_at,
+                title=session.title)
+
+
 def session_items(session: ChatSession) -> list[Item]:
-    items = [Item("chat", session.document_id, session.section_id, session.id, created_at=session.created_at,
-                  title=session.title)]
-    return items + [item for m in session.messages if (item := message_item(session, m)) is not None]
+    return [chat_item(session)] + [item for m in session.messages if (item := message_item(session, m)) is not None]
 
 
 class SearchService:
@@ -69,7 +73,8 @@ class SearchService:
         self.rebuilds = 0  # how many times this process rebuilt the index (tests and logs)
         self._ops: deque[Op] = deque()
         self._cond = threading.Condition()
-        self._pending = 0
+        self._queued = 0  # changes queued since start, and how many of them the writer is done with
+        self._done = 0
         self._ready = False  # opened and complete: searches may read it
         self._rebuild_wanted = False
         self._failing = False  # logged once per run of failures
@@ -94,7 +99,8 @@ class SearchService:
         """Wait until every change queued so far is in a complete index; False if that took too long."""
         deadline = time.monotonic() + timeout
         with self._cond:
-            while self._pending or not self._ready:
+            target = self._queued  # not later ones: a busy server must not keep a search waiting
+            while self._done < target or not self._ready:
                 left = deadline - time.monotonic()
                 if left <= 0 or self._stopping:
                     return False
@@ -127,7 +133,7 @@ class SearchService:
         if ops:
             with self._cond:
                 self._ops.extend(ops)
-                self._pending += len(ops)
+                self._queued += len(ops)
                 self._cond.notify_all()
 
     @staticmethod
@@ -140,8 +146,7 @@ class SearchService:
                 if item is not None:
                     items.append(item)
             elif record["op"] == "set" and "title" in record["fields"]:
-                items.append(session_items(ChatSession(session.id, session.document_id, session.section_id,
-                                                       title=session.title, created_at=session.created_at))[0])
+                items.append(chat_item(session))
         return items
 
     # -- the writer ---------------------------------------------------------------------
@@ -176,7 +181,7 @@ class SearchService:
                     self._failing, self._ready, self._rebuild_wanted = True, False, True
             finally:
                 with self._cond:
-                    self._pending -= len(batch)
+                    self._done += len(batch)
                     self._cond.notify_all()
             if self._failing:
                 with self._cond:  # wait before trying again (a full disk, a locked file)
