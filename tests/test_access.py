@@ -21,7 +21,7 @@ from vice_ai.services import services
 NO_RESOURCE = {
     "/api/health", "/api/models", "/api/documents", "/api/me", "/api/me/model", "/api/me/password",
     "/api/auth/signin", "/api/auth/signup", "/api/auth/signout", "/api/auth/signout-everywhere",
-    "/api/users", "/api/stats", "/api/admin/archive", "/api/me/tokens",
+    "/api/users", "/api/stats", "/api/admin/archive", "/api/me/tokens", "/api/search",
     "/api/openapi.json", "/api/docs",
     "/api/presets",  # a user's own and the built-in ones (tests/test_presets.py covers sharing)
 }

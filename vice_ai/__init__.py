@@ -24,6 +24,7 @@ from .housekeeping.archiving import Archiver
 from .housekeeping.repair import Repairer
 from .live.hub import Hub
 from .llm import LLMService
+from .search.service import SearchService
 from .security.ratelimit import RateLimits
 from .services import KEY, Services, services
 from .storage.store import Store
@@ -71,7 +72,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         presets=PresetStore(store),
         files=files,
         tokens=Tokens(accounts),
+        search=SearchService(state, access, store.root / "search" / "index.sqlite3"),
     )
+    state.add_listener(services(app).search.on_change)
 
     api_errors.init_app(app)
     security.init_app(app)  # cross-site refusals first, then who is asking
@@ -86,6 +89,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         threading.Thread(target=streams.restore, name="streams-restore", daemon=True).start()
         services(app).repairer.start()
         services(app).archiver.start()
+        services(app).search.start()
     atexit.register(shutdown, app)
     return app
 
@@ -100,3 +104,4 @@ def shutdown(app: Flask, timeout: float = 5.0) -> None:
     found.streams.shutdown(timeout)
     found.engine.shutdown(timeout)
     found.hub.close_all(RESTARTING, timeout)
+    found.search.shutdown(timeout)

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from .housekeeping.repair import Repairer
     from .live.hub import Hub
     from .llm import LLMService
+    from .search.service import SearchService
     from .security.ratelimit import RateLimits
     from .storage.store import Store
     from .streams.service import NotificationStreams
@@ -50,6 +51,7 @@ class Services:
     presets: PresetStore
     files: FileService
     tokens: Tokens
+    search: SearchService
 
 
 def services(app: Flask | None = None) -> Services:

@@ -14,6 +14,7 @@ from . import (
     openapi,
     pages,
     presets,
+    search,
     sections,
     sessions,
     sharing,
@@ -26,6 +27,6 @@ from . import (
 
 def register(app: Flask) -> None:
     for module in (system, openapi, accounts, admin, documents, sections, sharing, export, sessions, tools, pages,
-                   auth_pages, presets, files, tokens, account_pages):
+                   auth_pages, presets, files, tokens, account_pages, search):
         app.register_blueprint(module.bp)
     ws.init_app(app)

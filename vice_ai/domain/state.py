@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -60,6 +60,19 @@ class AppState:
         self._resource_locks_guard = threading.Lock()
         self._doc_generations: dict[str, tuple[int, int]] = {}
         self._session_marks: dict[str, _DiskMark] = {}
+        self._listeners: list[Callable[[str, Any], None]] = []
+
+    def add_listener(self, listener: Callable[[str, Any], None]) -> None:
+        """`listener(event, subject)` after each change is on disk, under its locks, in order (quick; no writes here):
+        document_saved/_deleted (Document/id), session_created/_written/_deleted (ChatSession/(it, records)/id)."""
+        self._listeners.append(listener)
+
+    def _tell(self, event: str, subject: Any) -> None:
+        for listener in self._listeners:
+            try:
+                listener(event, subject)
+            except Exception:  # the change is durable already: a listener's fault must not fail it
+                log.exception("a listener failed on %s", event)
 
     # -- locking --------------------------------------------------------------------
     def resource_lock(self, kind: str, item_id: str) -> threading.RLock:
@@ -115,6 +128,7 @@ class AppState:
         self._doc_generations[doc.id] = self.store.generations("documents", doc.id)
         with self.locks["documents"]:
             self.documents[doc.id] = doc
+        self._tell("document_saved", doc)
 
     def get_document(self, doc_id: str) -> Document | None:
         """The current document, or None; reads the file only when it changed."""
@@ -161,6 +175,7 @@ class AppState:
                     self._delete_session_files(session_id)
             self.store.delete("documents", doc_id)
             self._forget_document(doc_id)
+            self._tell("document_deleted", doc_id)
         return doc
 
     # -- chat sessions --------------------------------------------------------------
@@ -245,6 +260,7 @@ class AppState:
         if mark.offset > max(self.compact_bytes, mark.key[2]):
             self._compact(session, mark)
         mark.generations = self.store.generations("sessions", session.id)
+        self._tell("session_written", (session, records))
 
     def _compact(self, session: ChatSession, mark: _DiskMark) -> None:
         """Fold the journal into a new snapshot (a failure is retried on a later append)."""
@@ -294,6 +310,7 @@ class AppState:
                     self.chat_sessions[session.id] = session
                 generations = self.store.generations("sessions", session.id)
                 self._session_marks[session.id] = _DiskMark(key, generations=generations)
+                self._tell("session_created", session)
         return session
 
     @contextmanager
@@ -382,7 +399,7 @@ class AppState:
         with self._exclusive("sessions", session_id):
             self.store.delete("sessions", session_id)
             self._forget_session(session_id)
-
+            self._tell("session_deleted", session_id)
 
 
 class SessionWriter:

@@ -33,6 +33,12 @@ export const sessionMethods = {
       this.showEmpty(`Could not load the chats: ${err.message}`);
       return;
     }
+    if (preferredSessionId && !data.sessions.some((s) => s.id === preferredSessionId)) {
+      // An archived chat asked for by id (a search result): list it too.
+      const all = await get(`/api/documents/${this.documentId}/sections/${section.id}/sessions?archived=1`).catch(() => null);
+      const found = all && all.sessions.find((s) => s.id === preferredSessionId);
+      if (found) data.sessions.unshift(found);
+    }
     if (!this.section || this.section.id !== section.id) return; // the user moved on
     this.sessions = data.sessions;
     const remembered = localStorage.getItem(`vice.session.${section.id}`);
@@ -45,6 +51,14 @@ export const sessionMethods = {
       this.showEmpty("No chats about this section yet — ask something below to start one.");
       this.onSessionChange(section.id, null);
     }
+  },
+
+  /** Open a chat of the selected section by id, an archived one too (a search result). */
+  showSession(id) {
+    if (this.sessions.some((s) => s.id === id)) { this.openSession(id); return; }
+    const section = this.section;
+    this.section = null; // load the section's chats again, with this one
+    this.setSection(section, id);
   },
 
   /** The section's fields changed (edit, apply, revert): refresh names and stale notes. */

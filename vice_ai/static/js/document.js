@@ -126,6 +126,18 @@ function setUpPresets(models) {
   presetPicker.load();
 }
 
+// A search result on this document changes only the hash (search.js): select its section and chat.
+window.addEventListener("hashchange", () => {
+  const { section, chat: chatId } = readHash();
+  if (!section || !sections.get(section)) return;
+  if (section !== sections.selectedId) {
+    preferredChat = chatId;
+    sections.select(section);
+  } else if (chatId && (!chat.session || chat.session.id !== chatId)) {
+    chat.showSession(chatId);
+  }
+});
+
 async function main() {
   try {
     authMode = (await get("/api/me")).auth || "local";
