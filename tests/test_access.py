@@ -22,6 +22,7 @@ NO_RESOURCE = {
     "/api/auth/signin", "/api/auth/signup", "/api/auth/signout", "/api/auth/signout-everywhere",
     "/api/users", "/api/stats", "/api/admin/archive",
     "/api/openapi.json", "/api/docs",
+    "/api/documents/import",  # makes a new document of the caller's own
 }
 # Routes with a path argument that names a file of the app, not anybody's data.
 APP_FILES = {"/api/docs/assets/<path:name>"}

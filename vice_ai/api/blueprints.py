@@ -16,12 +16,13 @@ from . import (
     sharing,
     system,
     tools,
+    transfer,
     ws,
 )
 
 
 def register(app: Flask) -> None:
     for module in (system, openapi, accounts, admin, documents, sections, sharing, export, sessions, tools, pages,
-                   auth_pages):
+                   auth_pages, transfer):
         app.register_blueprint(module.bp)
     ws.init_app(app)
