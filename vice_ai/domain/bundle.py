@@ -95,7 +95,8 @@ def check_links(document: BundleDocument, sessions: list[BundleSession]) -> None
     for section in document.sections:
         for sid in section.session_ids:
             if sid not in by_id or sid in listed:
-                raise _refuse(f"section \u201c{section.title}\u201d", f"lists a chat {sid} that is not in it (or twice)")
+                raise _refuse(f"section \u201c{section.title}\u201d", f"lists the chat {sid} that is not in it "
+                              "(or lists it twice)")
             listed[sid] = section.id
     for n, session in enumerate(sessions, start=1):
         where = f"sessions/{n}.json"
@@ -112,25 +113,24 @@ def check_links(document: BundleDocument, sessions: list[BundleSession]) -> None
         for suggestion in session.suggestions:
             if suggestion.message_id is not None and suggestion.message_id not in ids:
                 raise _refuse(where, "has a suggestion from a message that is not in the chat")
+    messages = {s.id: {m.id for m in s.messages} for s in sessions}
+    suggestions = {s.id: {x.id for x in s.suggestions} for s in sessions}
     for section in document.sections:
         for entry in section.history:
-            source = entry.source
-            session = by_id.get(source.session_id or "")
-            if source.session_id is None and (source.message_id or source.suggestion_id):
-                raise _refuse(f"version {entry.version} of \u201c{section.title}\u201d", "names a message but no chat")
+            source, where = entry.source, f"version {entry.version} of \u201c{section.title}\u201d"
             if source.session_id is None:
+                if source.message_id or source.suggestion_id:
+                    raise _refuse(where, "names a message but no chat")
                 continue
-            if session is None or (source.message_id is not None
-                                   and source.message_id not in {m.id for m in session.messages}) or (
-                    source.suggestion_id is not None
-                    and source.suggestion_id not in {s.id for s in session.suggestions}):
-                raise _refuse(f"version {entry.version} of \u201c{section.title}\u201d",
-                              "comes from a chat or message that is not in the bundle")
+            known = messages.get(source.session_id)
+            if known is None or (source.message_id is not None and source.message_id not in known) or (
+                    source.suggestion_id is not None and source.suggestion_id not in suggestions[source.session_id]):
+                raise _refuse(where, "comes from a chat or message that is not in the bundle")
 
 
 # ---- import: new ids ----
 
-class _Ids:
+class Ids:
     """Old id -> new id, per kind (messages, suggestions and streams per chat)."""
 
     def __init__(self) -> None:
@@ -143,7 +143,8 @@ class _Ids:
         return None if value is None else self(*scope, value)
 
 
-def _session(session: BundleSession, ids: _Ids, doc_id: str, owner: str) -> ChatSession:
+def session_data(session: BundleSession, ids: Ids, doc_id: str, owner: str) -> dict[str, Any]:
+    """A chat of the bundle as stored data under new ids (fields the store does not know are still there)."""
     data = session.model_dump()
     old = session.id
     data.update(id=ids("session", old), document_id=doc_id, section_id=ids("section", session.section_id),
@@ -165,15 +166,15 @@ def _session(session: BundleSession, ids: _Ids, doc_id: str, owner: str) -> Chat
         stream["id"] = new_id()
         if stream["status"] == "running":  # a stream starts only from a chat on this server
             stream.update(status="stopped", stopped_reason="imported")
-    return ChatSession.from_dict(data)
+    return data
 
 
-def _section(section: Any, ids: _Ids, doc_id: str) -> Section:
+def _section(section: Any, ids: Ids, doc_id: str) -> Section:
     data = section.model_dump()
     data.update(id=ids("section", section.id), document_id=doc_id,
                 session_ids=[ids("session", sid) for sid in section.session_ids])
-    for entry in data["history"]:
-        source = entry["source"]
+    for entry, given in zip(data["history"], section.history, strict=True):
+        source = entry["source"] = given.source.model_dump(exclude_unset=True)  # no keys the file did not have
         old = source.get("session_id")
         if old is not None:
             source["session_id"] = ids("session", old)
@@ -185,11 +186,11 @@ def _section(section: Any, ids: _Ids, doc_id: str) -> Section:
 def build(document: BundleDocument, sessions: list[BundleSession], title: str | None,
           owner: str) -> tuple[Document, list[ChatSession]]:
     """The new document and chats, every id new and every link kept."""
-    ids = _Ids()
+    ids = Ids()
     doc = Document(id=new_id(), title=title or document.title, description=document.description,
                    created_at=document.created_at, owner=owner)
     doc.sections = [_section(s, ids, doc.id) for s in document.sections]
-    return doc, [_session(s, ids, doc.id, owner) for s in sessions]
+    return doc, [ChatSession.from_dict(session_data(s, ids, doc.id, owner)) for s in sessions]
 
 
 # ---- import: writing ----
@@ -212,6 +213,7 @@ def _write(doc: Document, sessions: list[ChatSession]) -> None:
                         store.delete("sessions", sid)
                 except (OSError, StorageError) as exc:  # an unlisted chat: the start-up repair removes it
                     log.warning("could not remove chat %s of a failed import: %s", sid, exc)
+            store.drop_lock("documents", doc.id)
             raise
 
 

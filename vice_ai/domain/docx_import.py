@@ -42,7 +42,7 @@ def _heading_level(name: str) -> int | None:
 def _list_mark(document: Any, paragraph: Paragraph, name: str, counters: dict[tuple[str, int], int]) -> str | None:
     """"- " or "N. " (indented by level) for a list item, None for an ordinary paragraph."""
     ppr = paragraph._p.pPr
-    num = ppr.numPr if ppr is not None else None
+    num: Any = ppr.numPr if ppr is not None else None
     if num is None and not name.lower().startswith("list"):
         return None
     level = int(num.ilvl.val) if num is not None and num.ilvl is not None else 0
