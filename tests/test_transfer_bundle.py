@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from auth_helpers import password_app, two_users
-from conftest import PageClient, make_document, make_session, model_config
+from conftest import PageClient, make_document, make_session
 from fake_openai import Reply, ToolCall
 
 from vice_ai import create_app, shutdown
