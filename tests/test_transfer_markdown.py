@@ -131,3 +131,12 @@ def test_the_import_survives_a_restart(make_app):
     doc = upload(client, b"# Kept\nafter a restart\n").get_json()
     again = make_app().test_client().get(f"/api/documents/{doc['id']}")
     assert again.status_code == 200 and outline(again.get_json()) == outline(doc)
+
+
+def test_the_import_path_takes_only_post(client):
+    # It also fits /api/documents/<doc_id>; that route's methods do not answer here.
+    for method in ("GET", "PATCH", "DELETE"):
+        resp = client.open("/api/documents/import", method=method)
+        assert resp.status_code == 405 and resp.headers["Allow"] == "POST"
+        assert resp.get_json()["error"]["code"] == "method_not_allowed"
+    assert client.options("/api/documents/import").headers["Allow"] == "OPTIONS, POST"

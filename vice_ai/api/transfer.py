@@ -1,7 +1,8 @@
 """Import of a file as a new document: Markdown, DOCX or a bundle exported by `GET .../export?format=bundle`."""
 from __future__ import annotations
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, Response, jsonify, request
+from werkzeug.exceptions import MethodNotAllowed
 
 from ..domain.importing import import_file
 from ..domain.resources import document_view
@@ -9,6 +10,17 @@ from .declare import ErrorOut, ResponseSpec, Upload, UploadedFile, declare
 from .schemas.transfer import ImportedOut, ImportForm
 
 bp = Blueprint("transfer", __name__, url_prefix="/api/documents")
+IMPORT_PATH = "/api/documents/import"
+
+
+@bp.before_app_request
+def _only_post_imports() -> Response | None:
+    """The import path also fits `/api/documents/<doc_id>`: other methods get 405, not a document's routes."""
+    if request.path != IMPORT_PATH or request.method == "POST":
+        return None
+    if request.method == "OPTIONS":
+        return Response(status=200, headers={"Allow": "OPTIONS, POST"})
+    raise MethodNotAllowed(valid_methods=["POST"])
 
 
 @bp.post("/import")
