@@ -328,3 +328,28 @@ def test_a_failed_write_leaves_nothing(source, other, monkeypatch):
     assert len([name for name in seen[0] if name.endswith(".json")]) == 2  # both chats were written, then removed
     assert _files(other.folder) == []
     assert target.get("/api/documents").get_json()["documents"] == []
+
+
+def test_secrets_in_a_hand_made_bundle_are_redacted_as_when_stored(source, other):
+    client, doc_id = source
+    key = "sk-proj-" + "a1B2" * 8
+    data = rezip(export(client, doc_id), **{
+        "sessions/1.json": lambda s: {**s, "title": f"Budget {key}",
+                                      "config": {**s["config"], "system_prompt": f"Use {key}"},
+                                      "messages": [{**m, "content": f"{m['content']} {key}"} for m in s["messages"]]}})
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        assert key in archive.read("sessions/1.json").decode()
+    target = other()
+    copy = upload(target, data).get_json()
+    [chat, _] = chats_of(target, copy)
+    text = json.dumps(chat)
+    assert key not in text and "[redacted: api key]" in text
+    assert chat["title"] == "Budget [redacted: api key]"
+
+
+def test_a_chat_setting_of_the_wrong_type_is_a_400(source, other):
+    client, doc_id = source
+    data = rezip(export(client, doc_id), **{"sessions/1.json": _set("config.system_prompt", 42)})
+    resp = upload(other(), data)
+    assert resp.status_code == 400
+    assert resp.get_json()["error"]["message"].startswith("sessions/1.json: config.system_prompt:")

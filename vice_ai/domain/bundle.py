@@ -24,6 +24,7 @@ from typing import Any
 
 from ..accounts.identity import current_user
 from ..errors import BadRequest, StorageError
+from ..housekeeping.redaction import redact, redact_json, redact_message, redact_variables
 from ..services import services
 from ..storage.locks import Exclusive
 from .bundle_format import FORMAT, VERSION, BundleDocument, BundleSession, open_zip, read_bundle
@@ -146,6 +147,7 @@ class Ids:
 def session_data(session: BundleSession, ids: Ids, doc_id: str, owner: str) -> dict[str, Any]:
     """A chat of the bundle as stored data under new ids (fields the store does not know are still there)."""
     data = session.model_dump()
+    data["config"] = session.config.model_dump(exclude_unset=True) if session.config else {}  # only its own keys
     old = session.id
     data.update(id=ids("session", old), document_id=doc_id, section_id=ids("section", session.section_id),
                 owner=owner, active_leaf=ids.maybe(session.active_leaf, "message", old))
@@ -169,6 +171,22 @@ def session_data(session: BundleSession, ids: Ids, doc_id: str, owner: str) -> d
     return data
 
 
+def _redacted(session: ChatSession, section_text: str) -> ChatSession:
+    """What a chat stores is redacted as the app redacts it when it stores it (a hand-made bundle may hold keys)."""
+    session.messages = [redact_message(m) for m in session.messages]
+    session.title = redact(session.title)
+    if isinstance(session.config.get("system_prompt"), str):
+        session.config["system_prompt"] = redact(session.config["system_prompt"])
+    session.context_documents = redact_json(session.context_documents)
+    session.variables = redact_variables(session.variables)
+    session.suggestions = [{**s, "summary": redact(s["summary"]), "new_content": redact(s["new_content"],
+                                                                                         keep=section_text)}
+                           for s in session.suggestions]
+    session.streams = [{**s, "goal": redact(s["goal"]), "last_notification": redact_json(s.get("last_notification"))}
+                       for s in session.streams]
+    return session
+
+
 def _section(section: Any, ids: Ids, doc_id: str) -> Section:
     data = section.model_dump()
     data.update(id=ids("section", section.id), document_id=doc_id,
@@ -190,7 +208,9 @@ def build(document: BundleDocument, sessions: list[BundleSession], title: str | 
     doc = Document(id=new_id(), title=title or document.title, description=document.description,
                    created_at=document.created_at, owner=owner)
     doc.sections = [_section(s, ids, doc.id) for s in document.sections]
-    return doc, [ChatSession.from_dict(session_data(s, ids, doc.id, owner)) for s in sessions]
+    texts = {s.id: s.content for s in document.sections}
+    return doc, [_redacted(ChatSession.from_dict(session_data(s, ids, doc.id, owner)), texts[s.section_id])
+                 for s in sessions]
 
 
 # ---- import: writing ----

@@ -79,6 +79,11 @@ def _small_json(value: Any) -> Any:
     return value
 
 
+def _small_json_model(value: BaseModel) -> BaseModel:
+    _small_json(value.model_dump(exclude_unset=True))
+    return value
+
+
 def _variables(value: dict[str, Any]) -> dict[str, Any]:
     if len(value) > bounds.MAX_VARIABLES or not all(bounds.valid_name(name) for name in value):
         raise PydanticCustomError("bad_variables", "not valid chat variables (names or count)")
@@ -197,6 +202,15 @@ class ContextDocument(Part):
     content: SectionText
 
 
+class SessionConfig(Part):
+    """A chat's settings: the keys the engine reads must have their types; others are kept as they are."""
+
+    model: Annotated[str, Field(max_length=200)] | None = None
+    temperature: float | None = Field(None, ge=0, le=2)
+    system_prompt: Annotated[str, Field(max_length=20_000)] | None = None
+    tools: list[Annotated[str, Field(max_length=100)]] | None = Field(None, max_length=50)
+
+
 class BundleSession(Part):
     id: Id
     section_id: Id
@@ -204,7 +218,7 @@ class BundleSession(Part):
     messages: list[BundleMessage] = Field(max_length=MAX_MESSAGES)
     context_documents: list[ContextDocument] = Field(default_factory=list, max_length=MAX_CONTEXT_DOCUMENTS)
     references: SmallJson = Field(default_factory=list)
-    config: Annotated[dict[str, Any], AfterValidator(_small_json)] = Field(default_factory=dict)
+    config: Annotated[SessionConfig, AfterValidator(_small_json_model)] | None = None
     variables: Annotated[dict[str, Any], AfterValidator(_variables)] = Field(default_factory=dict)
     suggestions: list[Suggestion] = Field(default_factory=list, max_length=1_000)
     streams: list[Stream] = Field(default_factory=list, max_length=1_000)
