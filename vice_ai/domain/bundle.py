@@ -196,8 +196,9 @@ def _section(section: Any, ids: Ids, doc_id: str) -> Section:
         old = source.get("session_id")
         if old is not None:
             source["session_id"] = ids("session", old)
-            source["message_id"] = ids.maybe(source.get("message_id"), "message", old)
-            source["suggestion_id"] = ids.maybe(source.get("suggestion_id"), "suggestion", old)
+            for key, kind in (("message_id", "message"), ("suggestion_id", "suggestion")):
+                if source.get(key) is not None:
+                    source[key] = ids(kind, old, source[key])
     return Section.from_dict(data)
 
 
