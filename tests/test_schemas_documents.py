@@ -132,7 +132,7 @@ def test_a_stale_version_answers_the_declared_conflict_shape(client, doc):
 # ---- query strings and pages ----
 
 @pytest.mark.parametrize(("query", "field", "message"), [
-    ("format=pdf", "format", "'format' must be one of: markdown, json."),
+    ("format=pdf", "format", "'format' must be one of: markdown, json, docx, bundle."),
     ("chats=perhaps", "chats", "'chats' must be true or false."),
     ("colour=red", "colour", "Unknown field(s): colour."),
     ("format=json&format=markdown", "format", "'format' is given more than once."),
@@ -269,7 +269,7 @@ def test_query_parameters_and_non_json_answers(client):
     export = _op(doc, "/api/documents/{doc_id}/export", "get")
     params = {p["name"]: p for p in export["parameters"]}
     assert params["format"]["in"] == "query" and params["format"]["required"] is False
-    assert params["format"]["schema"]["enum"] == ["markdown", "json"]
+    assert params["format"]["schema"]["enum"] == ["markdown", "json", "docx", "bundle"]
     assert params["format"]["schema"]["default"] == "markdown"
     assert params["chats"]["schema"] == {"default": False, "type": "boolean"}
     assert "text/markdown" in export["responses"]["200"]["content"] and "format=json" in export["responses"]["200"][

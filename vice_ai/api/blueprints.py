@@ -21,12 +21,13 @@ from . import (
     system,
     tokens,
     tools,
+    transfer,
     ws,
 )
 
 
 def register(app: Flask) -> None:
     for module in (system, openapi, accounts, admin, documents, sections, sharing, export, sessions, tools, pages,
-                   auth_pages, presets, files, tokens, account_pages, search):
+                   auth_pages, presets, files, tokens, account_pages, search, transfer):
         app.register_blueprint(module.bp)
     ws.init_app(app)

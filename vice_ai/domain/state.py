@@ -67,7 +67,7 @@ class AppState:
         document_saved/_deleted (Document/id), session_created/_written/_deleted (ChatSession/(it, records)/id)."""
         self._listeners.append(listener)
 
-    def _tell(self, event: str, subject: Any) -> None:
+    def tell(self, event: str, subject: Any) -> None:
         for listener in self._listeners:
             try:
                 listener(event, subject)
@@ -128,7 +128,7 @@ class AppState:
         self._doc_generations[doc.id] = self.store.generations("documents", doc.id)
         with self.locks["documents"]:
             self.documents[doc.id] = doc
-        self._tell("document_saved", doc)
+        self.tell("document_saved", doc)
 
     def get_document(self, doc_id: str) -> Document | None:
         """The current document, or None; reads the file only when it changed."""
@@ -175,7 +175,7 @@ class AppState:
                     self._delete_session_files(session_id)
             self.store.delete("documents", doc_id)
             self._forget_document(doc_id)
-            self._tell("document_deleted", doc_id)
+            self.tell("document_deleted", doc_id)
         return doc
 
     # -- chat sessions --------------------------------------------------------------
@@ -260,7 +260,7 @@ class AppState:
         if mark.offset > max(self.compact_bytes, mark.key[2]):
             self._compact(session, mark)
         mark.generations = self.store.generations("sessions", session.id)
-        self._tell("session_written", (session, records))
+        self.tell("session_written", (session, records))
 
     def _compact(self, session: ChatSession, mark: _DiskMark) -> None:
         """Fold the journal into a new snapshot (a failure is retried on a later append)."""
@@ -310,7 +310,7 @@ class AppState:
                     self.chat_sessions[session.id] = session
                 generations = self.store.generations("sessions", session.id)
                 self._session_marks[session.id] = _DiskMark(key, generations=generations)
-                self._tell("session_created", session)
+                self.tell("session_created", session)
         return session
 
     @contextmanager
@@ -399,7 +399,7 @@ class AppState:
         with self._exclusive("sessions", session_id):
             self.store.delete("sessions", session_id)
             self._forget_session(session_id)
-            self._tell("session_deleted", session_id)
+            self.tell("session_deleted", session_id)
 
 
 class SessionWriter:

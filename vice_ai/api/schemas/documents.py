@@ -135,7 +135,8 @@ class ShareIn(Schema):
 
 
 class DocumentExportQuery(Schema):
-    format: Literal["markdown", "json"] = Field("markdown", description="markdown (readable) or json (complete)")
+    format: Literal["markdown", "json", "docx", "bundle"] = Field(
+        "markdown", description="markdown (readable), json (complete), docx (Word), bundle (zip to import elsewhere)")
     chats: bool = Field(False, description="Markdown: add the chat transcripts (json always has them)")
 
 
