@@ -148,7 +148,7 @@ def test_html_from_a_model_or_a_document_stays_inert(served, model, new_page):
 
 
 def test_auto_scroll_follows_the_reply_until_the_user_scrolls_up(served, doc, model, new_page):
-    model.script(Reply(tokens=[f"Line {i} of a long reply.\n\n" for i in range(60)], delay=0.08))
+    model.script(Reply(tokens=[f"Line {i} of a long reply.\n\n" for i in range(150)], delay=0.08))
     page = new_page()
     open_document(page, served.url, doc)
     send(page, "Write many lines")
@@ -160,7 +160,7 @@ def test_auto_scroll_follows_the_reply_until_the_user_scrolls_up(served, doc, mo
 
     messages.evaluate("el => el.scrollTo(0, 0)")
     expect(page.locator("#jump-latest")).to_be_visible()
-    expect(reply).to_have_attribute("data-status", "complete", timeout=15_000)
+    expect(reply).to_have_attribute("data-status", "complete", timeout=30_000)
     assert messages.evaluate("el => el.scrollTop") == 0, "the list scrolled although the user had scrolled up"
     page.locator("#jump-latest").click()
     assert messages.evaluate(at_bottom)
