@@ -8,6 +8,7 @@ from . import (
     accounts,
     admin,
     auth_pages,
+    blame,
     documents,
     export,
     files,
@@ -27,6 +28,6 @@ from . import (
 
 def register(app: Flask) -> None:
     for module in (system, openapi, accounts, admin, documents, sections, sharing, export, sessions, tools, pages,
-                   auth_pages, presets, files, tokens, account_pages, search):
+                   auth_pages, presets, files, tokens, account_pages, search, blame):
         app.register_blueprint(module.bp)
     ws.init_app(app)
