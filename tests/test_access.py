@@ -74,7 +74,8 @@ def world(make_app, fake_openai, start_server):
     ids = {"doc_id": doc["id"], "section_id": section["id"], "session_id": session["id"],
            "stream_id": stream["id"], "suggestion_id": suggestion["id"], "version": 1, "username": "bob",
            "file_id": attached["id"], "preset_id": preset["id"],
-           "user_id": alice.get("/api/me").get_json()["user"]["id"], "token_id": token["id"]}
+           "user_id": alice.get("/api/me").get_json()["user"]["id"], "token_id": token["id"],
+           "message_id": sent.get_json()["user_message"]["id"]}
     return {"app": app, "alice": alice, "bob": bob, "ids": ids, "reply": reply, "server": start_server(app)}
 
 

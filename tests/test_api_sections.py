@@ -106,7 +106,7 @@ def test_content_change_bumps_version_and_records_history(client):
     assert history["current_version"] == 2
     assert [(v["version"], v["content"]) for v in history["versions"]] == [(1, "Alpha."), (2, "Alpha, revised.")]
     assert history["versions"][1]["summary"] == "Tightened"
-    assert history["versions"][1]["source"] == {"kind": "edit"}
+    assert history["versions"][1]["source"] == {"kind": "edit", "user": "local"}  # who made it
     assert _section(client, doc, section["id"]) == section
 
 
@@ -333,7 +333,7 @@ def test_revert_creates_a_new_version_with_the_old_content(client):
     assert (body["section"]["content"], body["section"]["version"]) == ("Alpha.", 4)
     history = client.get(_url(doc, 0, "/versions")).get_json()
     assert [v["content"] for v in history["versions"]] == ["Alpha.", "Second.", "Third.", "Alpha."]
-    assert history["versions"][-1]["source"] == {"kind": "revert", "from_version": 1}
+    assert history["versions"][-1]["source"] == {"kind": "revert", "from_version": 1, "user": "local"}
     assert _section(client, doc, doc["sections"][0]["id"])["content"] == "Alpha."
     # The editor's old version number is now stale.
     assert client.patch(_url(doc), json={"content": "x", "version": 3}).status_code == 409

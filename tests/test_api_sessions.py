@@ -487,7 +487,7 @@ def test_apply_replace_and_undo(client):
     versions = client.get(f"{section_url}/versions").get_json()["versions"]
     assert versions[-1]["version"] == 2
     assert versions[-1]["source"] == {
-        "kind": "chat", "message_id": reply["id"], "session_id": session["id"], "mode": "replace",
+        "kind": "chat", "message_id": reply["id"], "session_id": session["id"], "mode": "replace", "user": "local",
     }
     # The session now shows that the section moved on.
     assert client.get(f"/api/sessions/{session['id']}").get_json()["section_version"] == 2

@@ -152,7 +152,7 @@ def test_a_bundle_imports_into_another_server_as_an_equal_document(source, other
     assert accepted["suggestion_id"] == suggestion["id"] and suggestion["status"] == "accepted"
     assert messages[suggestion["message_id"]]["tool_calls"]
     # The deleted chat's version keeps its text and says its chat is gone.
-    assert new_history[1][-1]["source"] == {"kind": "chat", "mode": "replace", "chat_deleted": True}
+    assert new_history[1][-1]["source"] == {"kind": "chat", "mode": "replace", "chat_deleted": True, "user": "local"}
     assert new_history[1][-1]["content"] == "Gone soon."
     # A notification stream does not start on the new server by itself.
     [stream] = target.get(f"/api/sessions/{budget['id']}/streams").get_json()["streams"]

@@ -8,6 +8,7 @@ from . import (
     accounts,
     admin,
     auth_pages,
+    blame,
     documents,
     export,
     files,
@@ -28,6 +29,6 @@ from . import (
 
 def register(app: Flask) -> None:
     for module in (system, openapi, accounts, admin, documents, sections, sharing, export, sessions, tools, pages,
-                   auth_pages, presets, files, tokens, account_pages, search, transfer):
+                   auth_pages, presets, files, tokens, account_pages, search, transfer, blame):
         app.register_blueprint(module.bp)
     ws.init_app(app)

@@ -30,10 +30,16 @@ class NewSection:
     level: int = 1
 
 
+def by_current_user(source: dict[str, Any]) -> dict[str, Any]:
+    """A version's source with who made the change (`user`: their id), unless it names someone already."""
+    user = current_user()
+    return source if user is None or "user" in source else {**source, "user": user.id}
+
+
 def _section(doc_id: str, spec: NewSection) -> Section:
     section = Section(id=new_id(), document_id=doc_id, title=spec.title, content=spec.content, type=spec.type,
                       level=spec.level)
-    section.record_version("Created", {"kind": "edit"})
+    section.record_version("Created", by_current_user({"kind": "edit"}))
     return section
 
 
@@ -94,7 +100,7 @@ def update_section(doc_id: str, section_id: str, version: int, changes: dict[str
             if changes.get(name) is not None:
                 setattr(section, name, changes[name])
         if content is not None and content != section.content:
-            section.new_version(content, summary or "Edited", {"kind": "edit"})
+            section.new_version(content, summary or "Edited", by_current_user({"kind": "edit"}))
         section.updated_at = now()
     return section
 
@@ -128,7 +134,7 @@ def revert_section(doc_id: str, section_id: str, version: int) -> tuple[Section,
             raise NotFound(f"Section has no version {version}.")
         previous = section.content
         section.new_version(old["content"], f"Reverted to version {version}",
-                            {"kind": "revert", "from_version": version})
+                            by_current_user({"kind": "revert", "from_version": version}))
     return section, previous
 
 
@@ -157,6 +163,6 @@ def write_reply(doc_id: str, section_id: str, content: str, summary: str, source
         if then is not None:
             then()
         previous = {"previous_content": section.content, "previous_version": section.version}
-        section.new_version(content, summary, source)
+        section.new_version(content, summary, by_current_user(source))
         section.status = "generated"
     return {"section": section.public(), **previous}

@@ -150,7 +150,7 @@ class Section:
     version: int = 1
     created_at: str = field(default_factory=now)
     updated_at: str = field(default_factory=now)
-    # [{version, content, title, created_at, summary, source: {kind, message_id?, session_id?}}]
+    # [{version, content, title, created_at, summary, source: {kind, message_id?, session_id?, user?}}]
     history: list[dict[str, Any]] = field(default_factory=list)
     session_ids: list[str] = field(default_factory=list)
 
@@ -158,7 +158,8 @@ class Section:
         """Change the text: the version grows by one and the history keeps it with where it came from.
 
         `source` is {"kind": "edit" | "revert" | "chat", ...}: a chat source names the
-        `message_id` and `session_id` (and `suggestion_id` for an accepted proposal).
+        `message_id` and `session_id` (and `suggestion_id` for an accepted proposal); `user` is the id of who
+        made the change (domain/documents.py adds it; versions written before that have none).
         """
         self.content = content
         self.version += 1

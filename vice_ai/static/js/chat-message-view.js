@@ -112,6 +112,7 @@ export class MessageView {
     const bar = this.chat.branchBar(this);
     this.node.replaceChildren(this.noticeBox, this.body, this.steps || "", this.errorBox, this.staleBox, this.foot,
       (this.steps && bar) || "", this.applyBox);
+    if (this.chat.madeVersions) this.chat.madeVersions.attach(this); // "Made v5" (message-versions.js)
     if (m.status === "streaming") {
       this.startTail("");
       this.foot.append(el("span", { class: "msg-state", text: "Generating…" }));

@@ -8,6 +8,8 @@ import { PresetPicker } from "./presets.js";
 import { PresetManager } from "./preset-manager.js";
 import { ChatSettingsDialog } from "./chat-settings.js";
 import { DocumentFiles } from "./files.js";
+import { MessageVersions } from "./message-versions.js";
+import { sectionBlameChanged } from "./blame.js";
 
 const pane = document.getElementById("sections-pane");
 const documentId = pane.dataset.documentId;
@@ -20,6 +22,7 @@ let shareDialog = null;
 let docLevel = null;
 let chatSettings = null;
 let presetPicker = null;
+let madeVersions = null; // the versions the open chat's messages made (message-versions.js)
 
 const CONN_LABELS = { idle: "", connecting: "Connecting…", live: "Live", reconnecting: "Reconnecting…", closed: "" };
 
@@ -61,7 +64,7 @@ const sections = new SectionsPane({
     writeHash(section && section.id, null);
     chat.setSection(section, wanted);
   },
-  onChange: (section) => chat.sectionChanged(section),
+  onChange: (section) => { chat.sectionChanged(section); sectionBlameChanged(section.id); },
 });
 
 async function refreshDocument() {
@@ -154,11 +157,12 @@ async function main() {
   chat = new ChatPane({
     documentId,
     models,
-    onSectionUpdate: (section) => sections.replace(section),
+    onSectionUpdate: (section) => { sections.replace(section); if (madeVersions) madeVersions.sectionChanged(); },
     onNotification,
     onConnState: showConnState,
     onSessionChange: (sectionId, chatId) => {
       writeHash(sectionId, chatId);
+      if (madeVersions) madeVersions.load(chatId);
       if (chatSettings) chatSettings.sessionChanged();
     },
     onServerRestart: () => {
@@ -166,6 +170,7 @@ async function main() {
       toast("Reconnected to the server; everything is up to date.");
     },
   });
+  madeVersions = chat.madeVersions = new MessageVersions(chat);
   setUpPresets(models);
   showConnState("idle");
   const doc = await refreshDocument();

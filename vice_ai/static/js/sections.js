@@ -1,6 +1,7 @@
 // The left pane: the document's sections in order, edited in place with a version check.
 import { get, post, patch, del } from "./api.js";
 import { el, toast, confirmAction, relativeTime, fullTime, autoGrow, debounce } from "./ui.js";
+import { BlameToggle } from "./blame.js";
 
 const TYPES = [["text", "Text"], ["header", "Header"], ["reference", "Reference"]];
 const STATUSES = ["draft", "generated", "reviewed", "approved"];
@@ -57,6 +58,7 @@ class SectionCard {
         el("div", { class: "card-controls" }, this.typeSelect, this.levelSelect, this.statusSelect, this.newMark),
         el("div", { class: "card-actions" }, this.meta, this.upBtn, this.downBtn, this.historyBtn, this.deleteBtn)),
       this.titleInput, this.content, this.conflictBox, this.historyBox);
+    this.blame = new BlameToggle(this); // "Where from" (blame.js)
 
     this.fit = autoGrow(this.content);
     this.saveSoon = debounce(() => this.save(), SAVE_AFTER_MS);
