@@ -267,7 +267,7 @@ class ChatEngine:
 
         def ask(step: int, offer: list[str]) -> tuple[str, list[dict[str, Any]]]:
             reply = Message(role="assistant", content="", parent_id=parent, status="streaming", model=model,
-                            section_version=section.version, receipt=receipt)
+                            section_version=section.version, receipt=receipt, notice=self.llm.notice)
             rnd.assistant_message = reply
             # A reply asked for again is a new branch: it becomes the active one with its first write.
             self._save(rnd.session_id, reply, {"active_leaf": reply.id} if rnd.new_branch and step == 0 else None)
