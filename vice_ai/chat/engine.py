@@ -406,11 +406,15 @@ class ChatEngine:
         session = self.state.get_chat_session(rnd.session_id)
         if session is None:
             return
+        doc = self.state.get_document(rnd.document_id)
+        section = doc.section(session.section_id) if doc is not None else None
+        # Named by its section first (what the user sees on the page), then its chat.
+        where = f"\u201c{section.title or 'Untitled section'}\u201d" if section is not None else "a section"
         self.hub.notify_document(
             rnd.document_id,
             {
                 "kind": "reply_finished",
-                "text": f"A reply finished in \u201c{session.title}\u201d.",
+                "text": f"A reply finished in {where} (chat \u201c{session.title}\u201d).",
                 "section_id": session.section_id,
                 "from_session_id": rnd.session_id,
             },
