@@ -8,6 +8,7 @@ import { PresetPicker } from "./presets.js";
 import { PresetManager } from "./preset-manager.js";
 import { ChatSettingsDialog } from "./chat-settings.js";
 import { DocumentFiles } from "./files.js";
+import { Reader } from "./reader.js";
 
 const pane = document.getElementById("sections-pane");
 const documentId = pane.dataset.documentId;
@@ -61,7 +62,13 @@ const sections = new SectionsPane({
     writeHash(section && section.id, null);
     chat.setSection(section, wanted);
   },
-  onChange: (section) => chat.sectionChanged(section),
+  onChange: (section) => { chat.sectionChanged(section); reader.changed(); },
+});
+const reader = new Reader({
+  documentId, button: document.getElementById("read-toggle"), box: document.getElementById("reader"),
+  editing: [document.getElementById("section-list"), document.getElementById("doc-files"),
+    document.getElementById("add-section-end")],
+  onEdit: (id) => { sections.select(id); const card = sections.cards.get(id); if (card) card.node.focus(); },
 });
 
 async function refreshDocument() {

@@ -1,6 +1,7 @@
 // The left pane: the document's sections in order, edited in place with a version check.
 import { get, post, patch, del } from "./api.js";
 import { el, toast, confirmAction, relativeTime, fullTime, autoGrow, debounce } from "./ui.js";
+import { SectionPreview } from "./preview.js";
 
 const TYPES = [["text", "Text"], ["header", "Header"], ["reference", "Reference"]];
 const STATUSES = ["draft", "generated", "reviewed", "approved"];
@@ -59,6 +60,7 @@ class SectionCard {
       this.titleInput, this.content, this.conflictBox, this.historyBox);
 
     this.fit = autoGrow(this.content);
+    this.preview = new SectionPreview(this);
     this.saveSoon = debounce(() => this.save(), SAVE_AFTER_MS);
     for (const input of [this.titleInput, this.content]) {
       input.addEventListener("input", () => { this.showMeta("Unsaved changes"); this.saveSoon(); });
@@ -111,6 +113,7 @@ class SectionCard {
     this.showMeta(keepText ? "Unsaved changes" : null);
     if (force) this.hideConflict();
     if (!this.historyBox.hidden) this.loadHistory();
+    if (this.preview) this.preview.changed();
   }
 
   showMeta(state) {
