@@ -217,3 +217,24 @@ def test_the_dark_theme_follows_the_system_and_stays_readable(served, model, con
     page.emulate_media(color_scheme="light")
     _, background = page.evaluate(COLOURS, "body")
     assert luminance(background) > 0.8
+
+
+def test_at_1400_px_the_receipt_and_the_model_label_are_whole(served, model, console):
+    doc = make_doc(served)
+    model.script(Reply(text="A short answer."))
+    page = console()
+    page.set_viewport_size({"width": 1400, "height": 820})
+    open_document(page, served.url, doc, 1)
+    send(page, "Hello")
+    reply = assistant(page)
+    expect(reply).to_have_attribute("data-status", "complete")
+    receipt = reply.locator(".receipt")
+    expect(receipt).to_contain_text("tokens")
+    assert receipt.evaluate("r => r.scrollWidth <= r.clientWidth && r.getBoundingClientRect().right <= "
+                            "r.closest('.msg').getBoundingClientRect().right")
+    # The model picker is as wide as its label needs (a copy of it outside the bar shows how wide that is).
+    widths = page.evaluate("""() => { const s = document.querySelector('#model-select'); const c = s.cloneNode(true);
+      c.id = ''; c.style.position = 'absolute'; c.style.maxWidth = 'none'; document.body.append(c);
+      const natural = c.getBoundingClientRect().width; c.remove();
+      return [s.getBoundingClientRect().width, Math.min(natural, 240)]; }""")
+    assert widths[0] >= widths[1] - 1, widths
