@@ -410,13 +410,7 @@ class ChatEngine:
         section = doc.section(session.section_id) if doc is not None else None
         # Named by its section first (what the user sees on the page), then its chat.
         where = f"\u201c{section.title or 'Untitled section'}\u201d" if section is not None else "a section"
-        self.hub.notify_document(
-            rnd.document_id,
-            {
-                "kind": "reply_finished",
-                "text": f"A reply finished in {where} (chat \u201c{session.title}\u201d).",
-                "section_id": session.section_id,
-                "from_session_id": rnd.session_id,
-            },
-            exclude_session=rnd.session_id,
-        )
+        self.hub.notify_document(rnd.document_id, {
+            "kind": "reply_finished", "text": f"A reply finished in {where} (chat \u201c{session.title}\u201d).",
+            "section_id": session.section_id, "from_session_id": rnd.session_id,
+        }, exclude_session=rnd.session_id)
