@@ -117,7 +117,9 @@ function onNotification(event) {
   if (event.kind === "reply_finished" && event.section_id) sections.markNew(event.section_id);
   const elsewhere = event.section_id && event.section_id !== sections.selectedId;
   const target = event.section_id;
-  toast(event.text || "Something happened in this document.", {
+  // A background check speaks in its own words: say which section it watches.
+  const about = event.kind === "stream" && sections.get(target) ? `“${sections.get(target).title || "Untitled section"}”: ` : "";
+  toast(about + (event.text || "Something happened in this document."), {
     action: elsewhere && sections.get(target) ? { label: "Open", run: () => sections.select(target) } : null,
   });
 }
