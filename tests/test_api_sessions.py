@@ -286,7 +286,7 @@ def test_send_message_with_the_offline_assistant(client):
     assert reply["parent_id"] == user["id"]
     assert reply["model"] == "offline-assistant"
     assert "The budget is 40,000 euros over two years." in reply["content"]
-    assert "offline" in reply["content"]
+    assert "offline" in reply["notice"] and "offline" not in reply["content"]  # said beside the reply, not in it
     assert "<strong>Summary</strong>" in reply["html"]
     receipt = reply["receipt"]
     assert receipt["section_version"] == 1

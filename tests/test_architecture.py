@@ -15,7 +15,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("vice_ai.api",),
     ("vice_ai.domain.documents", "vice_ai.domain.chats", "vice_ai.domain.deletion", "vice_ai.domain.resources",
      "vice_ai.domain.sharing", "vice_ai.domain.export", "vice_ai.domain.presets", "vice_ai.domain.branches",
-     "vice_ai.domain.attachments", "vice_ai.domain.provenance",
+     "vice_ai.domain.attachments", "vice_ai.domain.provenance", "vice_ai.domain.reading",
      "vice_ai.domain.docx_export", "vice_ai.domain.docx_import", "vice_ai.domain.importing", "vice_ai.domain.outline",
      "vice_ai.domain.bundle", "vice_ai.domain.bundle_format"),
     ("vice_ai.chat", "vice_ai.streams", "vice_ai.files"),

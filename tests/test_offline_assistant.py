@@ -26,11 +26,11 @@ def test_same_input_same_output():
     assert answer("What is the budget?", "Summary", SECTION) == answer("What is the budget?", "Summary", SECTION)
 
 
-def test_says_it_is_offline_and_how_to_configure_a_model():
+def test_says_it_is_offline_beside_the_reply_not_in_it():
     reply = answer("Anything?", "Summary", SECTION)
-    assert "offline" in reply.lower()
-    assert "OPENAI_API_KEY" in reply
-    assert "OPENAI_BASE_URL" in reply
+    assert "OPENAI_API_KEY" not in reply  # applying the reply must not paste the note into the section
+    notice = OfflineBackend().notice
+    assert "offline" in notice.lower() and "OPENAI_API_KEY" in notice and "OPENAI_BASE_URL" in notice
 
 
 def test_quotes_the_sentences_relevant_to_the_question_best_first():
@@ -65,13 +65,11 @@ def test_says_so_when_nothing_matches():
 def test_handles_an_empty_section(text):
     reply = answer("Improve this", "Methods", text)
     assert "**Methods** is empty so far" in reply
-    assert "OPENAI_API_KEY" in reply
 
 
 def test_handles_a_section_of_headings_only():
     reply = answer("Improve this", "Plan", "## Work packages\n### WP1")
     assert "only headings" in reply
-    assert "OPENAI_API_KEY" in reply
 
 
 def test_quotes_list_items_one_by_one_without_markup():
@@ -138,3 +136,19 @@ def test_health_and_models_say_offline(client):
     assert health == {"status": "ok", "offline": True, "default_model": OFFLINE_MODEL, "read_only": False,
                       "storage": "ok", "storage_message": None}
     assert client.get("/api/models").get_json() == {"default": OFFLINE_MODEL, "offline": True, "models": [OFFLINE_MODEL]}
+
+
+def test_the_offline_note_is_the_reply_s_notice_and_replace_leaves_it_out(make_app, tmp_path):
+    client = make_app(DATA_DIR=str(tmp_path)).test_client()
+    doc = make_document(client)
+    session = make_session(client, doc)
+    reply = client.post(f"/api/sessions/{session['id']}/messages",
+                        json={"content": "What is the budget?"}).get_json()["assistant_message"]
+    assert reply["notice"] == OfflineBackend.notice and "OPENAI_API_KEY" not in reply["content"]
+    applied = client.post(f"/api/sessions/{session['id']}/apply", json={"message_id": reply["id"], "mode": "replace"})
+    assert applied.status_code == 200
+    assert applied.get_json()["section"]["content"] == reply["content"].strip()
+    assert "offline assistant" not in applied.get_json()["section"]["content"]
+    # The notice is kept with the message: a new app on the same folder still shows it.
+    again = make_app(DATA_DIR=str(tmp_path)).test_client().get(f"/api/sessions/{session['id']}").get_json()
+    assert [m["notice"] for m in again["messages"] if m["role"] == "assistant"] == [OfflineBackend.notice]

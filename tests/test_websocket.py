@@ -93,6 +93,8 @@ def test_reply_in_one_section_notifies_a_tab_on_another(chat, client):
     note = ws_events(watcher, lambda e: e["type"] == "notification")[-1]
     assert note["kind"] == "reply_finished"
     assert note["section_id"] == doc["sections"][0]["id"]
+    # The toast names the section (what the page shows) and then the chat.
+    assert note["text"] == "A reply finished in \u201cSummary\u201d (chat \u201cHello\u201d)."
     assert note["seq"] >= 1
     watcher.close(), writer.close()
 

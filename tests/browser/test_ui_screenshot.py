@@ -54,3 +54,40 @@ def test_screenshot_of_the_document_page(served, model, new_page):
     SCREENSHOT.parent.mkdir(exist_ok=True)
     page.screenshot(path=str(SCREENSHOT))
     assert SCREENSHOT.stat().st_size > 10_000
+
+
+DARK = SCREENSHOT.with_name("screenshot-dark.png")
+
+
+def test_screenshot_of_the_dark_theme(served, model, new_page):
+    """The README's dark screenshot: a section previewed, a reply with coloured code, prefers-color-scheme: dark."""
+    doc = served.api("POST", "/api/documents", {
+        "title": "Grant proposal: teams that write with AI",
+        "sections": [
+            {"title": "Grant proposal", "type": "header", "level": 1},
+            {"title": "Summary", "content": (
+                "We ask for **40,000 euros** over two years to study how teams write with an assistant.\n\n"
+                "- Forty teams, interviewed twice\n- One researcher, full time")},
+            {"title": "Analysis", "content": "We code the transcripts twice and compare the codes."},
+        ],
+    })
+    model.script(Reply(tokens=[
+        "Agreement between the two codings, as a script:\n\n",
+        "```python\nfrom sklearn.metrics import cohen_kappa_score\n\n",
+        "def agreement(first, second):\n    # Cohen's kappa: 1.0 is full agreement\n",
+        "    return round(cohen_kappa_score(first, second), 2)\n```\n\n",
+        "Report it per *code*, not only overall.\n"], delay=0.03))
+    page = new_page()
+    page.emulate_media(color_scheme="dark")
+    open_document(page, served.url, doc, 1)
+    page.locator(".section-card").nth(1).locator(".preview-toggle").click()
+    expect(page.locator(".section-card").nth(1).locator(".sec-preview li")).to_have_count(2)
+    page.locator(".section-card").nth(2).locator(".sec-title").click()
+    expect(page.locator("#chat-section-name")).to_contain_text("Analysis")
+    send(page, "How do we measure agreement between the two codings?")
+    reply = assistant(page)
+    expect(reply).to_have_attribute("data-status", "complete")
+    expect(reply.locator(".hl-kn").first).to_be_visible()
+    page.mouse.move(0, 0)
+    page.screenshot(path=str(DARK))
+    assert DARK.stat().st_size > 10_000

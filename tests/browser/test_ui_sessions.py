@@ -73,6 +73,8 @@ def test_offline_assistant_is_labelled_and_answers(make_app, new_page):
         reply = assistant(page)
         expect(reply).to_have_attribute("data-status", "complete")
         expect(reply.locator(".msg-body")).to_contain_text("The budget is 40,000 euros.")
-        expect(reply.locator(".msg-body")).to_contain_text("offline assistant")
+        # The note on connecting a model is beside the reply, not in it.
+        expect(reply.locator(".msg-notice")).to_contain_text("offline assistant")
+        expect(reply.locator(".msg-body")).not_to_contain_text("offline assistant")
     finally:
         served.stop()

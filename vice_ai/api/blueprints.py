@@ -15,6 +15,7 @@ from . import (
     openapi,
     pages,
     presets,
+    reading,
     search,
     sections,
     sessions,
@@ -29,6 +30,6 @@ from . import (
 
 def register(app: Flask) -> None:
     for module in (system, openapi, accounts, admin, documents, sections, sharing, export, sessions, tools, pages,
-                   auth_pages, presets, files, tokens, account_pages, search, transfer, blame):
+                   auth_pages, presets, files, tokens, account_pages, search, transfer, blame, reading):
         app.register_blueprint(module.bp)
     ws.init_app(app)

@@ -267,7 +267,7 @@ class ChatEngine:
 
         def ask(step: int, offer: list[str]) -> tuple[str, list[dict[str, Any]]]:
             reply = Message(role="assistant", content="", parent_id=parent, status="streaming", model=model,
-                            section_version=section.version, receipt=receipt)
+                            section_version=section.version, receipt=receipt, notice=self.llm.notice)
             rnd.assistant_message = reply
             # A reply asked for again is a new branch: it becomes the active one with its first write.
             self._save(rnd.session_id, reply, {"active_leaf": reply.id} if rnd.new_branch and step == 0 else None)
@@ -406,13 +406,11 @@ class ChatEngine:
         session = self.state.get_chat_session(rnd.session_id)
         if session is None:
             return
-        self.hub.notify_document(
-            rnd.document_id,
-            {
-                "kind": "reply_finished",
-                "text": f"A reply finished in \u201c{session.title}\u201d.",
-                "section_id": session.section_id,
-                "from_session_id": rnd.session_id,
-            },
-            exclude_session=rnd.session_id,
-        )
+        doc = self.state.get_document(rnd.document_id)
+        section = doc.section(session.section_id) if doc is not None else None
+        # Named by its section first (what the user sees on the page), then its chat.
+        where = f"\u201c{section.title or 'Untitled section'}\u201d" if section is not None else "a section"
+        self.hub.notify_document(rnd.document_id, {
+            "kind": "reply_finished", "text": f"A reply finished in {where} (chat \u201c{session.title}\u201d).",
+            "section_id": session.section_id, "from_session_id": rnd.session_id,
+        }, exclude_session=rnd.session_id)

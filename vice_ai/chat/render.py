@@ -1,38 +1,62 @@
-"""Markdown to safe HTML for replies: markdown-it-py renders, nh3 sanitizes.
+"""Markdown to safe HTML for replies and sections: markdown-it-py renders, nh3 sanitizes.
 
 Raw HTML in a reply or a document is shown as text (markdown-it's html option is
 off), and whatever markup remains passes nh3's allow-list, so no script, event
-handler or javascript: URL from a model ever reaches the page.
+handler or javascript: URL from a model ever reaches the page. Code fences with a
+language are coloured by Pygments (class names only, see `highlight.py`); an image
+becomes a link to it, never a loaded picture (a remote image would tell a third
+party what the user reads).
 """
 from __future__ import annotations
 
+import hashlib
+import threading
+from collections import OrderedDict
 from typing import Any
 
 import nh3
 from markdown_it import MarkdownIt
+from markdown_it.common.utils import escapeHtml
 
-_md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False}).enable("table").enable(
-    "strikethrough"
-)
+from .highlight import highlight_fence, token_classes
+
+_md = MarkdownIt(
+    "commonmark", {"html": False, "linkify": False, "typographer": False, "highlight": highlight_fence}
+).enable("table").enable("strikethrough")
 
 _TAGS = {
     "p", "br", "hr", "h1", "h2", "h3", "h4", "h5", "h6", "strong", "em", "del", "s", "code", "pre",
-    "blockquote", "ul", "ol", "li", "table", "thead", "tbody", "tr", "th", "td", "a", "img",
+    "blockquote", "ul", "ol", "li", "table", "thead", "tbody", "tr", "th", "td", "a", "span",
 }
 _ALIGN_CLASSES = {"align-left", "align-center", "align-right"}
-_ATTRIBUTES = {"a": {"href", "title"}, "img": {"alt", "title", "src"}, "th": {"class"}, "td": {"class"},
-               "ol": {"start"}, "code": {"class"}}
+_ATTRIBUTES = {"a": {"href", "title", "class"}, "th": {"class"}, "td": {"class"},
+               "ol": {"start"}, "code": {"class"}, "span": {"class"}}
+IMAGE_LINK_CLASS = "image-link"
 
 
 def _filter_attribute(tag: str, attr: str, value: str) -> str | None:
-    # Remote images would leak what the user reads to a third party: never load them.
-    if tag == "img" and attr == "src":
-        return None
     if tag in ("th", "td") and value not in _ALIGN_CLASSES:
         return None
     if tag == "code" and not value.startswith("language-"):
         return None
+    if tag == "a" and attr == "class" and value != IMAGE_LINK_CLASS:
+        return None
+    if tag == "span":
+        return token_classes(value)
     return value
+
+
+def _image_as_link(renderer: Any, tokens: list, idx: int, options: Any, env: Any) -> str:
+    """`![alt](url)` as a link named after the image: the picture is never loaded by the page."""
+    token = tokens[idx]
+    alt = renderer.renderInlineAsText(token.children or [], options, env).strip()
+    src = str(token.attrGet("src") or "")
+    label = f"Image: {alt}" if alt else "Image"
+    return (f'<a class="{IMAGE_LINK_CLASS}" href="{escapeHtml(src)}" title="{escapeHtml(src)}">'
+            f"{escapeHtml(label)}</a>")
+
+
+_md.add_render_rule("image", _image_as_link)
 
 
 def _align_as_class(tokens: list) -> list:
@@ -58,9 +82,47 @@ def render_markdown(text: str) -> str:
     )
 
 
+class RenderCache:
+    """Rendered HTML by the SHA-256 of its Markdown, newest kept, at most `max_chars` of HTML in all."""
+
+    def __init__(self, max_chars: int = 8_000_000) -> None:
+        self.max_chars = max_chars
+        self._items: OrderedDict[str, str] = OrderedDict()
+        self._size = 0
+        self._lock = threading.Lock()
+        self.hits = 0
+
+    def render(self, text: str) -> str:
+        key = hashlib.sha256((text or "").encode("utf-8", "surrogatepass")).hexdigest()
+        with self._lock:
+            found = self._items.get(key)
+            if found is not None:
+                self._items.move_to_end(key)
+                self.hits += 1
+                return found
+        html = render_markdown(text)
+        with self._lock:
+            if key not in self._items:
+                self._items[key] = html
+                self._size += len(html)
+            while self._size > self.max_chars and len(self._items) > 1:
+                _, dropped = self._items.popitem(last=False)
+                self._size -= len(dropped)
+        return html
+
+
 def message_view(message: Any) -> dict[str, Any]:
     """A message as clients see it: its fields plus `html` for assistant replies."""
     data = message.to_dict() if hasattr(message, "to_dict") else dict(message)
     if data.get("role") == "assistant":
         data["html"] = render_markdown(data.get("content") or "")
     return data
+
+
+# Sections' rendered text, shared by every request: the same text is rendered once.
+_sections = RenderCache()
+
+
+def render_cached(text: str) -> str:
+    """`render_markdown`, remembered by the text's SHA-256 (a section read again costs no render)."""
+    return _sections.render(text)

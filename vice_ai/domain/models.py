@@ -56,6 +56,8 @@ class Message:
     # Function calling: assistant tool_calls, and a tool message's call id.
     tool_calls: list[dict[str, Any]] | None = None
     tool_call_id: str | None = None
+    # Said beside the reply, never part of it (the offline assistant's "no model server" note).
+    notice: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

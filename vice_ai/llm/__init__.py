@@ -42,6 +42,12 @@ class LLMService:
     def offline(self) -> bool:
         return bool(self.backend.offline)
 
+    @property
+    def notice(self) -> str | None:
+        """What the backend says beside each of its replies (the offline assistant: how to connect a model)."""
+        note = getattr(self.backend, "notice", None)
+        return note if isinstance(note, str) else None
+
     def models(self) -> list[str]:
         """Models a user may pick: the configured list, else the server's (cached), else the default."""
         if self._configured_models:

@@ -22,9 +22,11 @@ _STOP = frozenset(
     "please section should so that the their this to was what when which who why will with you your".split()
 )
 
-HOW_TO_CONNECT = (
-    "_This is the offline assistant: no model server is configured. Set `OPENAI_API_KEY` "
-    "and/or `OPENAI_BASE_URL` (any OpenAI-compatible server) and restart to chat with a real model._"
+# Said beside every offline reply (the message's `notice`), never in its text: applying a
+# reply to a section must not paste this into the document.
+NOTICE = (
+    "This is the offline assistant: no model server is configured. Set OPENAI_API_KEY "
+    "and/or OPENAI_BASE_URL (any OpenAI-compatible server) and restart to chat with a real model."
 )
 
 
@@ -61,12 +63,11 @@ def answer(question: str, section_title: str, section_text: str) -> str:
     if not section_text.strip():
         return (
             f"**{title}** is empty so far. Write a first draft and I can count, summarise "
-            f"and quote it for you.\n\n{HOW_TO_CONNECT}"
+            "and quote it for you."
         )
     if not sentences:
         return (
             f"**{title}** has {_count(words, 'word')} but only headings so far, nothing to quote yet."
-            f"\n\n{HOW_TO_CONNECT}"
         )
     wanted = _terms(question)
     scored = sorted(
@@ -81,7 +82,6 @@ def answer(question: str, section_title: str, section_text: str) -> str:
         parts.append("The sentences closest to your question:\n\n" + "\n".join(f"- {s}" for s in relevant))
     else:
         parts.append("No sentence in the section shares words with your question.")
-    parts.append(HOW_TO_CONNECT)
     return "\n\n".join(parts)
 
 
@@ -89,6 +89,7 @@ class OfflineBackend:
     """A backend with one model that never leaves the machine."""
 
     offline = True
+    notice = NOTICE
 
     def models(self) -> list[str]:
         return [OFFLINE_MODEL]

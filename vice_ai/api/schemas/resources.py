@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 Access = Literal["owner", "edit", "read"]
 SectionType = Literal["header", "text", "reference"]
@@ -84,6 +84,8 @@ class MessageOut(Out):
     error: dict[str, Any] | None
     tool_calls: list[dict[str, Any]] | None
     tool_call_id: str | None
+    notice: str | None = Field(None, description="Said beside the reply, not part of its text (the offline "
+                               "assistant's note on connecting a model server)")
     html: str | None = None
     # In a chat's view (not in events): the messages with its parent and role, itself included, oldest first.
     sibling_ids: list[str] | None = None

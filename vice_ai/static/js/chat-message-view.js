@@ -2,6 +2,7 @@
 import { post } from "./api.js";
 import { el, toast, relativeTime, fullTime, copyText } from "./ui.js";
 import { receiptFilesLine } from "./files.js";
+import { addCopyButtons } from "./code-copy.js";
 
 // Where streamed raw text continues: the last block of the rendered HTML so far,
 // so the text flows on in the same paragraph, list item or code block.
@@ -113,15 +114,16 @@ export class MessageView {
     this.node.replaceChildren(this.noticeBox, this.body, this.steps || "", this.errorBox, this.staleBox, this.foot,
       (this.steps && bar) || "", this.applyBox);
     if (this.chat.madeVersions) this.chat.madeVersions.attach(this); // "Made v5" (message-versions.js)
+    // Notes beside the reply (offline assistant, a model that was not available): never in its text.
+    const notice = [m.notice, m.receipt && m.receipt.notice].filter(Boolean).join(" ");
+    this.noticeBox.textContent = notice;
+    this.noticeBox.hidden = !notice;
     if (m.status === "streaming") {
       this.startTail("");
       this.foot.append(el("span", { class: "msg-state", text: "Generating…" }));
       return;
     }
-    if (m.receipt && m.receipt.notice) {
-      this.noticeBox.textContent = m.receipt.notice;
-      this.noticeBox.hidden = false;
-    }
+    addCopyButtons(this.body);
     this.retryBtn = null;
     this.continueBtn = null;
     if (m.error && (m.status === "error" || m.status === "interrupted")) {

@@ -10,6 +10,7 @@ import { ChatSettingsDialog } from "./chat-settings.js";
 import { DocumentFiles } from "./files.js";
 import { MessageVersions } from "./message-versions.js";
 import { sectionBlameChanged } from "./blame.js";
+import { Reader } from "./reader.js";
 
 const pane = document.getElementById("sections-pane");
 const documentId = pane.dataset.documentId;
@@ -64,7 +65,13 @@ const sections = new SectionsPane({
     writeHash(section && section.id, null);
     chat.setSection(section, wanted);
   },
-  onChange: (section) => { chat.sectionChanged(section); sectionBlameChanged(section.id); },
+  onChange: (section) => { chat.sectionChanged(section); sectionBlameChanged(section.id); reader.changed(); },
+});
+const reader = new Reader({
+  documentId, button: document.getElementById("read-toggle"), box: document.getElementById("reader"),
+  editing: [document.getElementById("section-list"), document.getElementById("doc-files"),
+    document.getElementById("add-section-end")],
+  onEdit: (id) => { sections.select(id); const card = sections.cards.get(id); if (card) card.node.focus(); },
 });
 
 async function refreshDocument() {
@@ -113,7 +120,9 @@ function onNotification(event) {
   if (event.kind === "reply_finished" && event.section_id) sections.markNew(event.section_id);
   const elsewhere = event.section_id && event.section_id !== sections.selectedId;
   const target = event.section_id;
-  toast(event.text || "Something happened in this document.", {
+  // A background check speaks in its own words: say which section it watches.
+  const about = event.kind === "stream" && sections.get(target) ? `“${sections.get(target).title || "Untitled section"}”: ` : "";
+  toast(about + (event.text || "Something happened in this document."), {
     action: elsewhere && sections.get(target) ? { label: "Open", run: () => sections.select(target) } : null,
   });
 }

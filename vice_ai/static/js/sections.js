@@ -2,6 +2,7 @@
 import { get, post, patch, del } from "./api.js";
 import { el, toast, confirmAction, relativeTime, fullTime, autoGrow, debounce } from "./ui.js";
 import { BlameToggle } from "./blame.js";
+import { SectionPreview } from "./preview.js";
 
 const TYPES = [["text", "Text"], ["header", "Header"], ["reference", "Reference"]];
 const STATUSES = ["draft", "generated", "reviewed", "approved"];
@@ -61,6 +62,7 @@ class SectionCard {
     this.blame = new BlameToggle(this); // "Where from" (blame.js)
 
     this.fit = autoGrow(this.content);
+    this.preview = new SectionPreview(this);
     this.saveSoon = debounce(() => this.save(), SAVE_AFTER_MS);
     for (const input of [this.titleInput, this.content]) {
       input.addEventListener("input", () => { this.showMeta("Unsaved changes"); this.saveSoon(); });
@@ -113,6 +115,7 @@ class SectionCard {
     this.showMeta(keepText ? "Unsaved changes" : null);
     if (force) this.hideConflict();
     if (!this.historyBox.hidden) this.loadHistory();
+    if (this.preview) this.preview.changed();
   }
 
   showMeta(state) {
