@@ -14,6 +14,7 @@ from . import (
     openapi,
     pages,
     presets,
+    review,
     search,
     sections,
     sessions,
@@ -27,6 +28,7 @@ from . import (
 
 def register(app: Flask) -> None:
     for module in (system, openapi, accounts, admin, documents, sections, sharing, export, sessions, tools, pages,
-                   auth_pages, presets, files, tokens, account_pages, search):
+                   auth_pages, presets, files, tokens, account_pages, search,
+                   review):
         app.register_blueprint(module.bp)
     ws.init_app(app)
