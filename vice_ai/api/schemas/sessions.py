@@ -27,9 +27,9 @@ from ...domain.variables import (
     value_problem,
 )
 from ...tools.builtin import TOOL_NAMES
-from .review import ReviewedIn
 from ..declare import ConfigMaxLen, ErrorDetail, NotBlank, Schema
 from .resources import MessageOut, Out, SessionSummaryOut
+from .review import ReviewedIn
 
 MAX_CONTEXT_DOCUMENTS = 20
 MAX_TOOLS = 50
