@@ -158,3 +158,19 @@ def test_equal_texts_have_equal_hashes_and_replies_know_the_one_they_saw(setup):
     client.patch(section_url, json={"version": 1, "content": "Other."})
     back = client.post(f"{section_url}/versions/1/revert").get_json()["section"]
     assert back["version"] == 3 and back["content_hash"] == first["content_hash"]
+
+
+def test_a_reviewed_version_and_its_source_survive_a_restart(make_app, fake_openai):
+    app = make_app(**model_config(fake_openai))
+    client = app.test_client()
+    doc = make_document(client, sections=[{"title": "Summary", "content": ORIGINAL}])
+    session = make_session(client, doc)
+    reply = send(client, session, fake_openai)
+    client.post(f"/api/sessions/{session['id']}/apply",
+                json={"message_id": reply["id"], "mode": "replace", "content": "Reviewed.", "version": 1})
+    again = make_app(**model_config(fake_openai)).test_client()
+    section_url = f"/api/documents/{doc['id']}/sections/{doc['sections'][0]['id']}"
+    last = again.get(f"{section_url}/versions").get_json()["versions"][-1]
+    assert (last["content"], last["source"]["message_id"], last["source"]["reviewed"]) == ("Reviewed.", reply["id"], True)
+    diff = again.get(f"{section_url}/versions/2/diff").get_json()
+    assert (diff["old"], diff["new"]) == (ORIGINAL, "Reviewed.")

@@ -171,7 +171,7 @@ def test_history_shows_each_versions_changes_and_a_revert_is_reviewed(served, do
     assert errors == []
 
 
-def test_the_review_fits_a_phone(served, doc, model, new_page):
+def test_the_review_fits_a_phone(served, doc, model, new_page, tmp_path):
     model.default = Reply(text=REPLY + "\n\n" + "A long second paragraph that wraps. " * 20)
     page = new_page()
     page.set_viewport_size({"width": 390, "height": 800})
@@ -182,6 +182,7 @@ def test_the_review_fits_a_phone(served, doc, model, new_page):
     apply(reply, "Replace the section text")
     dialog = page.locator("dialog.review-dialog")
     expect(dialog).to_be_visible()
+    page.screenshot(path=str(tmp_path / "review-390.png"))
     box = dialog.bounding_box()
     assert box["x"] >= 0 and box["x"] + box["width"] <= 390
     assert dialog.evaluate("d => d.scrollWidth <= d.clientWidth")
