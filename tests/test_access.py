@@ -25,6 +25,7 @@ NO_RESOURCE = {
     "/api/openapi.json", "/api/docs",
     "/api/presets",  # a user's own and the built-in ones (tests/test_presets.py covers sharing)
     "/api/documents/import",  # makes a new document of the caller's own
+    "/api/diff",  # a diff of the two texts sent, nobody's data
 }
 # Routes with a path argument that names a file of the app, not anybody's data.
 APP_FILES = {"/api/docs/assets/<path:name>"}

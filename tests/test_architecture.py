@@ -15,7 +15,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("vice_ai.api",),
     ("vice_ai.domain.documents", "vice_ai.domain.chats", "vice_ai.domain.deletion", "vice_ai.domain.resources",
      "vice_ai.domain.sharing", "vice_ai.domain.export", "vice_ai.domain.presets", "vice_ai.domain.branches",
-     "vice_ai.domain.attachments", "vice_ai.domain.provenance", "vice_ai.domain.reading",
+     "vice_ai.domain.attachments", "vice_ai.domain.provenance", "vice_ai.domain.reading", "vice_ai.domain.review",
      "vice_ai.domain.docx_export", "vice_ai.domain.docx_import", "vice_ai.domain.importing", "vice_ai.domain.outline",
      "vice_ai.domain.bundle", "vice_ai.domain.bundle_format"),
     ("vice_ai.chat", "vice_ai.streams", "vice_ai.files"),
@@ -23,7 +23,7 @@ LAYERS: list[tuple[str, ...]] = [
      "vice_ai.search"),
     ("vice_ai.domain.models", "vice_ai.domain.state", "vice_ai.domain.records", "vice_ai.domain.variables",
      "vice_ai.domain.preset_store", "vice_ai.domain.builtin_presets", "vice_ai.domain.tree",
-     "vice_ai.domain.blame"),
+     "vice_ai.domain.blame", "vice_ai.domain.diffing"),
     ("vice_ai.storage",),
 ]
 BASE = ("vice_ai.errors", "vice_ai.config", "vice_ai.services", "vice_ai.domain")

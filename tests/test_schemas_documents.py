@@ -207,6 +207,9 @@ BODIES = [
     ("/api/documents/{doc_id}/sections/{section_id}", "patch", "UpdateSectionIn", True, "200", "SectionOut"),
     ("/api/documents/{doc_id}/sections/{section_id}/move", "post", "MoveSectionIn", False, "200", "DocumentOut"),
     ("/api/documents/{doc_id}/shares/{username}", "put", "ShareIn", True, "200", "SharesOut"),
+    # Optional: nothing reverts at once, `{content, version}` saves a reviewed revert.
+    ("/api/documents/{doc_id}/sections/{section_id}/versions/{version}/revert", "post", "RevertIn", False, "200",
+     "SectionRevertedOut"),
 ]
 
 
@@ -226,7 +229,6 @@ NO_BODY = [
     ("/api/documents/{doc_id}", "delete", "DocumentDeletedOut"),
     ("/api/documents/{doc_id}/sections/{section_id}", "delete", "SectionDeletedOut"),
     ("/api/documents/{doc_id}/sections/{section_id}/versions", "get", "SectionVersionsOut"),
-    ("/api/documents/{doc_id}/sections/{section_id}/versions/{version}/revert", "post", "SectionRevertedOut"),
     ("/api/documents/{doc_id}/shares", "get", "SharesOut"),
     ("/api/documents/{doc_id}/shares/{username}", "delete", "SharesOut"),
 ]

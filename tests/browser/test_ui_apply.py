@@ -1,4 +1,4 @@
-"""Replies become section edits: apply (replace, append), undo, the stale-version note, Ask again."""
+"""Replies become section edits: apply (replace, append) through a review, undo, the stale-version note, Ask again."""
 from __future__ import annotations
 
 import pytest
@@ -13,8 +13,12 @@ TIGHTER = "We request 40,000 euros for two years."
 
 
 def apply(reply, mode_label: str) -> None:
+    """Apply a reply and save its review with every change accepted."""
     reply.locator(".apply-menu summary").click()
     reply.get_by_role("button", name=mode_label).click()
+    dialog = reply.page.locator("dialog.review-dialog")
+    dialog.get_by_role("button", name="Save", exact=True).click()
+    expect(dialog).to_have_count(0)
 
 
 def test_apply_undo_and_ask_again(served, doc, model, new_page):
@@ -44,9 +48,14 @@ def test_apply_undo_and_ask_again(served, doc, model, new_page):
     history = served.api("GET", section_url + "/versions")["versions"]
     assert history[1]["source"]["message_id"] == first.get_attribute("data-id")
 
-    # The reply was written for version 1; the section is at 3 now.
+    # The reply was written for version 1; the section is at 3 now, with the same text: not stale.
     stale = first.locator(".msg-stale")
-    expect(stale).to_contain_text("Based on version 1; the section has changed")
+    expect(stale).to_be_hidden()
+    expect(first.locator(".apply-result .undo-btn")).to_have_count(0)
+    edited = original + " Travel is included."
+    content.fill(edited)
+    content.blur()
+    expect(stale).to_contain_text("Based on version 1; the section has changed (now version 4)")
     stale.get_by_role("button", name="Ask again").click()
     expect(page.locator("#messages .msg-user")).to_have_count(2)
     expect(page.locator("#messages .msg-user .msg-text").last).to_have_text("Tighten this")
@@ -57,9 +66,9 @@ def test_apply_undo_and_ask_again(served, doc, model, new_page):
     assert model.chat_requests[-1].json["messages"][-1]["content"] == "Tighten this"
 
     apply(second, "Append to the section")
-    expect(content).to_have_value(f"{original}\n\n{TIGHTER}")
-    expect(second.locator(".apply-result")).to_contain_text("Appended to the section (now version 4)")
-    assert served.api("GET", f"/api/documents/{doc['id']}")["sections"][0]["content"] == f"{original}\n\n{TIGHTER}"
+    expect(content).to_have_value(f"{edited}\n\n{TIGHTER}")
+    expect(second.locator(".apply-result")).to_contain_text("Appended to the section (now version 5)")
+    assert served.api("GET", f"/api/documents/{doc['id']}")["sections"][0]["content"] == f"{edited}\n\n{TIGHTER}"
 
 
 def test_copy_puts_the_reply_text_on_the_clipboard(served, doc, model, new_page, browser):

@@ -68,6 +68,7 @@ def test_history_and_revert(served, doc, new_page):
     expect(items.first).to_contain_text("current")
     expect(items.last).to_contain_text("v1")
     items.last.get_by_role("button", name="Revert to this").click()
+    page.locator("dialog.review-dialog").get_by_role("button", name="Save the revert").click()  # a reviewed change
     expect(content).to_have_value(original)
     expect(items).to_have_count(4)
     expect(items.first).to_contain_text("Reverted to version 1")

@@ -90,6 +90,10 @@ def test_a_proposed_edit_is_accepted_and_the_section_shows_the_new_version(serve
     assert served.api("GET", f"/api/documents/{doc['id']}")["sections"][0]["version"] == 1
 
     proposal.get_by_role("button", name="Accept").click()
+    review = page.locator("dialog.review-dialog")
+    expect(review.locator("#review-title")).to_have_text("Review the proposed edit")
+    review.get_by_role("button", name="Save", exact=True).click()
+    expect(review).to_have_count(0)
     expect(content).to_have_value(TIGHTER)
     expect(meta).to_have_text("v2")
     expect(proposal.locator(".proposal-status")).to_contain_text("Accepted: the section now has this text (version 2)")
@@ -107,7 +111,8 @@ def test_a_proposed_edit_is_accepted_and_the_section_shows_the_new_version(serve
     expect(content).to_have_value(original)
     expect(meta).to_have_text("v3")
     expect(proposal.locator(".proposal-status")).to_contain_text("Undone")
-    expect(assistant(page).locator(".msg-stale")).to_contain_text("Based on version 1")
+    # The text is the one the reply was written for again (version 3 = version 1): not stale.
+    expect(assistant(page).locator(".msg-stale")).to_be_hidden()
     assert served.api("GET", section_url + "/versions")["current_version"] == 3
 
     # After a reload the decided proposal is gone; the step is still in the history.
@@ -117,7 +122,7 @@ def test_a_proposed_edit_is_accepted_and_the_section_shows_the_new_version(serve
     expect(page.locator("#proposals")).to_be_hidden()
 
 
-def test_accepting_over_a_changed_section_asks_first_and_rejecting_changes_nothing(served, doc, model, new_page):
+def test_accepting_over_a_changed_section_reviews_it_and_rejecting_changes_nothing(served, doc, model, new_page):
     section_url = f"/api/documents/{doc['id']}/sections/{doc['sections'][0]['id']}"
     model.script(propose(TIGHTER, "Shorter"), Reply(text="Proposed."))
     page = new_page()
@@ -128,13 +133,15 @@ def test_accepting_over_a_changed_section_asks_first_and_rejecting_changes_nothi
     proposal = page.locator("#proposals .proposal-card")
     expect(proposal).to_have_count(1)
 
-    # A colleague edits the section after the proposal was made.
+    # A colleague edits the section after the proposal was made: the review shows the change against their text.
     served.api("PATCH", section_url, {"version": 1, "content": "Edited by a colleague."})
     proposal.get_by_role("button", name="Accept").click()
+    review = page.locator("dialog.review-dialog")
+    expect(review.locator(".diff-view")).to_contain_text("Edited by a colleague")
+    expect(review.locator(".review-result")).to_have_value(TIGHTER)
     status = proposal.locator(".proposal-status")
-    expect(status).to_contain_text("The section changed since this was proposed")
     assert served.api("GET", section_url + "/versions")["versions"][-1]["content"] == "Edited by a colleague."
-    status.get_by_role("button", name="Replace anyway").click()
+    review.get_by_role("button", name="Save", exact=True).click()
     expect(content).to_have_value(TIGHTER)
     expect(card(page, 0).locator(".sec-meta")).to_have_text("v3")
     expect(status).to_contain_text("(version 3)")

@@ -16,6 +16,7 @@ from . import (
     pages,
     presets,
     reading,
+    review,
     search,
     sections,
     sessions,
@@ -30,6 +31,7 @@ from . import (
 
 def register(app: Flask) -> None:
     for module in (system, openapi, accounts, admin, documents, sections, sharing, export, sessions, tools, pages,
-                   auth_pages, presets, files, tokens, account_pages, search, transfer, blame, reading):
+                   auth_pages, presets, files, tokens, account_pages, search, transfer, blame, reading,
+                   review):
         app.register_blueprint(module.bp)
     ws.init_app(app)

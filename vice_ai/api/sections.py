@@ -19,6 +19,7 @@ from .schemas.documents import (
     UpdateSectionIn,
 )
 from .schemas.resources import DocumentOut, SectionOut
+from .schemas.review import RevertIn
 
 bp = Blueprint("sections", __name__, url_prefix="/api/documents/<doc_id>/sections")
 
@@ -69,8 +70,8 @@ def list_versions(doc_id: str, section_id: str):
 
 
 @bp.post("/<section_id>/versions/<int:version>/revert")
-@declare(responses={200: SectionRevertedOut, 404: NO_SECTION})
-def revert_section(doc_id: str, section_id: str, version: int):
-    """Make an old version's text the newest version."""
-    section, previous = service.revert_section(doc_id, section_id, version)
+@declare(body=RevertIn, responses={200: SectionRevertedOut, 404: NO_SECTION, 409: SectionConflictOut})
+def revert_section(doc_id: str, section_id: str, version: int, body: RevertIn):
+    """Make an old version's text the newest version; with `{content, version}`, what a review made of it."""
+    section, previous = service.revert_section(doc_id, section_id, version, body.content, body.version)
     return jsonify({"section": section.public(), "previous_content": previous})

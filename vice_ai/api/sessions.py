@@ -122,5 +122,8 @@ def stop(session_id: str, body: NoBody):
 @bp.post("/sessions/<session_id>/apply")
 @declare(body=ApplyIn, responses={200: AppliedOut}, tags=TAGS)
 def apply_reply(session_id: str, body: ApplyIn):
-    """Write an assistant reply into the section as a new version that remembers the message."""
-    return jsonify(chats.apply_reply(session_id, body.message_id, body.mode))
+    """Write an assistant reply into the section as a new version that remembers the message.
+
+    With `content` and `version`: the text a review made of it, saved as it is (409 if the section moved on).
+    """
+    return jsonify(chats.apply_reply(session_id, body.message_id, body.mode, body.content, body.version))

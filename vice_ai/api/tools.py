@@ -40,8 +40,9 @@ def accept_suggestion(session_id: str, suggestion_id: str, body: AcceptSuggestio
     """Write the proposed text into the section as a new version linked to the message.
 
     409 if the section changed since the proposal (unless `force`) or the suggestion was already decided.
+    With `content` and `version`: the text a review made of it, saved as it is (409 if the section moved on).
     """
-    return jsonify(chats.accept_suggestion(session_id, suggestion_id, body.force))
+    return jsonify(chats.accept_suggestion(session_id, suggestion_id, body.force, body.content, body.version))
 
 
 @bp.post("/suggestions/<suggestion_id>/reject")

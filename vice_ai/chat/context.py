@@ -11,7 +11,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from ..domain.models import ChatSession, Document, Message, Section
+from ..domain.models import ChatSession, Document, Message, Section, content_hash
 from ..domain.tree import active_path, path_to
 from ..files.context import ContextFile, files_block
 
@@ -119,6 +119,7 @@ def build_messages(
     kept_count = sum(len(u) for u in kept)
     receipt: dict[str, Any] = {
         "section_version": section.version,
+        "section_hash": content_hash(section.content),
         "messages_kept": kept_count,
         "messages_dropped": sum(len(u) for u in units) - kept_count,
         "prompt_tokens_estimate": used,

@@ -17,7 +17,7 @@ from . import presets
 from . import variables as bounds
 from .branches import chosen_leaf, with_tree
 from .documents import write_reply
-from .models import ChatSession, now
+from .models import ChatSession, Message, now
 from .resources import EDIT, edit_session, load_document, load_section, load_session, session_level
 
 if TYPE_CHECKING:
@@ -163,9 +163,32 @@ def stop_generation(session_id: str) -> bool:
     return services().engine.stop(session_id)
 
 
-def apply_reply(session_id: str, message_id: str, mode: str) -> dict[str, Any]:
-    """Write an assistant reply into the chat's section (replace or append) as a version that remembers it."""
+def apply_reply(session_id: str, message_id: str, mode: str, reviewed: str | None = None,
+                version: int | None = None) -> dict[str, Any]:
+    """Write an assistant reply into the chat's section (replace or append) as a version that remembers it.
+
+    `reviewed`: the text the user made of it in a review, saved as it is if the section is still at `version`.
+    """
     session = load_session(session_id, EDIT)
+    message = applicable_reply(session, message_id)
+    summary = "Applied a chat reply" if mode == "replace" else "Appended a chat reply"
+    # Appending reads the section under its lock, so a concurrent edit is kept, not overwritten.
+    return write_reply(session.document_id, session.section_id,
+                       message.content if reviewed is None else reviewed, summary,
+                       {"kind": "chat", "message_id": message.id, "session_id": session.id, "mode": mode},
+                       append=mode == "append", reviewed_version=_reviewed_at(reviewed, version))
+
+
+def _reviewed_at(reviewed: str | None, version: int | None) -> int | None:
+    if reviewed is None:
+        return None
+    if version is None:
+        raise BadRequest("A reviewed 'content' needs the section 'version' it was reviewed against.", field="version")
+    return version
+
+
+def applicable_reply(session: ChatSession, message_id: str) -> Message:
+    """A finished, non-empty assistant reply of the chat (404, 409 or 400 if not)."""
     message = session.get_message(message_id)
     if message is None or message.role != "assistant":
         raise NotFound("No assistant reply with that id in this chat.")
@@ -174,14 +197,10 @@ def apply_reply(session_id: str, message_id: str, mode: str) -> dict[str, Any]:
         raise Conflict("That reply is still being written.", field="message_id")
     if not message.content.strip():
         raise BadRequest("That reply is empty.", field="message_id")
-    summary = "Applied a chat reply" if mode == "replace" else "Appended a chat reply"
-    # Appending reads the section under its lock, so a concurrent edit is kept, not overwritten.
-    return write_reply(session.document_id, session.section_id, message.content, summary,
-                       {"kind": "chat", "message_id": message.id, "session_id": session.id, "mode": mode},
-                       append=mode == "append")
+    return message
 
 
-def _suggestion(session: ChatSession, suggestion_id: str) -> dict[str, Any]:
+def suggestion_of(session: ChatSession, suggestion_id: str) -> dict[str, Any]:
     found = next((s for s in session.suggestions if s["id"] == suggestion_id), None)
     if found is None:
         raise NotFound("No suggestion with that id in this chat.")
@@ -191,7 +210,7 @@ def _suggestion(session: ChatSession, suggestion_id: str) -> dict[str, Any]:
 def decide_suggestion(session_id: str, suggestion_id: str, status: str) -> dict[str, Any]:
     """Mark a pending suggestion accepted or rejected (409 if it was decided already); returns it as it was."""
     with edit_session(session_id) as writer:
-        found = _suggestion(writer.session, suggestion_id)
+        found = suggestion_of(writer.session, suggestion_id)
         if found["status"] != "pending":
             raise Conflict(f"This suggestion was already {found['status']}.", status=found["status"])
         writer.set(suggestions=[replace_status(s, status) if s["id"] == suggestion_id else s
@@ -203,17 +222,22 @@ def replace_status(suggestion: dict[str, Any], status: str) -> dict[str, Any]:
     return {**suggestion, "status": status, "decided_at": now()}
 
 
-def accept_suggestion(session_id: str, suggestion_id: str, force: bool) -> dict[str, Any]:
-    """Write a proposed text into the section as a new version linked to its message (409 if the section moved on)."""
+def accept_suggestion(session_id: str, suggestion_id: str, force: bool, reviewed: str | None = None,
+                      version: int | None = None) -> dict[str, Any]:
+    """Write a proposed text into the section as a new version linked to its message (409 if the section moved on).
+
+    `reviewed`: the text the user made of it in a review, saved as it is if the section is still at `version`.
+    """
     session = load_session(session_id, EDIT)
-    pending = _suggestion(session, suggestion_id)
+    pending = suggestion_of(session, suggestion_id)
+    at = _reviewed_at(reviewed, version)
     return write_reply(
-        session.document_id, session.section_id, pending["new_content"],
+        session.document_id, session.section_id, pending["new_content"] if reviewed is None else reviewed,
         pending["summary"] or "Accepted a proposed edit",
         {"kind": "chat", "message_id": pending["message_id"], "session_id": session.id,
          "suggestion_id": suggestion_id, "mode": "replace"},
-        base_version=None if force else pending["base_version"],
-        then=lambda: decide_suggestion(session_id, suggestion_id, "accepted"),
+        base_version=None if force or at is not None else pending["base_version"],
+        then=lambda: decide_suggestion(session_id, suggestion_id, "accepted"), reviewed_version=at,
     )
 
 

@@ -125,34 +125,64 @@ def move_section(doc_id: str, section_id: str, direction: str | None, position: 
     return doc
 
 
-def revert_section(doc_id: str, section_id: str, version: int) -> tuple[Section, str]:
-    """Make an old version's text the newest version; returns the section and the text it replaced."""
+def revert_section(doc_id: str, section_id: str, version: int, reviewed: str | None = None,
+                   reviewed_version: int | None = None) -> tuple[Section, str]:
+    """Make an old version's text the newest version; returns the section and the text it replaced.
+
+    `reviewed`: the text the user made of the revert in a review (saved instead of the old version's text),
+    checked against `reviewed_version`, the section's version the review started from (409 if it moved on).
+    """
     with edit_document(doc_id) as doc:
         section = load_section(doc, section_id)
         old = next((v for v in section.history if v["version"] == version), None)
         if old is None:
             raise NotFound(f"Section has no version {version}.")
+        source: dict[str, Any] = {"kind": "revert", "from_version": version}
+        content = old["content"]
+        if reviewed is not None:
+            check_reviewed(section, reviewed_version)
+            content, source["reviewed"] = reviewed, True
         previous = section.content
-        section.new_version(old["content"], f"Reverted to version {version}",
-                            by_current_user({"kind": "revert", "from_version": version}))
+        section.new_version(content, f"Reverted to version {version}", by_current_user(source))
     return section, previous
+
+
+def check_reviewed(section: Section, version: int | None) -> None:
+    """A reviewed text replaces the section only if the section is still at the version the review showed."""
+    if version is None:
+        raise BadRequest("A reviewed 'content' needs the section 'version' it was reviewed against.", field="version")
+    if section.version != version:
+        raise Conflict(
+            f"The section changed since the review started (version {version} -> {section.version}). "
+            "Review the change again.",
+            current_version=section.version, section=section.public())
+
+
+def appended(current: str, text: str) -> str:
+    """A section's text with `text` added after it, a blank line between."""
+    return f"{current.rstrip()}\n\n{text}" if current.strip() else text
 
 
 def write_reply(doc_id: str, section_id: str, content: str, summary: str, source: dict[str, Any],
                 base_version: int | None = None, then: Callable[[], object] | None = None,
-                append: bool = False) -> dict[str, Any]:
+                append: bool = False, reviewed_version: int | None = None) -> dict[str, Any]:
     """Write text that came from a chat into a section as a new version ("generated").
 
     `append` adds it after the section's text as it is under the lock. With
     `base_version`, refuse (409) if the section moved on since then; `then` runs
-    after the checks and before the write, under the document's lock. Returns
+    after the checks and before the write, under the document's lock. With `reviewed_version`, `content`
+    is the text the user made of it in a review: it replaces the section as it is, if the section is still
+    at that version (409 if not), and the history's source says `reviewed`. Returns
     `{section, previous_content, previous_version}` (undo = revert to previous_version).
     """
     limit = services().config["MAX_SECTION_CHARS"]
     with edit_document(doc_id, EDIT) as doc:
         section = load_section(doc, section_id)
-        if append and section.content.strip():
-            content = f"{section.content.rstrip()}\n\n{content}"
+        if reviewed_version is not None:
+            check_reviewed(section, reviewed_version)
+            source = {**source, "reviewed": True}
+        elif append:
+            content = appended(section.content, content)
         if len(content) > limit:
             raise BadRequest(f"The section would be longer than {limit} characters.")
         if base_version is not None and section.version != base_version:

@@ -1,6 +1,7 @@
 """The data model: documents of sections, chat sessions of messages."""
 from __future__ import annotations
 
+import hashlib
 import uuid
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
@@ -8,7 +9,7 @@ from typing import Any
 
 from ..storage.files import FORMAT_VERSION, is_id
 
-__all__ = ["FORMAT_VERSION", "is_id", "new_id", "now", "parse_time"]
+__all__ = ["FORMAT_VERSION", "is_id", "new_id", "now", "parse_time", "content_hash"]
 
 
 SECTION_TYPES = ("header", "text", "reference")
@@ -29,6 +30,11 @@ def parse_time(ts: str) -> datetime:
 
 def new_id() -> str:
     return str(uuid.uuid4())
+
+
+def content_hash(text: str) -> str:
+    """A short fingerprint of a section's text: two versions with the same text have the same one."""
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 
 
@@ -185,6 +191,7 @@ class Section:
         """The section as the API shows it (history has its own route)."""
         data = asdict(self)
         data.pop("history")
+        data["content_hash"] = content_hash(self.content)
         return data
 
     def to_dict(self) -> dict[str, Any]:

@@ -51,6 +51,7 @@ class SectionOut(Out):
     created_at: str
     updated_at: str
     session_ids: list[str]
+    content_hash: str  # a fingerprint of `content`: equal texts, equal hashes (stale notes compare it)
 
 
 class DocumentOut(DocumentSummaryOut):

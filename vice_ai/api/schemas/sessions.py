@@ -29,6 +29,7 @@ from ...domain.variables import (
 from ...tools.builtin import TOOL_NAMES
 from ..declare import ConfigMaxLen, ErrorDetail, NotBlank, Schema
 from .resources import MessageOut, Out, SessionSummaryOut
+from .review import ReviewedIn
 
 MAX_CONTEXT_DOCUMENTS = 20
 MAX_TOOLS = 50
@@ -161,12 +162,14 @@ class RegenerateIn(Schema):
                                          "beside it; omitted or null: the active branch's last reply.")
 
 
-class ApplyIn(Schema):
+class ApplyIn(ReviewedIn):
+    """A reply to write into the section; with `content` and `version`, the text a review made of it."""
+
     message_id: Annotated[str, Field(max_length=100)]
     mode: Literal["replace", "append"]
 
 
-class AcceptSuggestionIn(Schema):
+class AcceptSuggestionIn(ReviewedIn):
     force: bool = Field(False, description="Replace the section even if it changed since the proposal.")
 
 

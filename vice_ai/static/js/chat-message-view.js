@@ -3,6 +3,8 @@ import { post } from "./api.js";
 import { el, toast, relativeTime, fullTime, copyText } from "./ui.js";
 import { receiptFilesLine } from "./files.js";
 import { addCopyButtons } from "./code-copy.js";
+import { reviewReply } from "./review-flows.js";
+import { appliedState, seesCurrentText } from "./stale.js";
 
 // Where streamed raw text continues: the last block of the rendered HTML so far,
 // so the text flows on in the same paragraph, list item or code block.
@@ -196,8 +198,10 @@ export class MessageView {
 
   async apply(mode) {
     try {
-      const data = await post(`/api/sessions/${this.chat.session.id}/apply`, { message_id: this.id, mode });
-      this.applied = { mode, version: data.section.version, previousVersion: data.previous_version, undone: false };
+      const data = await reviewReply(this.chat, this.id, mode); // the user reviews the change first
+      if (!data) return;
+      this.applied = { mode, version: data.section.version, previousVersion: data.previous_version, undone: false,
+        previousContent: data.previous_content };
       this.chat.sectionUpdated(data.section);
       this.renderApplied();
     } catch (err) {
@@ -221,17 +225,30 @@ export class MessageView {
   }
 
   renderApplied() {
+    this.renderAppliedNote();
+    this.refresh();
+  }
+
+  renderAppliedNote() {
     const a = this.applied;
     if (!a || !this.applyBox) return;
-    if (a.undone) {
-      this.applyBox.replaceChildren(el("span", { text: `Undone — the section text is back as it was (version ${a.undoneVersion}).` }));
+    const state = appliedState(a, this.chat.section);
+    const key = `${state} ${a.version}`;
+    if (this.applyBox.dataset.key === key) return; // unchanged: keep the node (and the focus on Undo)
+    this.applyBox.dataset.key = key;
+    if (state === "undone") {
+      this.applyBox.replaceChildren(el("span", { text: `Undone — the section text is back as it was (version ${a.undoneVersion || this.chat.section.version}).` }));
+      this.applyBox.hidden = false;
+      return;
+    }
+    const what = a.mode === "replace" ? "Replaced the section text" : "Appended to the section";
+    if (state === "changed") {
+      this.applyBox.replaceChildren(el("span", { text: `${what} as version ${a.version}; the section has changed since.` }));
     } else {
-      const what = a.mode === "replace" ? "Replaced the section text" : "Appended to the section";
       this.applyBox.replaceChildren(el("span", { text: `${what} (now version ${a.version}). ` }),
         el("button", { class: "btn btn-small btn-link undo-btn", type: "button", text: "Undo", onclick: () => this.undo() }));
     }
     this.applyBox.hidden = false;
-    this.refresh();
   }
 
   /** What depends on the chat's state: Retry on the latest reply only, the stale-version note. */
@@ -239,13 +256,15 @@ export class MessageView {
     const m = this.data;
     for (const b of this.node.querySelectorAll(".branch-bar .btn")) b.classList.toggle("is-busy", this.chat.generating);
     if (m.role !== "assistant" || !this.staleBox) return;
+    this.renderAppliedNote(); // an undo or an edit elsewhere changes what the apply note says
     const latest = this.chat.isLast(this.id) && !this.chat.generating;
     if (this.retryBtn) this.retryBtn.hidden = !latest;
     if (this.continueBtn) this.continueBtn.hidden = !latest;
     const current = this.chat.section ? this.chat.section.version : null;
-    const appliedHere = (this.applied && !this.applied.undone && this.applied.version === current)
+    const appliedHere = (this.applied && appliedState(this.applied, this.chat.section) === "applied")
       || this.chat.tools.explains(m, current);
     const stale = current !== null && m.section_version != null && m.section_version < current
+      && !seesCurrentText(m, this.chat.section)
       && m.status !== "streaming" && (m.content || "").trim() && !appliedHere && !this.steps;
     const askAgain = this.chat.canWriteChat
       ? el("button", { class: "btn btn-small btn-link", type: "button", text: "Ask again", onclick: () => this.chat.askAgain(this) })

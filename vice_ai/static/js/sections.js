@@ -3,6 +3,7 @@ import { get, post, patch, del } from "./api.js";
 import { el, toast, confirmAction, relativeTime, fullTime, autoGrow, debounce } from "./ui.js";
 import { BlameToggle } from "./blame.js";
 import { SectionPreview } from "./preview.js";
+import { changesButton, reviewRevert } from "./review-flows.js";
 
 const TYPES = [["text", "Text"], ["header", "Header"], ["reference", "Reference"]];
 const STATUSES = ["draft", "generated", "reviewed", "approved"];
@@ -223,6 +224,7 @@ class SectionCard {
           el("span", { text: v.summary || "" }),
           el("span", { class: "muted small", text: source }),
           el("time", { class: "muted small", datetime: v.created_at, title: fullTime(v.created_at), text: relativeTime(v.created_at) }),
+          changesButton(this.url(), v.version),
           current ? el("span", { class: "pill", text: "current" })
             : !this.pane.editable ? null
             : el("button", { class: "btn btn-small", type: "button", text: "Revert to this", onclick: () => this.revert(v.version) })),
@@ -234,7 +236,8 @@ class SectionCard {
 
   async revert(version) {
     try {
-      const data = await post(this.url(`/versions/${version}/revert`));
+      const data = await reviewRevert(this.pane.documentId, this.section, version); // a reviewed change
+      if (!data) return;
       this.update(data.section, { force: true });
       this.pane.changed(data.section);
       toast(`Reverted to version ${version} (now version ${data.section.version}).`);

@@ -1,6 +1,8 @@
 // The model's proposed section edits: a card each with Accept / Reject / Undo, docked above the composer.
 import { get, post } from "./api.js";
 import { el, toast } from "./ui.js";
+import { reviewSuggestion } from "./review-flows.js";
+import { appliedState } from "./stale.js";
 
 /** A pending proposed edit of the section, with Accept / Reject and, once accepted, Undo. */
 class ProposalCard {
@@ -54,6 +56,7 @@ class ProposalCard {
     this.rejectBtn.hidden = !this.chat.canWriteChat;
     this.readOnly.hidden = this.chat.canWriteChat;
     if (this.compare.open) this.fillBefore();
+    if (this.accepted) this.renderAccepted(); // undone or edited elsewhere: no stale Undo
   }
 
   fillBefore() {
@@ -84,7 +87,10 @@ class ProposalCard {
     if (this.busy) return;
     this.setBusy(true);
     try {
-      const data = await post(this.url("accept"), force ? { force: true } : {});
+      // Accepting opens a review against the section as it is now; `force` (after a conflict) replaces it as proposed.
+      const data = force ? await post(this.url("accept"), { force: true })
+        : await reviewSuggestion(this.chat, this.proposals.tools.sessionId, this.s);
+      if (!data) return;
       this.accepted = {
         version: data.section.version, previousVersion: data.previous_version,
         previousContent: data.previous_content, undone: false,
@@ -145,8 +151,11 @@ class ProposalCard {
     const a = this.accepted;
     this.node.dataset.state = a.undone ? "undone" : "accepted";
     const close = el("button", { class: "btn btn-small btn-link", type: "button", text: "Dismiss", onclick: () => this.proposals.drop(this.id) });
-    if (a.undone) {
-      this.say([el("span", { text: `Undone — the section text is back as it was (version ${a.undoneVersion}). ` }), close], "ok");
+    const state = appliedState(a, this.chat.section);
+    if (state === "undone") {
+      this.say([el("span", { text: `Undone — the section text is back as it was (version ${a.undoneVersion || this.chat.section.version}). ` }), close], "ok");
+    } else if (state === "changed") {
+      this.say([el("span", { text: `Accepted as version ${a.version}; the section has changed since. ` }), close], "ok");
     } else {
       this.say([el("span", { text: `Accepted: the section now has this text (version ${a.version}). ` }),
         el("button", { class: "btn btn-small btn-link undo-btn", type: "button", text: "Undo", onclick: () => this.undo() }), close], "ok");
