@@ -20,7 +20,8 @@ LAYERS: list[tuple[str, ...]] = [
     ("vice_ai.tools", "vice_ai.live", "vice_ai.llm", "vice_ai.housekeeping", "vice_ai.accounts", "vice_ai.security",
      "vice_ai.search"),
     ("vice_ai.domain.models", "vice_ai.domain.state", "vice_ai.domain.records", "vice_ai.domain.variables",
-     "vice_ai.domain.preset_store", "vice_ai.domain.builtin_presets", "vice_ai.domain.tree"),
+     "vice_ai.domain.preset_store", "vice_ai.domain.builtin_presets", "vice_ai.domain.tree",
+     "vice_ai.domain.passages"),
     ("vice_ai.storage",),
 ]
 BASE = ("vice_ai.errors", "vice_ai.config", "vice_ai.services", "vice_ai.domain")

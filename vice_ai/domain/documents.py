@@ -15,6 +15,7 @@ from ..accounts.identity import current_user
 from ..errors import BadRequest, Conflict, NotFound
 from ..services import services
 from .models import Document, Section, new_id, now
+from .passages import replace_passage
 from .resources import EDIT, edit_document, load_section
 
 MAX_SECTIONS = 1000
@@ -134,10 +135,11 @@ def revert_section(doc_id: str, section_id: str, version: int) -> tuple[Section,
 
 def write_reply(doc_id: str, section_id: str, content: str, summary: str, source: dict[str, Any],
                 base_version: int | None = None, then: Callable[[], object] | None = None,
-                append: bool = False) -> dict[str, Any]:
+                append: bool = False, passage: dict[str, Any] | None = None) -> dict[str, Any]:
     """Write text that came from a chat into a section as a new version ("generated").
 
-    `append` adds it after the section's text as it is under the lock. With
+    `append` adds it after the section's text as it is under the lock; `passage` (a selection reference)
+    puts it in place of that passage only (domain/passages.py: found again if the section changed). With
     `base_version`, refuse (409) if the section moved on since then; `then` runs
     after the checks and before the write, under the document's lock. Returns
     `{section, previous_content, previous_version}` (undo = revert to previous_version).
@@ -147,6 +149,8 @@ def write_reply(doc_id: str, section_id: str, content: str, summary: str, source
         section = load_section(doc, section_id)
         if append and section.content.strip():
             content = f"{section.content.rstrip()}\n\n{content}"
+        if passage is not None:
+            content = replace_passage(section, passage, content)
         if len(content) > limit:
             raise BadRequest(f"The section would be longer than {limit} characters.")
         if base_version is not None and section.version != base_version:
