@@ -280,7 +280,7 @@ def test_locate(old, now, found):
 def test_locate_without_the_old_text_needs_a_unique_match():
     assert locate("a cat", None, {**REF, "start": 2, "end": 5}) == (2, 5)
     with pytest.raises(PassageMoved) as caught:
-        locate("the cat sat", None, {**REF, "start": 0, "end": 3, "text": "the"})  # not there
+        locate("the cat sat", None, {**REF, "start": 0, "end": 3, "text": "dog"})  # not there
     assert caught.value.details["reason"] == "missing"
 
 
