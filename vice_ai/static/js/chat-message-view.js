@@ -2,6 +2,7 @@
 import { post } from "./api.js";
 import { el, toast, relativeTime, fullTime, copyText } from "./ui.js";
 import { receiptFilesLine } from "./files.js";
+import { passageQuote, replacePassage, selectionOf } from "./selection.js";
 
 // Where streamed raw text continues: the last block of the rendered HTML so far,
 // so the text flows on in the same paragraph, list item or code block.
@@ -85,7 +86,7 @@ export class MessageView {
     this.node.className = `msg msg-${m.role} status-${m.status}`;
     this.node.dataset.status = m.status;
     if (m.role === "user") {
-      this.node.replaceChildren(
+      this.node.replaceChildren(passageQuote(m),
         el("div", { class: "msg-text", text: m.content }),
         el("div", { class: "msg-meta muted small" }, this.chat.branchBar(this),
           el("time", { datetime: m.created_at, title: fullTime(m.created_at), text: relativeTime(m.created_at) })));
@@ -110,7 +111,7 @@ export class MessageView {
     }
     // Versions and Regenerate (chat-branches.js): in the foot, or under a tool step, which has none.
     const bar = this.chat.branchBar(this);
-    this.node.replaceChildren(this.noticeBox, this.body, this.steps || "", this.errorBox, this.staleBox, this.foot,
+    this.node.replaceChildren(passageQuote(m), this.noticeBox, this.body, this.steps || "", this.errorBox, this.staleBox, this.foot,
       (this.steps && bar) || "", this.applyBox);
     if (m.status === "streaming") {
       this.startTail("");
@@ -156,6 +157,7 @@ export class MessageView {
     const menu = !this.chat.canApply ? null : el("details", { class: "apply-menu" },
       el("summary", { class: "btn btn-small", text: "Apply to section" }),
       el("div", { class: "menu" },
+        selectionOf(this.data) ? el("button", { type: "button", class: "apply-passage", text: "Replace the passage", onclick: (ev) => { ev.target.closest("details").open = false; this.apply("passage"); } }) : null,
         el("button", { type: "button", text: "Replace the section text", onclick: (ev) => { ev.target.closest("details").open = false; this.apply("replace"); } }),
         el("button", { type: "button", text: "Append to the section", onclick: (ev) => { ev.target.closest("details").open = false; this.apply("append"); } })));
     const copy = el("button", { class: "btn btn-small btn-ghost", type: "button", text: "Copy" });
@@ -191,9 +193,15 @@ export class MessageView {
     tailHost(this.body).append(this.tail, this.caret());
   }
 
-  async apply(mode) {
+  async apply(requested) {
     try {
-      const data = await post(`/api/sessions/${this.chat.session.id}/apply`, { message_id: this.id, mode });
+      let mode = requested;
+      let data;
+      if (mode === "passage") {
+        const done = await replacePassage(this.chat.session.id, this.data); // null: the user chose nothing
+        if (!done) return;
+        ({ data, mode } = done);
+      } else data = await post(`/api/sessions/${this.chat.session.id}/apply`, { message_id: this.id, mode });
       this.applied = { mode, version: data.section.version, previousVersion: data.previous_version, undone: false };
       this.chat.sectionUpdated(data.section);
       this.renderApplied();
@@ -223,7 +231,7 @@ export class MessageView {
     if (a.undone) {
       this.applyBox.replaceChildren(el("span", { text: `Undone — the section text is back as it was (version ${a.undoneVersion}).` }));
     } else {
-      const what = a.mode === "replace" ? "Replaced the section text" : "Appended to the section";
+      const what = { replace: "Replaced the section text", passage: "Replaced the passage" }[a.mode] || "Appended to the section";
       this.applyBox.replaceChildren(el("span", { text: `${what} (now version ${a.version}). ` }),
         el("button", { class: "btn btn-small btn-link undo-btn", type: "button", text: "Undo", onclick: () => this.undo() }));
     }
