@@ -21,8 +21,8 @@ from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 from ...chat.branching import END, Parent
 from ..declare import ConfigMaxLen, Schema
-from .resources import MessageOut, Out, SessionOut
 from .passages import References
+from .resources import MessageOut, Out, SessionOut
 from .sessions import PARENT_HELP, MessageId
 
 __all__ = ["COMMANDS", "EVENTS", "Command", "SendCommand", "RetryCommand", "ContinueCommand", "StopCommand",

@@ -131,9 +131,10 @@ export class SelectionAsk {
       return;
     }
     this.area = area;
+    // Below the line the mouse let go on; from the keyboard (or a touch), under the textarea.
     const box = area.getBoundingClientRect();
-    const x = ev.type === "mouseup" ? ev.clientX : box.right - 8;
-    const y = ev.type === "mouseup" ? ev.clientY + 14 : box.top + 6;
+    const x = ev.type === "mouseup" ? ev.clientX : box.left + box.width / 2;
+    const y = ev.type === "mouseup" ? ev.clientY + 20 : Math.min(box.bottom + 6, window.innerHeight - 60);
     this.bar.hidden = false;
     const width = this.bar.offsetWidth;
     const height = this.bar.offsetHeight;
