@@ -23,7 +23,7 @@ LAYERS: list[tuple[str, ...]] = [
      "vice_ai.search"),
     ("vice_ai.domain.models", "vice_ai.domain.state", "vice_ai.domain.records", "vice_ai.domain.variables",
      "vice_ai.domain.preset_store", "vice_ai.domain.builtin_presets", "vice_ai.domain.tree",
-     "vice_ai.domain.blame", "vice_ai.domain.diffing"),
+     "vice_ai.domain.blame", "vice_ai.domain.diffing", "vice_ai.domain.passages"),
     ("vice_ai.storage",),
 ]
 BASE = ("vice_ai.errors", "vice_ai.config", "vice_ai.services", "vice_ai.domain")

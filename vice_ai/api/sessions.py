@@ -94,8 +94,10 @@ def send_message(session_id: str, body: SendMessageIn):
     """Send a message and wait for the complete reply; 409 `busy` if a reply is already running.
 
     With `parent_id` the message follows that reply instead of the end of the active branch (edit and resend).
+    With a selection in `references` (400 when it is not the text of that version, 409 for a version the section
+    never had) the model works on that passage, and the reply can replace only it (`apply` mode `passage`).
     """
-    return _round_response(chats.send_message(session_id, body.content, body.parent()))
+    return _round_response(chats.send_message(session_id, body.content, body.parent(), body.reference_dicts()))
 
 
 @bp.post("/sessions/<session_id>/regenerate")

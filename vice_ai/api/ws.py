@@ -51,9 +51,10 @@ class GuardedEngine:
             g.vice_user = self.user
             check(session_id)
 
-    def send_message(self, session_id: str, content: Any, parent: Parent = END) -> Round:
+    def send_message(self, session_id: str, content: Any, parent: Parent = END,
+                     references: list[dict[str, Any]] | None = None) -> Round:
         self._as_user(chats.before_generation, session_id)
-        return self.engine.send_message(session_id, content, parent=parent)
+        return self.engine.send_message(session_id, content, parent=parent, references=references)
 
     def regenerate(self, session_id: str, message_id: str | None = None) -> Round:
         self._as_user(chats.before_generation, session_id)

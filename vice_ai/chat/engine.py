@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+from ..domain import passages
 from ..domain.models import ChatSession, Document, Message, Section
 from ..domain.state import AppState
 from ..errors import BadRequest, Busy, ModelError, NotFound, StorageError
@@ -65,7 +66,7 @@ class ChatEngine:
 
     # -- public API -------------------------------------------------------------------
     def send_message(self, session_id: str, content: Any, handler: EventHandler | None = None,
-                     parent: Parent = END) -> Round:
+                     parent: Parent = END, references: list[dict[str, Any]] | None = None) -> Round:
         """Persist the user's message (the acknowledgement) and start the reply in a worker thread.
 
         `parent`: the message it follows (END: the end of the active branch; another one: a new branch).
@@ -74,7 +75,7 @@ class ChatEngine:
             raise BadRequest("The message is empty.", field="content")
         if len(content) > self.max_message_chars:
             raise BadRequest(f"The message is longer than {self.max_message_chars} characters.", field="content")
-        return self._start(session_id, handler, lambda s, rnd: self._persist_user_turn(s, content, parent, rnd))
+        return self._start(session_id, handler, lambda s, r: self._persist_user_turn(s, content, parent, r, references))
 
     def regenerate(self, session_id: str, handler: EventHandler | None = None, message_id: str | None = None) -> Round:
         """A new reply, beside `message_id` (default: the active branch's last reply), to the same question."""
@@ -167,16 +168,17 @@ class ChatEngine:
         if not continuing:
             emit({"type": "user_message", "message": message_view(rnd.user_message), "regenerate": regenerate,
                   "title": rnd.title})
-        rnd.thread = threading.Thread(
-            target=self._run, args=(rnd, emit, continuing), name=f"chat-{session_id[:8]}", daemon=True
-        )
+        rnd.thread = threading.Thread(target=self._run, args=(rnd, emit, continuing), name=f"chat-{session_id[:8]}",
+                                      daemon=True)
         rnd.thread.start()
         return rnd
 
-    def _persist_user_turn(self, session: ChatSession, content: str, parent: Parent, rnd: Round) -> Round:
+    def _persist_user_turn(self, session: ChatSession, content: str, parent: Parent, rnd: Round,
+                           references: list[dict[str, Any]] | None) -> Round:
         _, section = self._section_of(session)
         parent_id, new_branch = branching.parent_for_message(session, parent)
-        message = Message(role="user", content=content, parent_id=parent_id, section_version=section.version)
+        message = Message(role="user", content=content, parent_id=parent_id, section_version=section.version,
+                          references=passages.check_references(section, references or []))
         changes: dict[str, Any] = {"active_leaf": message.id} if new_branch else {}
         if branching.names_the_chat(session):  # a chat started without a title is named by its first message
             rnd.title = changes["title"] = branching.title_from(redact(content))
@@ -267,7 +269,8 @@ class ChatEngine:
 
         def ask(step: int, offer: list[str]) -> tuple[str, list[dict[str, Any]]]:
             reply = Message(role="assistant", content="", parent_id=parent, status="streaming", model=model,
-                            section_version=section.version, receipt=receipt, notice=self.llm.notice)
+                            section_version=section.version, receipt=receipt, notice=self.llm.notice,
+                            references=[*rnd.user_message.references])
             rnd.assistant_message = reply
             # A reply asked for again is a new branch: it becomes the active one with its first write.
             self._save(rnd.session_id, reply, {"active_leaf": reply.id} if rnd.new_branch and step == 0 else None)

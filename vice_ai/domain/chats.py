@@ -18,6 +18,7 @@ from . import variables as bounds
 from .branches import chosen_leaf, with_tree
 from .documents import write_reply
 from .models import ChatSession, Message, now
+from .passages import selection_of
 from .resources import EDIT, edit_session, load_document, load_section, load_session, session_level
 
 if TYPE_CHECKING:
@@ -138,11 +139,13 @@ def before_generation(session_id: str) -> None:
             writer.set(archived=False, archived_at=None)  # talking to it again brings it back
 
 
-def send_message(session_id: str, content: str, parent: Parent = END) -> Round:
+def send_message(session_id: str, content: str, parent: Parent = END,
+                 references: list[dict[str, Any]] | None = None) -> Round:
     """Store the user's message and start the reply (after what `before_generation` checks); `parent`: the
-    message it follows (END: the end of the active branch; an earlier reply or None: edit and resend)."""
+    message it follows (END: the end of the active branch; an earlier reply or None: edit and resend);
+    `references`: the selection it is about (domain/passages.py)."""
     before_generation(session_id)
-    return services().engine.send_message(session_id, content, parent=parent)
+    return services().engine.send_message(session_id, content, parent=parent, references=references)
 
 
 def regenerate(session_id: str, message_id: str | None = None) -> Round:
@@ -165,18 +168,32 @@ def stop_generation(session_id: str) -> bool:
 
 def apply_reply(session_id: str, message_id: str, mode: str, reviewed: str | None = None,
                 version: int | None = None) -> dict[str, Any]:
-    """Write an assistant reply into the chat's section (replace or append) as a version that remembers it.
+    """Write an assistant reply into the chat's section (replace, append, or in place of the passage it is
+    about) as a version that remembers it.
 
     `reviewed`: the text the user made of it in a review, saved as it is if the section is still at `version`.
     """
     session = load_session(session_id, EDIT)
     message = applicable_reply(session, message_id)
-    summary = "Applied a chat reply" if mode == "replace" else "Appended a chat reply"
-    # Appending reads the section under its lock, so a concurrent edit is kept, not overwritten.
+    passage = reply_passage(message, mode)
+    summary = {"replace": "Applied a chat reply", "append": "Appended a chat reply",
+               "passage": "Replaced a passage with a chat reply"}[mode]
+    # Appending (and finding the passage) reads the section under its lock, so a concurrent edit is kept.
     return write_reply(session.document_id, session.section_id,
                        message.content if reviewed is None else reviewed, summary,
                        {"kind": "chat", "message_id": message.id, "session_id": session.id, "mode": mode},
-                       append=mode == "append", reviewed_version=_reviewed_at(reviewed, version))
+                       append=mode == "append", passage=passage, reviewed_version=_reviewed_at(reviewed, version))
+
+
+def reply_passage(message: Message, mode: str) -> dict[str, Any] | None:
+    """The selection a reply applied with mode "passage" replaces (400 for a reply about no passage)."""
+    if mode != "passage":
+        return None
+    passage = selection_of(message.references)
+    if passage is None:
+        raise BadRequest("That reply is not about a selected passage; apply it with replace or append.",
+                         field="mode")
+    return passage
 
 
 def _reviewed_at(reviewed: str | None, version: int | None) -> int | None:

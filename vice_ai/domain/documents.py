@@ -15,6 +15,7 @@ from ..accounts.identity import current_user
 from ..errors import BadRequest, Conflict, NotFound
 from ..services import services
 from .models import Document, Section, new_id, now
+from .passages import replace_passage
 from .resources import EDIT, edit_document, load_section
 
 MAX_SECTIONS = 1000
@@ -165,10 +166,12 @@ def appended(current: str, text: str) -> str:
 
 def write_reply(doc_id: str, section_id: str, content: str, summary: str, source: dict[str, Any],
                 base_version: int | None = None, then: Callable[[], object] | None = None,
-                append: bool = False, reviewed_version: int | None = None) -> dict[str, Any]:
+                append: bool = False, passage: dict[str, Any] | None = None,
+                reviewed_version: int | None = None) -> dict[str, Any]:
     """Write text that came from a chat into a section as a new version ("generated").
 
-    `append` adds it after the section's text as it is under the lock. With
+    `append` adds it after the section's text as it is under the lock; `passage` (a selection reference)
+    puts it in place of that passage only (domain/passages.py: found again if the section changed). With
     `base_version`, refuse (409) if the section moved on since then; `then` runs
     after the checks and before the write, under the document's lock. With `reviewed_version`, `content`
     is the text the user made of it in a review: it replaces the section as it is, if the section is still
@@ -178,11 +181,13 @@ def write_reply(doc_id: str, section_id: str, content: str, summary: str, source
     limit = services().config["MAX_SECTION_CHARS"]
     with edit_document(doc_id, EDIT) as doc:
         section = load_section(doc, section_id)
-        if reviewed_version is not None:
+        if reviewed_version is not None:  # the user's reviewed text replaces the section as it is
             check_reviewed(section, reviewed_version)
             source = {**source, "reviewed": True}
         elif append:
             content = appended(section.content, content)
+        elif passage is not None:
+            content = replace_passage(section, passage, content)
         if len(content) > limit:
             raise BadRequest(f"The section would be longer than {limit} characters.")
         if base_version is not None and section.version != base_version:

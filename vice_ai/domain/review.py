@@ -12,10 +12,11 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import BadRequest, NotFound
-from .chats import applicable_reply, suggestion_of
+from .chats import applicable_reply, reply_passage, suggestion_of
 from .diffing import change_count, word_diff
 from .documents import appended
 from .models import Section
+from .passages import replace_passage
 from .resources import EDIT, load_document, load_section, load_session
 
 
@@ -46,8 +47,13 @@ def review_reply(session_id: str, message_id: str | None, mode: str, suggestion_
         return _review(section, pending["new_content"], pending["summary"] or "Accepted a proposed edit", source)
     assert message_id is not None
     message = applicable_reply(session, message_id)
-    text = appended(section.content, message.content) if mode == "append" else message.content
-    summary = "Applied a chat reply" if mode == "replace" else "Appended a chat reply"
+    passage = reply_passage(message, mode)
+    if passage is not None:
+        text = replace_passage(section, passage, message.content)  # 409 passage_moved when it is gone
+    else:
+        text = appended(section.content, message.content) if mode == "append" else message.content
+    summary = {"replace": "Applied a chat reply", "append": "Appended a chat reply",
+               "passage": "Replaced a passage with a chat reply"}[mode]
     return _review(section, text, summary,
                    {"kind": "chat", "message_id": message.id, "session_id": session.id, "mode": mode})
 

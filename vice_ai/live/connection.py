@@ -165,7 +165,8 @@ class SessionConnection:
         try:
             command = self.parse(raw)
             if command.type == "send":
-                self.engine.send_message(self.session_id, command.content, parent=command.parent())
+                self.engine.send_message(self.session_id, command.content, parent=command.parent(),
+                                         references=command.reference_dicts())
             elif command.type == "retry":
                 self.engine.regenerate(self.session_id, message_id=command.message_id)
             elif command.type == "continue":

@@ -71,6 +71,17 @@ class VersionOut(Out):
     source: VersionSource
 
 
+class SelectionReferenceOut(Out):
+    """The passage of its section a message is about (a reply carries its question's)."""
+
+    kind: Literal["selection"]
+    section_id: str
+    section_version: int
+    start: int
+    end: int
+    text: str
+
+
 class MessageOut(Out):
     id: str
     parent_id: str | None
@@ -80,7 +91,7 @@ class MessageOut(Out):
     status: MessageStatus
     model: str | None
     section_version: int | None
-    references: list[Any]
+    references: list[SelectionReferenceOut]
     receipt: dict[str, Any] | None
     error: dict[str, Any] | None
     tool_calls: list[dict[str, Any]] | None

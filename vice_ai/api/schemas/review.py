@@ -33,7 +33,7 @@ class ReviewIn(Schema):
     """Either a reply to apply (`message_id`, `mode`) or a proposed edit to accept (`suggestion_id`)."""
 
     message_id: str | None = Field(None, max_length=100)
-    mode: Literal["replace", "append"] = "replace"
+    mode: Literal["replace", "append", "passage"] = "replace"
     suggestion_id: str | None = Field(None, max_length=100)
 
 

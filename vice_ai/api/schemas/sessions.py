@@ -28,6 +28,7 @@ from ...domain.variables import (
 )
 from ...tools.builtin import TOOL_NAMES
 from ..declare import ConfigMaxLen, ErrorDetail, NotBlank, Schema
+from .passages import References
 from .resources import MessageOut, Out, SessionSummaryOut
 from .review import ReviewedIn
 
@@ -151,10 +152,14 @@ PARENT_HELP = ("The message the new one follows: omitted, the end of the active 
 class SendMessageIn(Schema):
     content: Annotated[str, ConfigMaxLen("MAX_MESSAGE_CHARS", 100_000), NotBlank()]
     parent_id: MessageId | None = Field(None, description=PARENT_HELP)
+    references: References = []
 
     def parent(self) -> Parent:
         """`parent_id` as the engine takes it (END when it was not given, None when it was null)."""
         return self.parent_id if "parent_id" in self.model_fields_set else END
+
+    def reference_dicts(self) -> list[dict[str, Any]]:
+        return [r.model_dump() for r in self.references]
 
 
 class RegenerateIn(Schema):
@@ -166,7 +171,10 @@ class ApplyIn(ReviewedIn):
     """A reply to write into the section; with `content` and `version`, the text a review made of it."""
 
     message_id: Annotated[str, Field(max_length=100)]
-    mode: Literal["replace", "append"]
+    mode: Literal["replace", "append", "passage"] = Field(description=(
+        "replace: the whole section text; append: after it; passage: only the passage the reply is about "
+        "(a reply to a message with a selection), located again if the section changed since, else 409 "
+        "passage_moved"))
 
 
 class AcceptSuggestionIn(ReviewedIn):

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 from ...chat.branching import END, Parent
 from ..declare import ConfigMaxLen, Schema
+from .passages import References
 from .resources import MessageOut, Out, SessionOut
 from .sessions import PARENT_HELP, MessageId
 
@@ -38,10 +39,14 @@ class SendCommand(Schema):
     type: Literal["send"]
     content: Annotated[str, Field(min_length=1), ConfigMaxLen("MAX_MESSAGE_CHARS", 100_000)]
     parent_id: MessageId | None = Field(None, description=PARENT_HELP)
+    references: References = []
 
     def parent(self) -> Parent:
         """`parent_id` as the engine takes it (END when it was not given, None when it was null)."""
         return self.parent_id if "parent_id" in self.model_fields_set else END
+
+    def reference_dicts(self) -> list[dict[str, Any]]:
+        return [r.model_dump() for r in self.references]
 
 
 class RetryCommand(Schema):

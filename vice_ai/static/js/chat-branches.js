@@ -2,6 +2,7 @@
 // "‹ 2 / 3 ›" between siblings, Edit on the user's messages and Regenerate on replies. See README "Branches".
 import { patch } from "./api.js";
 import { el, toast } from "./ui.js";
+import { selectionOf } from "./selection.js";
 
 export const branchMethods = {
   /** Forget the tree (another chat, or a fresh load). */
@@ -126,7 +127,8 @@ export const branchMethods = {
       if (!text.trim()) return;
       if (this.generating) { toast("A reply is still being written. Stop it or wait for it to finish."); return; }
       this.lastSent = null;
-      if (!this.socket || !this.socket.send({ type: "send", content: text, parent_id: m.parent_id || null })) {
+      const ref = selectionOf(m); // an edited question is about the same passage
+      if (!this.socket || !this.socket.send({ type: "send", content: text, parent_id: m.parent_id || null, ...(ref ? { references: [ref] } : {}) })) {
         toast("Not connected to the server — reconnecting. Your edit is still in the box.", { kind: "error" });
         return;
       }

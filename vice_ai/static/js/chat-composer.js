@@ -1,5 +1,6 @@
 // ChatPane methods for what the user sends: a message from the composer, Stop, Retry, Continue and Ask again.
 import { toast } from "./ui.js";
+import { selectionOf } from "./selection.js";
 
 export const composerMethods = {
   // -- commands ----------------------------------------------------------------------
@@ -19,12 +20,15 @@ export const composerMethods = {
     this.sendText(text);
   },
 
-  sendText(text) {
+  /** Send a message; `references`: the passage it is about (default: the one quoted in the composer). */
+  sendText(text, references = this.passageChip.references()) {
     this.lastSent = text;
-    if (!this.socket || !this.socket.send({ type: "send", content: text })) {
+    const command = { type: "send", content: text };
+    if (references.length) command.references = references;
+    if (!this.socket || !this.socket.send(command)) {
       if (!this.input.value) this.input.value = text;
       toast("Not connected to the server — reconnecting. Your message is still in the box.", { kind: "error" });
-    }
+    } else if (references.length && references[0] === this.passageChip.ref) this.passageChip.clear();
   },
 
   stop() {
@@ -56,6 +60,7 @@ export const composerMethods = {
     const question = id ? this.views.get(id) : null;
     if (!question) { toast("The question of that reply is not in this chat."); return; }
     if (this.generating) { toast("A reply is still being written. Stop it or wait for it to finish."); return; }
-    this.sendText(question.data.content);
+    const ref = selectionOf(question.data);
+    this.sendText(question.data.content, ref ? [ref] : []);
   },
 };

@@ -5,6 +5,7 @@ import { receiptFilesLine } from "./files.js";
 import { addCopyButtons } from "./code-copy.js";
 import { reviewReply } from "./review-flows.js";
 import { appliedState, seesCurrentText } from "./stale.js";
+import { passageQuote, replacePassage, selectionOf } from "./selection.js";
 
 // Where streamed raw text continues: the last block of the rendered HTML so far,
 // so the text flows on in the same paragraph, list item or code block.
@@ -88,7 +89,7 @@ export class MessageView {
     this.node.className = `msg msg-${m.role} status-${m.status}`;
     this.node.dataset.status = m.status;
     if (m.role === "user") {
-      this.node.replaceChildren(
+      this.node.replaceChildren(passageQuote(m),
         el("div", { class: "msg-text", text: m.content }),
         el("div", { class: "msg-meta muted small" }, this.chat.branchBar(this),
           el("time", { datetime: m.created_at, title: fullTime(m.created_at), text: relativeTime(m.created_at) })));
@@ -113,7 +114,7 @@ export class MessageView {
     }
     // Versions and Regenerate (chat-branches.js): in the foot, or under a tool step, which has none.
     const bar = this.chat.branchBar(this);
-    this.node.replaceChildren(this.noticeBox, this.body, this.steps || "", this.errorBox, this.staleBox, this.foot,
+    this.node.replaceChildren(passageQuote(m), this.noticeBox, this.body, this.steps || "", this.errorBox, this.staleBox, this.foot,
       (this.steps && bar) || "", this.applyBox);
     if (this.chat.madeVersions) this.chat.madeVersions.attach(this); // "Made v5" (message-versions.js)
     // Notes beside the reply (offline assistant, a model that was not available): never in its text.
@@ -161,6 +162,7 @@ export class MessageView {
     const menu = !this.chat.canApply ? null : el("details", { class: "apply-menu" },
       el("summary", { class: "btn btn-small", text: "Apply to section" }),
       el("div", { class: "menu" },
+        selectionOf(this.data) ? el("button", { type: "button", class: "apply-passage", text: "Replace the passage", onclick: (ev) => { ev.target.closest("details").open = false; this.apply("passage"); } }) : null,
         el("button", { type: "button", text: "Replace the section text", onclick: (ev) => { ev.target.closest("details").open = false; this.apply("replace"); } }),
         el("button", { type: "button", text: "Append to the section", onclick: (ev) => { ev.target.closest("details").open = false; this.apply("append"); } })));
     const copy = el("button", { class: "btn btn-small btn-ghost", type: "button", text: "Copy" });
@@ -196,9 +198,15 @@ export class MessageView {
     tailHost(this.body).append(this.tail, this.caret());
   }
 
-  async apply(mode) {
+  async apply(requested) {
     try {
-      const data = await reviewReply(this.chat, this.id, mode); // the user reviews the change first
+      let mode = requested;
+      let data; // the user reviews the change first; null: they cancelled
+      if (mode === "passage") {
+        const done = await replacePassage(this.chat, this.data);
+        if (!done) return;
+        ({ data, mode } = done);
+      } else data = await reviewReply(this.chat, this.id, mode);
       if (!data) return;
       this.applied = { mode, version: data.section.version, previousVersion: data.previous_version, undone: false,
         previousContent: data.previous_content };
@@ -241,7 +249,7 @@ export class MessageView {
       this.applyBox.hidden = false;
       return;
     }
-    const what = a.mode === "replace" ? "Replaced the section text" : "Appended to the section";
+    const what = { replace: "Replaced the section text", passage: "Replaced the passage" }[a.mode] || "Appended to the section";
     if (state === "changed") {
       this.applyBox.replaceChildren(el("span", { text: `${what} as version ${a.version}; the section has changed since.` }));
     } else {

@@ -8,6 +8,7 @@ export const sessionMethods = {
   /** Show the chats of a section (null: nothing selected). */
   async setSection(section, preferredSessionId = null) {
     if (section && this.section && section.id === this.section.id) return;
+    this.passageChip.clear();
     this.closeSocket();
     this.tools.setSession(null);
     this.files.setSession(null);

@@ -7,6 +7,7 @@ import { messageMethods } from "./chat-messages.js";
 import { composerMethods } from "./chat-composer.js";
 import { branchMethods } from "./chat-branches.js";
 import { ChatFiles } from "./files.js";
+import { PassageChip, passageMethods } from "./selection.js";
 
 const STICK_PX = 48;
 
@@ -47,6 +48,7 @@ export class ChatPane {
     this.renameBtn = document.getElementById("rename-session");
     this.deleteBtn = document.getElementById("delete-session");
     this.note = document.getElementById("composer-note");
+    this.passageChip = new PassageChip(this.input); // the selected passage the next message is about
     this.parents = new Map(); // message id -> parent id, tool messages included
     this.resetTree(); // every message of the chat, every branch (chat-branches.js)
     this.tools = new ChatTools(this, {
@@ -155,4 +157,4 @@ export class ChatPane {
 }
 
 // ChatPane's other methods, kept in files by what they do; in all of them `this` is the pane.
-Object.assign(ChatPane.prototype, sessionMethods, messageMethods, composerMethods, branchMethods);
+Object.assign(ChatPane.prototype, sessionMethods, messageMethods, composerMethods, branchMethods, passageMethods);

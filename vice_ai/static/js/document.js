@@ -11,6 +11,7 @@ import { DocumentFiles } from "./files.js";
 import { MessageVersions } from "./message-versions.js";
 import { sectionBlameChanged } from "./blame.js";
 import { Reader } from "./reader.js";
+import { SelectionAsk } from "./selection.js";
 
 const pane = document.getElementById("sections-pane");
 const documentId = pane.dataset.documentId;
@@ -138,6 +139,26 @@ function setUpPresets(models) {
   presetPicker.load();
 }
 
+/** "Ask about this" / "Rewrite this" on text selected in a section (selection.js). */
+function setUpSelection() {
+  new SelectionAsk({
+    list: document.getElementById("section-list"),
+    sectionOf: (id) => sections.get(id),
+    flush: async (id) => {
+      const card = sections.cards.get(id);
+      if (!card) return null;
+      card.saveSoon.cancel();
+      await card.save();
+      return card.isDirty() ? null : card.section;
+    },
+    canAsk: () => chat.canEditDoc && (!chat.session || chat.chatAccess !== "read"),
+    onAsk: (ref, intent) => {
+      if (sections.selectedId !== ref.section_id) sections.select(ref.section_id);
+      chat.askAbout(ref, intent);
+    },
+  });
+}
+
 // A search result on this document changes only the hash (search.js): select its section and chat.
 window.addEventListener("hashchange", () => {
   const { section, chat: chatId } = readHash();
@@ -181,6 +202,7 @@ async function main() {
   });
   madeVersions = chat.madeVersions = new MessageVersions(chat);
   setUpPresets(models);
+  setUpSelection();
   showConnState("idle");
   const doc = await refreshDocument();
   if (!doc) return;

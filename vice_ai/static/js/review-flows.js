@@ -14,7 +14,7 @@ export async function reviewReply(chat, messageId, mode) {
   const sessionId = chat.session.id;
   const review = await post(`/api/sessions/${sessionId}/review`, { message_id: messageId, mode });
   return openReview({
-    title: mode === "replace" ? "Review: replace the section text with the reply" : "Review: append the reply",
+    title: { replace: "Review: replace the section text with the reply", passage: "Review: replace the passage with the reply" }[mode] || "Review: append the reply",
     subtitle: `Into ${sectionName(chat.section)}, as it is at version ${review.version}. Saved as one new version linked to the reply.`,
     oldText: review.old, newText: review.new, ops: review.ops,
     onSave: (content) => post(`/api/sessions/${sessionId}/apply`, { message_id: messageId, mode, content, version: review.version }),
