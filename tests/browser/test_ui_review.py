@@ -71,7 +71,7 @@ def test_a_review_saves_exactly_the_accepted_changes_as_one_version_linked_to_th
     assert versions[-1]["content"] == kept
     assert versions[-1]["source"] == {"kind": "chat", "message_id": reply.get_attribute("data-id"),
                                       "session_id": versions[-1]["source"]["session_id"], "mode": "replace",
-                                      "reviewed": True}
+                                      "reviewed": True, "user": "local"}
     expect(reply.locator(".msg-stale")).to_be_hidden()
 
     # Undo: the note says so (no "Replaced … Undo" any more), and the reply is not stale: the text is the
@@ -166,7 +166,7 @@ def test_history_shows_each_versions_changes_and_a_revert_is_reviewed(served, do
     expect(dialog).to_have_count(0)
     expect(section.locator(".sec-content")).to_have_value(ORIGINAL.replace("two", "two and a half"))
     last = served.api("GET", section_url + "/versions")["versions"][-1]
-    assert last["source"] == {"kind": "revert", "from_version": 1, "reviewed": True}
+    assert last["source"] == {"kind": "revert", "from_version": 1, "reviewed": True, "user": "local"}
     assert last["version"] == 4
     assert errors == []
 

@@ -35,6 +35,14 @@ def _replace_passage(reply) -> None:
     reply.get_by_role("button", name="Replace the passage").click()
 
 
+def _save_review(page) -> None:
+    """Replacing a passage is reviewed like every applied reply: save the review as it stands."""
+    review = page.locator("dialog.review-dialog")
+    expect(review).to_be_visible()
+    review.get_by_role("button", name="Save", exact=True).click()
+    expect(review).to_be_hidden()
+
+
 def test_select_and_rewrite_replaces_only_the_passage(served, doc, model, new_page):
     original = doc["sections"][0]["content"]
     section_url = f"/api/documents/{doc['id']}/sections/{doc['sections'][0]['id']}"
@@ -64,6 +72,7 @@ def test_select_and_rewrite_replaces_only_the_passage(served, doc, model, new_pa
     assert f">\n{PASSAGE}\n</selected_passage>" in system
 
     _replace_passage(reply)
+    _save_review(page)
     expected = original.replace(PASSAGE, NEW)
     expect(card(page, 0).locator(".sec-content")).to_have_value(expected)
     expect(reply.locator(".apply-result")).to_contain_text("Replaced the passage (now version 2)")
@@ -135,6 +144,7 @@ def test_the_section_changed_after_asking(served, doc, model, new_page):
     # Someone adds a sentence before it: the passage is found again (it is there once).
     served.api("PATCH", section_url, {"version": 1, "content": "In short: " + original})
     _replace_passage(reply)
+    _save_review(page)
     expected = "In short: " + original.replace(PASSAGE, NEW)
     expect(card(page, 0).locator(".sec-content")).to_have_value(expected)
     assert served.api("GET", f"/api/documents/{doc['id']}")["sections"][0]["version"] == 3
@@ -149,6 +159,7 @@ def test_the_section_changed_after_asking(served, doc, model, new_page):
     expect(dialog).to_be_visible()
     expect(dialog).to_contain_text("appears 2 times")
     dialog.get_by_role("button", name="Append instead").click()
+    _save_review(page)
     expect(card(page, 0).locator(".sec-content")).to_have_value(f"{twice}\n\n{NEW}")
     expect(reply.locator(".apply-result")).to_contain_text("Appended to the section")
 
