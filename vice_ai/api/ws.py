@@ -7,6 +7,7 @@ with `parse_command`, and `init_app` lists both in the OpenAPI document.
 from __future__ import annotations
 
 import json
+import socket
 import threading
 from collections.abc import Mapping
 from typing import Any
@@ -84,6 +85,29 @@ def parse_command(raw: str | bytes, config: Mapping[str, Any] | None = None) -> 
     return validate(Command, data, config=config).root
 
 
+def finish(ws: Any, timeout: float = 2.0) -> None:
+    """End a socket cleanly: the closing handshake (if the client has not closed it), then the TCP connection.
+
+    flask-sock hands werkzeug an HTTP answer after the handler returns, and werkzeug's server writes it on
+    the connection: after a close frame the browser reads those bytes as a broken frame ("Invalid frame
+    header" in its console). Shutting the connection first leaves werkzeug nothing to write to.
+    """
+    try:
+        if ws.connected:
+            ws.close()
+    except Exception:  # closed by the other side meanwhile
+        pass
+    thread = getattr(ws, "thread", None)
+    if isinstance(thread, threading.Thread) and thread is not threading.current_thread():
+        thread.join(timeout)  # simple_websocket's reader ends on the client's close frame
+    raw = getattr(ws, "sock", None)
+    if isinstance(raw, socket.socket):
+        try:
+            raw.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass  # gone already
+
+
 @sock.route("/ws/sessions/<session_id>", bp=bp)
 @declare_websocket(tags=["sessions"])
 def session_socket(ws: Any, session_id: str) -> None:
@@ -93,6 +117,13 @@ def session_socket(ws: Any, session_id: str) -> None:
     the local answers to this socket's commands. A session the user may not read gets
     an `error` event `not_found` and the socket closes.
     """
+    try:
+        _session_socket(ws, session_id)
+    finally:
+        finish(ws)
+
+
+def _session_socket(ws: Any, session_id: str) -> None:
     user = current_user()
     try:
         session = load_session(session_id, READ, user)

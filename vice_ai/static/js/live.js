@@ -8,6 +8,12 @@
 const RECONNECT_DELAYS = [250, 500, 1000, 2000, 3000, 5000];
 const GAP_WAIT_MS = 2000;
 
+/** Close a websocket without a console error: one still connecting is closed once it opens. */
+export function closeQuietly(ws) {
+  if (ws.readyState === WebSocket.CONNECTING) ws.addEventListener("open", () => ws.close(1000));
+  else if (ws.readyState === WebSocket.OPEN) ws.close(1000);
+}
+
 export class SessionSocket {
   /**
    * handlers: onEvent(event) for session events in seq order;
@@ -50,7 +56,7 @@ export class SessionSocket {
     this.closed = true;
     clearTimeout(this.gapTimer);
     clearTimeout(this.retryTimer);
-    if (this.ws) this.ws.close();
+    if (this.ws) closeQuietly(this.ws);
     this.setState("closed");
   }
 
