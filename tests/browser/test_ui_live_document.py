@@ -1,6 +1,8 @@
 """The live document: a second tab sees section and chat changes as they are saved, and sockets close cleanly."""
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -73,8 +75,13 @@ def test_a_second_tab_sees_section_changes_live(served, doc, new_page):
     expect_section_titles(reader, ["Methods", "Abstract"])
     served.api("PATCH", f"{sections_url(served, doc)}/{summary['id']}", {"version": 2, "status": "approved"})
     expect(card(reader, 1).locator(".status-badge")).to_have_value("approved")
-    # The reader's own chat pane never moved.
+    # The reader's own chat pane never moved ...
     expect(reader.locator("#chat-section-name")).to_contain_text("Methods")
+    # ... until its section goes: the next one is selected.
+    served.api("DELETE", f"{sections_url(served, doc)}/{methods['id']}")
+    expect_section_titles(reader, ["Abstract"])
+    expect(reader.locator("#chat-section-name")).to_contain_text("Abstract")
+    expect(card(reader, 0)).to_have_class(re.compile(r"\bis-selected\b"))
     assert errors == []
 
 

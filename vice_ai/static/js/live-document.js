@@ -7,6 +7,8 @@ import { SessionSocket } from "./live.js";
 
 // How long to wait for this tab's own save to answer before judging a change from elsewhere.
 const SAVING_RECHECK_MS = 150;
+// What a section card shows of a section.
+const SHOWN = ["version", "title", "content", "type", "level", "status"];
 
 export class LiveDocument {
   /**
@@ -67,19 +69,21 @@ export class LiveDocument {
   /** The outline in `order`: new sections get cards, deleted ones go, the others keep theirs (and any typing). */
   reorder(order, added = null) {
     const pane = this.sections;
-    const known = order.map((id) => (added && id === added.id ? added : pane.get(id))).filter(Boolean);
     const selected = pane.selectedId;
     const index = pane.order.indexOf(selected);
-    if (selected && !order.includes(selected)) {
-      toast(`“${pane.get(selected).title || "A section"}” was deleted elsewhere.`, { kind: "error" });
-      pane.selectedId = null; // setSections would select the first; the next one is closer
-      pane.setSections(known);
-      const next = pane.order[Math.min(index, pane.order.length - 1)];
-      if (next) pane.select(next);
-      else pane.onSelect(null);
-      return;
+    const gone = Boolean(selected) && !order.includes(selected); // here or elsewhere: sections.js tells its own
+    if (added && !pane.cards.has(added.id)) {
+      pane.setSections(order.map((id) => (id === added.id ? added : pane.get(id))).filter(Boolean));
+    } else {
+      for (const id of [...pane.cards.keys()]) if (!order.includes(id)) pane.cards.delete(id);
+      pane.order = order.filter((id) => pane.cards.has(id));
+      pane.render();
     }
-    pane.setSections(known);
+    if (!gone) return;
+    pane.selectedId = null;
+    const next = pane.order[Math.min(index, pane.order.length - 1)];
+    if (next) pane.select(next);
+    else pane.onSelect(null);
   }
 
   /** A section saved elsewhere: in place, unless this tab is editing it; then "changed elsewhere". */
@@ -88,6 +92,7 @@ export class LiveDocument {
     if (!card) return; // a created section comes with its order
     const mine = card.section;
     if (theirs.version < mine.version) return; // this tab already has something newer
+    if (SHOWN.every((name) => theirs[name] === mine[name])) return; // this tab's own save, or nothing it shows
     if (card.saving) { // this tab's own save may be what came back: judge once it answers
       setTimeout(() => this.sectionChanged(theirs), SAVING_RECHECK_MS);
       return;
