@@ -229,3 +229,17 @@ def test_signing_out_closes_the_document_socket(shared):
     assert alice.post("/api/auth/signout").status_code in (200, 204)
     closing = checked(ws_events(ws, lambda e: e["type"] == "error"))[-1]
     assert closing["seq"] == 0 and closing["error"]["code"] == "unauthorized"
+
+
+def test_a_stopping_server_tells_the_document_socket_and_closes_it(make_app, start_server):
+    from vice_ai import shutdown
+
+    app = make_app()
+    server = start_server(app)
+    doc = make_document(app.test_client())
+    ws = connect_doc(server, doc["id"])
+    shutdown(app)
+    assert next_event(ws, "restarting")["local"] is True
+    with pytest.raises(simple_websocket.ConnectionClosed):
+        while True:
+            ws.receive(5)

@@ -4,9 +4,8 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.sync_api import expect
-
 from fake_openai import Reply
+from playwright.sync_api import expect
 
 from .helpers import assistant, card, expect_section_titles, open_document, send, wait_live
 
