@@ -323,3 +323,23 @@ def test_a_command_that_fails_in_the_server_is_an_error_event_not_a_dead_reader(
     assert "boom" not in json.dumps(error) and "RuntimeError" in caplog.text
     assert pong == {"type": "pong", "local": True}
     check_events([json.dumps(error), json.dumps(pong)])
+
+
+def test_the_document_socket_lists_exactly_the_documented_events(client):
+    """`x-websocket.documents`: the document socket's commands and events, as the README's table and prose say."""
+    from vice_ai.api.schemas.document_socket import DOCUMENT_COMMANDS, DOCUMENT_EVENTS
+
+    section = websocket_section(README.read_text(encoding="utf-8"))
+    part = section[section.index("### The document socket"):]
+    documented = {cell.strip("`") for cell in table(part, "| document event |")}
+    assert len(documented) == 11  # the parser still finds the table
+    # Besides the table: the local replies and the error, named in the prose as on the chat socket.
+    local = {"hello", "sync", "error", "pong", "restarting"}
+    assert all(f"`{kind}`" in part for kind in local)
+    documented |= local
+    served = client.get("/api/openapi.json").get_json()["x-websocket"]["documents"]
+    assert set(served["events"]) == documented == set(DOCUMENT_EVENTS)
+    assert set(served["commands"]) == set(DOCUMENT_COMMANDS) == {"resume", "ping"}
+    doc = client.get("/api/openapi.json").get_json()
+    socket = doc["paths"]["/ws/documents/{doc_id}"]["get"]
+    assert socket["x-websocket"] is True and socket["summary"]

@@ -22,6 +22,7 @@ from .domain.state import AppState
 from .files.service import FileService
 from .housekeeping.archiving import Archiver
 from .housekeeping.repair import Repairer
+from .live.document_feed import DocumentFeed
 from .live.hub import Hub
 from .llm import LLMService
 from .search.service import SearchService
@@ -75,6 +76,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         search=SearchService(state, access, store.root / "search" / "index.sqlite3"),
     )
     state.add_listener(services(app).search.on_change)
+    DocumentFeed.attach(hub, state)  # the document sockets' events (live/document_feed.py)
 
     api_errors.init_app(app)
     security.init_app(app)  # cross-site refusals first, then who is asking

@@ -1,6 +1,8 @@
 """The sections pane: type, level, status, order, insert at a position, delete, history, conflicts."""
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -78,7 +80,10 @@ def test_history_and_revert(served, doc, new_page):
 
 def test_a_conflicting_edit_is_reported_and_resolved(served, doc, new_page):
     url = f"{served.url}/documents/{doc['id']}"
-    mine, theirs = new_page(url), new_page(url)
+    mine, theirs = new_page(), new_page()
+    for page in (mine, theirs):  # deaf to each other (their document sockets never connect): the save finds out
+        page.route_web_socket(re.compile(r"/ws/documents/"), lambda ws: None)
+        page.goto(url)
     expect(card(mine, 0).locator(".sec-content")).to_have_value(doc["sections"][0]["content"])
     expect(card(theirs, 0).locator(".sec-content")).to_have_value(doc["sections"][0]["content"])
 

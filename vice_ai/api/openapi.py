@@ -30,6 +30,8 @@ __all__ = ["bp", "build_openapi", "register_websocket_messages", "UndeclaredRout
 REF = "#/components/schemas/{model}"
 IGNORED_METHODS = {"HEAD", "OPTIONS"}
 _CACHE, _WS = "vice_openapi", "vice_openapi_ws"
+# A socket's (commands by type, events by type).
+WsMessages = tuple[Mapping[str, type[BaseModel]], Mapping[str, type[BaseModel]]]
 _VARIABLE = re.compile(r"<(?:(?P<converter>\w+)(?:\([^)]*\))?:)?(?P<name>\w+)>")
 _CONVERTERS: dict[str, dict[str, Any]] = {
     "int": {"type": "integer"}, "float": {"type": "number"}, "uuid": {"type": "string", "format": "uuid"},
@@ -49,7 +51,8 @@ def _path(rule: str) -> tuple[str, list[dict[str, Any]]]:
 
 
 def _models(decls: Iterable[Declaration], commands: Mapping[str, type[BaseModel]],
-            events: Mapping[str, type[BaseModel]]) -> list[tuple[type[BaseModel], JsonSchemaMode]]:
+            events: Mapping[str, type[BaseModel]], documents: WsMessages = ({}, {}),
+            ) -> list[tuple[type[BaseModel], JsonSchemaMode]]:
     wanted: dict[tuple[type[BaseModel], JsonSchemaMode], None] = {(ErrorOut, "serialization"): None}
     for decl in decls:
         for model in (decl.body, decl.query, decl.upload.form if decl.upload else None):
@@ -61,6 +64,8 @@ def _models(decls: Iterable[Declaration], commands: Mapping[str, type[BaseModel]
                     wanted[(model, "serialization")] = None
     wanted.update({(m, "validation"): None for m in commands.values()})
     wanted.update({(m, "serialization"): None for m in events.values()})
+    for group, mode in zip(documents, ("validation", "serialization"), strict=True):
+        wanted.update({(m, mode): None for m in group.values()})  # type: ignore[misc]
     return list(wanted)
 
 
@@ -138,7 +143,8 @@ def _operation(rule: Rule, method: str, decl: Declaration | None, view: Callable
 
 def build_openapi(app: Flask, *, strict: bool = False, title: str = "VICE AI", version: str = "0.1.0",
                   ws_commands: Mapping[str, type[BaseModel]] | None = None,
-                  ws_events: Mapping[str, type[BaseModel]] | None = None) -> dict[str, Any]:
+                  ws_events: Mapping[str, type[BaseModel]] | None = None,
+                  ws_documents: WsMessages = ({}, {})) -> dict[str, Any]:
     """The OpenAPI 3.1.0 document of every rule in `app.url_map` (see the module docstring)."""
     commands, events = dict(ws_commands or {}), dict(ws_events or {})
     rules = sorted(app.url_map.iter_rules(), key=lambda r: (r.rule, r.endpoint))
@@ -147,7 +153,7 @@ def build_openapi(app: Flask, *, strict: bool = False, title: str = "VICE AI", v
     undeclared = sorted(e for e in views if e not in decls and e.split(".")[-1] != "static")
     if strict and undeclared:
         raise UndeclaredRoutes(f"Routes without @declare: {', '.join(undeclared)}")
-    key_map, top = models_json_schema(_models(decls.values(), commands, events), ref_template=REF)
+    key_map, top = models_json_schema(_models(decls.values(), commands, events, ws_documents), ref_template=REF)
     schemas: dict[str, Any] = top.get("$defs", {})
     refs = {key: dict(value) for key, value in key_map.items()}
     paths: dict[str, dict[str, Any]] = {}
@@ -172,13 +178,18 @@ def build_openapi(app: Flask, *, strict: bool = False, title: str = "VICE AI", v
     if commands or events:
         doc["x-websocket"] = {"commands": {n: refs[(m, "validation")] for n, m in commands.items()},
                               "events": {n: refs[(m, "serialization")] for n, m in events.items()}}
+        if any(ws_documents):  # the document socket's (`/ws/documents/<id>`)
+            doc["x-websocket"]["documents"] = {
+                "commands": {n: refs[(m, "validation")] for n, m in ws_documents[0].items()},
+                "events": {n: refs[(m, "serialization")] for n, m in ws_documents[1].items()}}
     return doc
 
 
 def register_websocket_messages(app: Flask, commands: Mapping[str, type[BaseModel]],
-                                events: Mapping[str, type[BaseModel]]) -> None:
-    """The websocket commands and events that the served document lists under `x-websocket`."""
-    app.extensions[_WS] = (dict(commands), dict(events))
+                                events: Mapping[str, type[BaseModel]], documents: WsMessages = ({}, {})) -> None:
+    """The websocket commands and events that the served document lists under `x-websocket` (the document
+    socket's under `x-websocket.documents`)."""
+    app.extensions[_WS] = (dict(commands), dict(events), documents)
     app.extensions.pop(_CACHE, None)
 
 
@@ -224,8 +235,8 @@ def openapi_document() -> Response:
     """This API's OpenAPI 3.1 document."""
     app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
     if _CACHE not in app.extensions:
-        commands, events = app.extensions.get(_WS, ({}, {}))
-        app.extensions[_CACHE] = build_openapi(app, ws_commands=commands, ws_events=events)
+        commands, events, documents = app.extensions.get(_WS, ({}, {}, ({}, {})))
+        app.extensions[_CACHE] = build_openapi(app, ws_commands=commands, ws_events=events, ws_documents=documents)
     return jsonify(app.extensions[_CACHE])
 
 

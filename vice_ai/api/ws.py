@@ -7,6 +7,7 @@ with `parse_command`, and `init_app` lists both in the OpenAPI document.
 from __future__ import annotations
 
 import json
+import socket
 import threading
 from collections.abc import Mapping
 from typing import Any
@@ -18,13 +19,15 @@ from ..accounts.identity import current_user, is_current, socket_credential
 from ..chat.branching import END, Parent
 from ..chat.rounds import Round
 from ..domain import chats
-from ..domain.resources import EDIT, READ, load_session
+from ..domain.resources import EDIT, READ, document_view, load_document, load_session
 from ..errors import BadRequest, NotFound
 from ..live.connection import SessionConnection
+from ..live.document_socket import DocumentConnection
 from ..services import services
 from .declare import declare_websocket, validate
 from .jsonbody import parse_json
 from .openapi import register_websocket_messages
+from .schemas.document_socket import DOCUMENT_COMMANDS, DOCUMENT_EVENTS, DocumentCommand
 from .schemas.websocket import COMMANDS, EVENTS, Command
 
 # Deepest nesting a command may have (commands need 1; the same limit as HTTP bodies).
@@ -72,17 +75,42 @@ class GuardedEngine:
         return self.engine.running(session_id)
 
 
-def parse_command(raw: str | bytes, config: Mapping[str, Any] | None = None) -> Any:
-    """One websocket message as a validated command model, or a BadRequest naming the field."""
+def parse_command(raw: str | bytes, config: Mapping[str, Any] | None = None, *,
+                  commands: Mapping[str, Any] = COMMANDS, model: Any = Command) -> Any:
+    """One websocket message as a validated command model (of the chat socket's, unless told), or a BadRequest
+    naming the field."""
     data = parse_json(raw, max_depth=MAX_COMMAND_DEPTH)
     if not isinstance(data, dict):
         raise BadRequest('Commands are JSON objects with a "type".')
     kind = data.get("type")
     if not isinstance(kind, str):
         raise BadRequest('Commands are JSON objects with a "type".', field="type")
-    if kind not in COMMANDS:
+    if kind not in commands:
         raise BadRequest(f"Unknown command type {kind!r}.", field="type")
-    return validate(Command, data, config=config).root
+    return validate(model, data, config=config).root
+
+
+def finish(ws: Any, timeout: float = 2.0) -> None:
+    """End a socket cleanly: the closing handshake (if the client has not closed it), then the TCP connection.
+
+    flask-sock hands werkzeug an HTTP answer after the handler returns, and werkzeug's server writes it on
+    the connection: after a close frame the browser reads those bytes as a broken frame ("Invalid frame
+    header" in its console). Shutting the connection first leaves werkzeug nothing to write to.
+    """
+    try:
+        if ws.connected:
+            ws.close()
+    except Exception:  # closed by the other side meanwhile
+        pass
+    thread = getattr(ws, "thread", None)
+    if isinstance(thread, threading.Thread) and thread is not threading.current_thread():
+        thread.join(timeout)  # simple_websocket's reader ends on the client's close frame
+    raw = getattr(ws, "sock", None)
+    if isinstance(raw, socket.socket):
+        try:
+            raw.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass  # gone already
 
 
 @sock.route("/ws/sessions/<session_id>", bp=bp)
@@ -94,13 +122,18 @@ def session_socket(ws: Any, session_id: str) -> None:
     the local answers to this socket's commands. A session the user may not read gets
     an `error` event `not_found` and the socket closes.
     """
+    try:
+        _session_socket(ws, session_id)
+    finally:
+        finish(ws)
+
+
+def _session_socket(ws: Any, session_id: str) -> None:
     user = current_user()
     try:
         session = load_session(session_id, READ, user)
     except NotFound as err:
-        # The same answer for a session that is not there and one this user may not see.
-        ws.send(json.dumps({"type": "error", "local": True, "seq": 0,
-                            "error": {**err.error_object(), "retryable": False}}))
+        _refuse(ws, err)
         return
     app = current_app._get_current_object()  # type: ignore[attr-defined]
 
@@ -110,17 +143,63 @@ def session_socket(ws: Any, session_id: str) -> None:
             load_session(session_id, READ, user)
             return chats.session_view(session_id)
 
-    # The API token, or in password mode the sign-in, this socket was opened with; once it ends, the socket closes.
+    config = app.config
+    conn = SessionConnection(ws, session.id, session.document_id, services().hub, GuardedEngine(app, user),
+                             snapshot=snapshot, user=user, parse=lambda raw: parse_command(raw, config),
+                             **_sign_in(app))
+    conn.run()
+
+
+def _sign_in(app: Flask) -> dict[str, Any]:
+    """The API token, or in password mode the sign-in, this socket was opened with, and a check that it still
+    holds: once it ends, the socket closes."""
     credential = socket_credential()
 
     def signed_in() -> bool:
         with app.app_context():
             return is_current(credential)
 
+    return {"credential": credential, "signed_in": signed_in if credential is not None else None}
+
+
+def _refuse(ws: Any, err: NotFound) -> None:
+    """The same answer for what is not there and what this user may not see: an error event, then the end."""
+    ws.send(json.dumps({"type": "error", "local": True, "seq": 0, "error": {**err.error_object(), "retryable": False}}))
+
+
+@sock.route("/ws/documents/<doc_id>", bp=bp)
+@declare_websocket(tags=["documents"])
+def document_socket(ws: Any, doc_id: str) -> None:
+    """A document's live changes: sections, chats, shares and notifications (see `x-websocket.documents`).
+
+    Opens with a `hello`; then every event about the document (numbered by `seq`), and
+    the answers to `resume` and `ping`. A document the user may not read gets an `error`
+    event `not_found` and the socket closes; so does a socket whose user loses access.
+    """
+    try:
+        _document_socket(ws, doc_id)
+    finally:
+        finish(ws)
+
+
+def _document_socket(ws: Any, doc_id: str) -> None:
+    user = current_user()
+    try:
+        doc = load_document(doc_id, READ, user)
+    except NotFound as err:
+        _refuse(ws, err)
+        return
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+
+    def snapshot() -> dict[str, Any]:
+        with app.app_context():  # called from the connection's reader thread
+            g.vice_user = user
+            return document_view(load_document(doc.id, READ, user), user)
+
     config = app.config
-    conn = SessionConnection(ws, session.id, session.document_id, services().hub, GuardedEngine(app, user),
-                             snapshot=snapshot, user=user, parse=lambda raw: parse_command(raw, config),
-                             credential=credential, signed_in=signed_in if credential is not None else None)
+    conn = DocumentConnection(ws, doc.id, services().hub, snapshot=snapshot, user=user, **_sign_in(app),
+                              parse=lambda raw: parse_command(raw, config, commands=DOCUMENT_COMMANDS,
+                                                              model=DocumentCommand))
     conn.run()
 
 
@@ -139,4 +218,4 @@ def init_app(app: Flask) -> None:
         "thread_class": SocketThread,
     })
     app.register_blueprint(bp)
-    register_websocket_messages(app, COMMANDS, EVENTS)
+    register_websocket_messages(app, COMMANDS, EVENTS, documents=(DOCUMENT_COMMANDS, DOCUMENT_EVENTS))

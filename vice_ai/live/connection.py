@@ -27,7 +27,7 @@ from simple_websocket import ConnectionClosed
 from wsproto.events import TextMessage
 
 from ..errors import BadRequest, Busy, Unauthorized, ViceError
-from .hub import Hub, QueueSubscriber
+from .hub import Hub, QueueSubscriber, stamp
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +40,8 @@ SIGNED_IN_CHECK = 10.0
 
 class SessionConnection:
     """Relays a session's events to one socket and its commands to the engine."""
+
+    SYNC = "session"  # the name of the saved state in a `sync` event
 
     def __init__(self, ws: Any, session_id: str, document_id: str, hub: Hub, engine: Any,
                  snapshot: Callable[[], dict[str, Any]], user: Any = None, *,
@@ -60,18 +62,23 @@ class SessionConnection:
 
     def run(self) -> None:
         """Serve until either side closes; returns when the socket is done."""
-        seq = self.hub.subscribe(self.session_id, self.document_id, self.sub)
+        seq = self.subscribe()
         try:
-            self._send({
-                "type": "hello", "local": True, "seq": seq, "epoch": self.hub.epoch, "session_id": self.session_id,
-                "generating": self.engine.running(self.session_id) is not None,
-            })
+            self._send(self.hello(seq))
             reader = threading.Thread(target=self._read_loop, name=f"ws-read-{self.session_id[:8]}", daemon=True)
             reader.start()
             if self._write_loop() == "restarting":
                 self._close_for_restart()
         finally:
             self.hub.unsubscribe(self.session_id, self.sub)
+
+    def subscribe(self) -> int:
+        return self.hub.subscribe(self.session_id, self.document_id, self.sub)
+
+    def hello(self, seq: int) -> dict[str, Any]:
+        """The first event: the channel's seq when the socket opened, and whether a reply is running."""
+        return {"type": "hello", "local": True, "seq": seq, "epoch": self.hub.epoch, "session_id": self.session_id,
+                "generating": self.engine.running(self.session_id) is not None}
 
     def _close_for_restart(self, timeout: float = 2.0) -> None:
         """Close with 1012 (service restart) and wait for the client's answer before the socket goes.
@@ -192,7 +199,7 @@ class SessionConnection:
         """
         events, current = self.hub.since(self.session_id, after)
         if events is None or epoch != self.hub.epoch:
-            self._local({"type": "sync", "seq": current, "epoch": self.hub.epoch, "session": self.snapshot()})
+            self._local({"type": "sync", "seq": current, "epoch": self.hub.epoch, self.SYNC: self.snapshot()})
             return
         for event in events:
             self.sub.put(event)
@@ -201,7 +208,7 @@ class SessionConnection:
         """The sign-in ended: no more events, an `unauthorized` error, then the writer closes the socket."""
         self.hub.unsubscribe(self.session_id, self.sub)
         err = Unauthorized("You were signed out.", retryable=False)
-        self.sub.put({"type": "error", "seq": 0, "session_id": self.session_id, "error": err.error_object()})
+        self.sub.put({"type": "error", "seq": 0, **stamp(self.session_id), "error": err.error_object()})
         self.sub.put(None)
 
     def _error(self, err: ViceError) -> None:

@@ -9,6 +9,12 @@ restarts, so every hub has an `epoch` (random, made when the app starts) that
 `hello`, `sync` and every session event carry: a seq means something only
 together with its epoch. `close_all` ends every subscription when the server
 stops (each socket gets a last event, then closes).
+
+A document has a channel of its own too (`document_key`), made when its first
+socket opens: the changes of its sections, chats and shares (`live/document_feed.py`)
+and the notifications of its sections, numbered like a session's events but
+stamped with `document_id`. Revalidation, sign-outs and `close_all` reach it like
+any session's channel.
 """
 from __future__ import annotations
 
@@ -28,6 +34,19 @@ class Subscriber(Protocol):
     user: Any
 
     def put(self, event: dict[str, Any] | None) -> None: ...
+
+
+DOCUMENT = "document:"
+
+
+def document_key(document_id: str) -> str:
+    """The channel of a document's own events (session ids never start so)."""
+    return DOCUMENT + document_id
+
+
+def stamp(key: str) -> dict[str, str]:
+    """The id an event of this channel carries: its session's, or for a document's channel the document's."""
+    return {"document_id": key[len(DOCUMENT):]} if key.startswith(DOCUMENT) else {"session_id": key}
 
 
 @dataclass
@@ -57,10 +76,16 @@ class Hub:
         self._channels: dict[str, _Channel] = {}
         # may_see(user, document_id): set by the app; None lets everyone see everything.
         self._may_see: Callable[[Any, str], bool] | None = None
+        # watch(document_id): set by the app (the document feed), called before a document's socket subscribes.
+        self._watch: Callable[[str], None] | None = None
 
     def set_access(self, may_see: Callable[[Any, str], bool]) -> None:
         """The rule for which subscribers' users may still see a document's sessions."""
         self._may_see = may_see
+
+    def set_watcher(self, watch: Callable[[str], None]) -> None:
+        """Who starts telling a document's changes when a socket opens on it (`live/document_feed.py`)."""
+        self._watch = watch
 
     def _allowed(self, subs: list[Subscriber], document_id: str) -> set[Subscriber]:
         """The subscribers whose user may see the document (checked outside the hub lock: it reads files)."""
@@ -92,7 +117,7 @@ class Hub:
         channel = self._channel(session_id, document_id)
         with channel.lock:
             channel.seq += 1
-            event = {**event, "seq": channel.seq, "session_id": session_id, "epoch": self.epoch}
+            event = {**event, "seq": channel.seq, **stamp(session_id), "epoch": self.epoch}
             channel.buffer.append(event)
             # Queues never block, so delivering under the lock keeps every
             # subscriber's order identical to the seq order.
@@ -101,9 +126,28 @@ class Hub:
                     sub.put(event)
         return event
 
+    def publish_document(self, document_id: str, event: dict[str, Any]) -> dict[str, Any] | None:
+        """Publish to a document's own channel, if a socket ever opened on it (else nobody could resume it)."""
+        key = document_key(document_id)
+        if key not in self._channels:
+            return None
+        return self.publish(key, document_id, event)
+
+    def subscribe_document(self, document_id: str, sub: Subscriber) -> int:
+        """Start delivering a document's own events to `sub`; returns the current seq."""
+        if self._watch is not None:
+            self._watch(document_id)
+        return self.subscribe(document_key(document_id), document_id, sub)
+
+    def drop_document(self, document_id: str) -> None:
+        """Forget a deleted document's channel; its subscribers get a final event and are released."""
+        self.drop_session(document_key(document_id))
+
     def notify_document(self, document_id: str, payload: dict[str, Any], exclude_session: str | None = None) -> int:
-        """Publish a notification to every watched session of a document whose users may see it; returns how many."""
-        targets = {sid: subs for sid, subs in self._watching(document_id) if subs and sid != exclude_session}
+        """Publish a notification to every watched session of a document whose users may see it, and to the
+        document's own channel (kept for resuming, watched or not); returns how many channels."""
+        targets = {sid: subs for sid, subs in self._watching(document_id)
+                   if (subs or sid.startswith(DOCUMENT)) and sid != exclude_session}
         allowed = self._allowed([sub for subs in targets.values() for sub in subs], document_id)
         for sid in targets:
             self.publish(sid, document_id, {"type": "notification", **payload}, only=allowed)
@@ -138,7 +182,7 @@ class Hub:
     def _close(gone: list[tuple[str, Subscriber]], error: ViceError) -> None:
         """An `error` event (seq 0) to each unsubscribed socket, then the end: its writer sends it and closes."""
         for sid, sub in gone:
-            sub.put({"type": "error", "seq": 0, "session_id": sid, "error": error.error_object()})
+            sub.put({"type": "error", "seq": 0, **stamp(sid), "error": error.error_object()})
             sub.put(None)
 
     def _watching(self, document_id: str) -> list[tuple[str, list[Subscriber]]]:
@@ -226,7 +270,7 @@ class Hub:
             with channel.lock:
                 subs, seq = list(channel.subscribers), channel.seq
             for sub in subs:
-                sub.put({"type": "deleted", "session_id": session_id, "seq": seq + 1, "epoch": self.epoch})
+                sub.put({"type": "deleted", **stamp(session_id), "seq": seq + 1, "epoch": self.epoch})
 
 
 class QueueSubscriber:

@@ -168,9 +168,10 @@ export const sessionMethods = {
     const preset = this.presetFor ? this.presetFor() : null; // the preset picker (presets.js), set by document.js
     if (preset) Object.assign(body, { preset_id: preset.id, model: preset.model || body.model });
     if (firstMessage) body.title = firstMessage.replace(/\s+/g, " ").trim().slice(0, 60);
+    this.creating = true; // its chat_created event may come first (chatListChanged)
     try {
       const session = await post(`/api/documents/${this.documentId}/sections/${this.section.id}/sessions`, body);
-      this.sessions.unshift(session);
+      this.sessions = [session, ...this.sessions.filter((s) => s.id !== session.id)];
       this.pendingFirst = firstMessage;
       this.openSession(session.id);
       if (!firstMessage) this.input.focus();
@@ -178,7 +179,29 @@ export const sessionMethods = {
     } catch (err) {
       toast(`Could not start a chat: ${err.message}`, { kind: "error" });
       return null;
+    } finally {
+      this.creating = false;
     }
+  },
+
+  /** A chat of the document was made, renamed, archived or deleted, here or elsewhere (live-document.js). */
+  chatListChanged(event) {
+    if (!this.section || event.section_id !== this.section.id) return;
+    const id = event.session ? event.session.id : event.session_id;
+    const listed = this.sessions.find((s) => s.id === id);
+    const open = this.session && this.session.id === id;
+    if (event.type === "chat_deleted") {
+      if (!listed || open) return; // the open chat's own socket says it is gone
+      this.sessions = this.sessions.filter((s) => s.id !== id);
+    } else if (listed) {
+      Object.assign(listed, event.session);
+      if (open) this.session.title = event.session.title;
+    } else if (!event.session.archived) {
+      this.sessions.unshift(event.session);
+    } else return;
+    this.renderSessions();
+    // Nothing open ("No chats yet"): show the new chat rather than list it behind an empty pane.
+    if (!this.session && !this.creating && this.sessions.length) this.openSession(this.sessions[0].id);
   },
 
   rename() {

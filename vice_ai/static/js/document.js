@@ -12,6 +12,7 @@ import { MessageVersions } from "./message-versions.js";
 import { sectionBlameChanged } from "./blame.js";
 import { Reader } from "./reader.js";
 import { SelectionAsk } from "./selection.js";
+import { LiveDocument } from "./live-document.js";
 
 const pane = document.getElementById("sections-pane");
 const documentId = pane.dataset.documentId;
@@ -78,16 +79,22 @@ const reader = new Reader({
 async function refreshDocument() {
   try {
     const doc = await get(`/api/documents/${documentId}`);
-    docTitle.textContent = doc.title;
-    document.title = `${doc.title} · VICE AI`;
-    // Access first, so no card is ever shown editable to a reader.
-    showAccess(doc.access);
+    showDocument(doc); // access first, so no card is ever shown editable to a reader
     sections.setSections(doc.sections);
     return doc;
   } catch (err) {
     toast(`Could not load the document: ${err.message}`, { kind: "error" });
     return null;
   }
+}
+
+/** The document's title and, when given, the caller's access (from its JSON, or a live event). */
+function showDocument(doc) {
+  if (typeof doc.title === "string") {
+    docTitle.textContent = doc.title;
+    document.title = `${doc.title} · VICE AI`;
+  }
+  if (doc.access) showAccess(doc.access);
 }
 
 /** What the caller may do here: edit controls, the read-only badge, and (for the owner) Share. */
@@ -188,7 +195,8 @@ async function main() {
     documentId,
     models,
     onSectionUpdate: (section) => { sections.replace(section); if (madeVersions) madeVersions.sectionChanged(); },
-    onNotification,
+    // Its own section's notices; the others come over the document's socket (live-document.js).
+    onNotification: (event) => { if (!event.section_id || event.section_id === sections.selectedId) onNotification(event); },
     onConnState: showConnState,
     onSessionChange: (sectionId, chatId) => {
       writeHash(sectionId, chatId);
@@ -206,6 +214,7 @@ async function main() {
   showConnState("idle");
   const doc = await refreshDocument();
   if (!doc) return;
+  new LiveDocument({ documentId, sections, chat, reload: refreshDocument, showDocument, onNotification }).start();
   docFiles.refresh();
   const wanted = readHash().section;
   const first = doc.sections.find((s) => s.id === wanted) || doc.sections[0];

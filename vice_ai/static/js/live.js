@@ -8,6 +8,12 @@
 const RECONNECT_DELAYS = [250, 500, 1000, 2000, 3000, 5000];
 const GAP_WAIT_MS = 2000;
 
+/** Close a websocket without a console error: one still connecting is closed once it opens. */
+export function closeQuietly(ws) {
+  if (ws.readyState === WebSocket.CONNECTING) ws.addEventListener("open", () => ws.close(1000));
+  else if (ws.readyState === WebSocket.OPEN) ws.close(1000);
+}
+
 export class SessionSocket {
   /**
    * handlers: onEvent(event) for session events in seq order;
@@ -16,9 +22,11 @@ export class SessionSocket {
    * onLocal(event) for replies to this connection (errors such as "busy");
    * onState(state) with "connecting" | "live" | "reconnecting" | "closed";
    * onRetry(attempt) before each reconnection attempt.
+   * options.path: another socket with the same rules (the document's: live-document.js).
    */
-  constructor(sessionId, handlers) {
+  constructor(sessionId, handlers, { path = null } = {}) {
     this.sessionId = sessionId;
+    this.path = path || `/ws/sessions/${encodeURIComponent(sessionId)}`;
     this.h = handlers;
     this.ws = null;
     this.lastSeq = null;
@@ -50,7 +58,7 @@ export class SessionSocket {
     this.closed = true;
     clearTimeout(this.gapTimer);
     clearTimeout(this.retryTimer);
-    if (this.ws) this.ws.close();
+    if (this.ws) closeQuietly(this.ws);
     this.setState("closed");
   }
 
@@ -63,7 +71,7 @@ export class SessionSocket {
   connect() {
     if (this.closed) return;
     const scheme = location.protocol === "https:" ? "wss" : "ws";
-    const ws = new WebSocket(`${scheme}://${location.host}/ws/sessions/${encodeURIComponent(this.sessionId)}`);
+    const ws = new WebSocket(`${scheme}://${location.host}${this.path}`);
     this.ws = ws;
     ws.addEventListener("message", (msg) => {
       if (ws !== this.ws) return;
@@ -138,7 +146,7 @@ export class SessionSocket {
     this.lastSeq = event.seq;
     this.epoch = event.epoch;
     for (const seq of [...this.held.keys()]) if (seq <= this.lastSeq) this.held.delete(seq);
-    if (this.h.onSync) this.h.onSync(event.session);
+    if (this.h.onSync) this.h.onSync(event.session || event.document);
     this.drain();
   }
 
