@@ -123,6 +123,9 @@ def test_replace_with_an_offline_reply_keeps_the_offline_note_out_of_the_section
         expect(reply.locator(".msg-notice")).to_contain_text("OPENAI_API_KEY")
         reply.locator(".apply-menu summary").click()
         reply.get_by_role("button", name="Replace the section text").click()
+        review = page.locator("dialog.review-dialog")  # every applied reply is reviewed first
+        expect(review).to_be_visible()
+        review.get_by_role("button", name="Save", exact=True).click()
         expect(reply.locator(".apply-result")).to_contain_text("Replaced the section text")
         text = card(page, 3).locator(".sec-content").input_value()
         assert "forty teams" in text and "offline assistant" not in text and "OPENAI" not in text
