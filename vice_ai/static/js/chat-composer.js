@@ -10,6 +10,7 @@ export const composerMethods = {
       toast("A reply is still being written. Stop it or wait for it to finish.");
       return;
     }
+    if (!this.mayStartChat()) return; // the section's chats are not known yet (chat-drafts.js)
     this.input.value = "";
     this.input.dispatchEvent(new Event("input"));
     if (!this.session) {
@@ -22,7 +23,7 @@ export const composerMethods = {
   sendText(text) {
     this.lastSent = text;
     if (!this.socket || !this.socket.send({ type: "send", content: text })) {
-      if (!this.input.value) this.input.value = text;
+      if (!this.input.value) { this.input.value = text; this.input.dispatchEvent(new Event("input")); }
       toast("Not connected to the server — reconnecting. Your message is still in the box.", { kind: "error" });
     }
   },

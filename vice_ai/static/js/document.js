@@ -8,6 +8,7 @@ import { PresetPicker } from "./presets.js";
 import { PresetManager } from "./preset-manager.js";
 import { ChatSettingsDialog } from "./chat-settings.js";
 import { DocumentFiles } from "./files.js";
+import { untilLoaded } from "./recovery.js";
 
 const pane = document.getElementById("sections-pane");
 const documentId = pane.dataset.documentId;
@@ -168,8 +169,7 @@ async function main() {
   });
   setUpPresets(models);
   showConnState("idle");
-  const doc = await refreshDocument();
-  if (!doc) return;
+  const doc = await untilLoaded(refreshDocument); // the server may be away: the page loads when it is back
   docFiles.refresh();
   const wanted = readHash().section;
   const first = doc.sections.find((s) => s.id === wanted) || doc.sections[0];
