@@ -60,6 +60,16 @@ def leaving_page(browser) -> Iterator[Callable[[], Any]]:
     assert not [e for p in pages for e in p.errors + p.console_errors]
 
 
+def crash(page: Page) -> None:
+    """The tab goes at once: no leave warning (as in a crash), nothing more from this page."""
+    page.close(run_before_unload=False)
+
+
+def type_unfocused(box: Any, text: str) -> None:
+    """Text typed into a box that then keeps no focus, so closing the page does not save it on blur."""
+    box.evaluate("(el, text) => { el.value = text; el.dispatchEvent(new Event('input', { bubbles: true })); }", text)
+
+
 def drafts(page: Page) -> dict[str, Any]:
     """The drafts this browser keeps, by "<kind>/<id>"."""
     return dict(page.evaluate(DRAFTS))
@@ -147,7 +157,7 @@ def test_a_draft_survives_a_crash_during_an_outage_and_a_server_restart(served, 
     summary.fill("Kept through a crash.")
     card(first, 0).locator(".sec-title").fill("Summary, revised")
     expect(card(first, 0).locator(".sec-meta")).to_have_text("v1 · Not saved — will retry", timeout=5000)
-    first.close()  # a crash: no leave warning, nothing more from this page
+    crash(first)  # no leave warning, nothing more from this page
 
     served.start()
     page = leaving_page(first.context)  # the same browser profile
@@ -165,8 +175,8 @@ def test_a_draft_older_than_the_section_is_offered_as_a_conflict(served, doc, le
     first.goto(f"{served.url}/documents/{doc['id']}")
     summary = card(first, 0).locator(".sec-content")
     expect(summary).to_have_value(doc["sections"][0]["content"])
-    summary.fill("My draft, never saved.")
-    first.close()  # before the save: the draft is all there is
+    type_unfocused(summary, "My draft, never saved.")
+    crash(first)  # before the save: the draft is all there is
     section = doc["sections"][0]
     served.api("PATCH", f"/api/documents/{doc['id']}/sections/{section['id']}", {"version": 1, "content": "Their text."})
 
@@ -192,7 +202,7 @@ def test_unsent_chat_text_is_kept_per_chat_and_section(served, doc, model, leavi
     open_document(page, served.url, doc, 0)
     composer = page.locator("#composer-input")
     composer.fill("A question for a chat that does not exist yet")
-    page.close()  # a crash
+    crash(page)
 
     page = leaving_page(page.context)
     open_document(page, served.url, doc, 0)
@@ -254,3 +264,49 @@ def test_the_chat_pane_recovers_after_an_outage_and_keeps_the_sections_chat(serv
     assert [m["content"] for m in messages if m["role"] == "user"] == ["Sent during the outage"]
     assert drafts(page) == {}
     assert not errors, json.dumps(errors)
+
+
+def put_draft(page: Page, doc: dict, kind: str, ident: str, value: dict, age_days: float = 0) -> None:
+    """A draft as an earlier page of this browser left it."""
+    page.evaluate("""([key, value, age]) => localStorage.setItem(key,
+        JSON.stringify({ ...value, at: Date.now() - age * 86400000 }))""",
+                  [f"vice.draft.local/{doc['id']}/{kind}/{ident}", value, age_days])
+
+
+def test_drafts_are_bounded_and_an_interrupted_save_is_recognised(served, doc, new_page):
+    summary, methods = doc["sections"]
+    page = new_page(f"{served.url}/documents/{doc['id']}")
+    expect(card(page, 0).locator(".sec-content")).to_have_value(summary["content"])
+    # A draft older than 30 days is dropped; a fresh one whose save reached the server before the page
+    # went (version 2 is exactly what was on its way) is ours, not a conflict.
+    put_draft(page, doc, "section", summary["id"], {"title": "Summary", "content": "Too old.", "version": 1}, 31)
+    put_draft(page, doc, "section", methods["id"], {
+        "title": "Methods", "content": "Sent, and typed on.", "version": 1,
+        "sending": {"version": 1, "title": "Methods", "content": "Sent"}})
+    served.api("PATCH", f"/api/documents/{doc['id']}/sections/{methods['id']}", {"version": 1, "content": "Sent"})
+    page.reload()
+    expect(card(page, 1).locator(".sec-content")).to_have_value("Sent, and typed on.")
+    expect(card(page, 1).locator(".sec-meta")).to_have_text("v3 · Saved")
+    expect(card(page, 1).locator(".conflict")).to_be_hidden()
+    expect(card(page, 0).locator(".sec-content")).to_have_value(summary["content"])
+    assert drafts(page) == {}
+
+    # A full storage: old drafts make room; when nothing helps, typing goes on and the page still warns.
+    page.evaluate("""() => {
+      const set = Storage.prototype.setItem;
+      window.__full = 0;
+      Storage.prototype.setItem = function (key, value) {
+        if (window.__full > 0) { window.__full -= 1; throw new DOMException('full', 'QuotaExceededError'); }
+        return set.call(this, key, value);
+      };
+    }""")
+    put_draft(page, doc, "new-chat", "elsewhere", {"text": "an old draft"}, 3)
+    page.evaluate("window.__full = 1")
+    card(page, 0).locator(".sec-content").fill("Typed into a full storage.")
+    assert "section/" + summary["id"] in drafts(page)  # kept after making room
+    assert "new-chat/elsewhere" not in drafts(page)  # the older half went
+    page.evaluate("window.__full = 1e9")
+    card(page, 0).locator(".sec-content").fill("Nothing can be kept.")
+    assert page.evaluate(LEAVE_WARNING) is True
+    card(page, 0).locator(".sec-content").blur()
+    expect(card(page, 0).locator(".sec-meta")).to_have_text("v2 · Saved")

@@ -28,6 +28,7 @@ export class SectionKeeper {
     this.key = draftKey(card.pane.documentId, "section", card.id);
     this.retry = new Retry(() => card.save());
     this.told = false;
+    this.inflight = null; // the text of the save on its way, if any
     keepers.add(this);
     this.restore();
   }
@@ -44,7 +45,7 @@ export class SectionKeeper {
   }
 
   /** After typing, a save or the server's copy: keep the fields as a draft while they differ from it. */
-  sync(sending = null) {
+  sync() {
     const card = this.card;
     if (!card.pane.editable) return; // a reader types nothing; a draft from when they could edit stays
     if (!card.isDirty()) {
@@ -53,16 +54,18 @@ export class SectionKeeper {
       return;
     }
     const draft = { title: card.titleInput.value, content: card.content.value, version: card.section.version };
-    if (sending) draft.sending = sending;
+    if (this.inflight) draft.sending = this.inflight;
     writeDraft(this.key, draft);
   }
 
   /** A save starts: if the page goes before the answer, the next one knows that version may be ours. */
   sending(body) {
-    this.sync({ version: body.version, title: this.card.titleInput.value, content: this.card.content.value });
+    this.inflight = { version: body.version, title: this.card.titleInput.value, content: this.card.content.value };
+    this.sync();
   }
 
   saved() {
+    this.inflight = null;
     this.told = false;
     this.retry.reset();
     this.sync();
@@ -70,6 +73,7 @@ export class SectionKeeper {
 
   /** A save failed: a conflict to settle, a refusal to tell, or no answer to try again. */
   failed(err) {
+    this.inflight = null;
     const card = this.card;
     const name = card.titleInput.value || "Section";
     if (err.status === 409 && err.details.section) {
