@@ -310,3 +310,24 @@ def test_drafts_are_bounded_and_an_interrupted_save_is_recognised(served, doc, n
     assert page.evaluate(LEAVE_WARNING) is True
     card(page, 0).locator(".sec-content").blur()
     expect(card(page, 0).locator(".sec-meta")).to_have_text("v2 · Saved")
+
+
+def test_a_document_page_whose_first_load_finds_no_server_loads_when_it_answers(served, doc, new_page):
+    page = new_page()
+    errors = watch_console(page)
+    failed: list[str] = []
+
+    def no_server(route: Any) -> None:
+        if len(failed) < 2:
+            failed.append(route.request.url)
+            route.abort("connectionrefused")
+        else:
+            route.continue_()
+
+    page.route(f"**/api/documents/{doc['id']}", no_server)
+    page.goto(f"{served.url}/documents/{doc['id']}")
+    expect(page.locator(".toast").filter(has_text="Could not load the document").first).to_be_visible()
+    expect(card(page, 1).locator(".sec-content")).to_have_value(doc["sections"][1]["content"], timeout=15_000)
+    assert len(failed) == 2
+    expect(page.locator("#chat-section-name")).to_contain_text("Summary")
+    assert not errors

@@ -17,6 +17,8 @@ export class ApiError extends Error {
 export const connection = new EventTarget();
 let reachable = true;
 
+export const isReachable = () => reachable;
+
 export function reached(ok) {
   if (ok === reachable) return;
   reachable = ok;

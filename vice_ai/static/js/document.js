@@ -170,6 +170,7 @@ async function main() {
   setUpPresets(models);
   showConnState("idle");
   const doc = await untilLoaded(refreshDocument); // the server may be away: the page loads when it is back
+  if (!doc) return;
   docFiles.refresh();
   const wanted = readHash().section;
   const first = doc.sections.find((s) => s.id === wanted) || doc.sections[0];

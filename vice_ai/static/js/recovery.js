@@ -1,6 +1,6 @@
 // Trying again what failed because the server was away: after a growing delay, and at once when the
 // server answers again (any request or websocket hello, see api.js) or the browser is back online.
-import { connection } from "./api.js";
+import { connection, isReachable } from "./api.js";
 
 const DELAYS = [1000, 2000, 4000, 8000, 15000];
 
@@ -49,12 +49,12 @@ export class Retry {
   }
 }
 
-/** Call `load` (truthy when it worked) until it works; the promise has its result. */
+/** Call `load` (truthy when it worked) again while the server cannot be reached; the promise has its result (null: refused). */
 export function untilLoaded(load) {
   return new Promise((resolve) => {
     const retry = new Retry(async () => {
       const result = await load();
-      if (result) resolve(result);
+      if (result || isReachable()) resolve(result || null); // an answer, or a refusal (404) that waiting will not change
       else retry.schedule();
     });
     retry.attempt();
