@@ -10,6 +10,21 @@ export class ApiError extends Error {
   }
 }
 
+/**
+ * Whether the server answers: "lost" when a request finds no server, "back" when one is answered again
+ * (a request or a websocket hello), so what failed meanwhile is tried again at once (recovery.js).
+ */
+export const connection = new EventTarget();
+let reachable = true;
+
+export const isReachable = () => reachable;
+
+export function reached(ok) {
+  if (ok === reachable) return;
+  reachable = ok;
+  connection.dispatchEvent(new Event(ok ? "back" : "lost"));
+}
+
 export async function api(method, path, body) {
   const init = { method, headers: { Accept: "application/json" } };
   // The server refuses state changes without this header: a cross-site form cannot add it.
@@ -23,8 +38,10 @@ export async function api(method, path, body) {
     resp = await fetch(path, init);
   } catch (exc) {
     // The server is down or restarting: a network error, not an HTTP status.
+    reached(false);
     throw new ApiError(0, { error: { code: "network", message: "The server cannot be reached. Retrying…" } });
   }
+  reached(true);
   let data = null;
   const text = await resp.text();
   if (text) {

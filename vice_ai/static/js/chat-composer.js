@@ -11,6 +11,7 @@ export const composerMethods = {
       toast("A reply is still being written. Stop it or wait for it to finish.");
       return;
     }
+    if (!this.mayStartChat()) return; // the section's chats are not known yet (chat-drafts.js)
     this.input.value = "";
     this.input.dispatchEvent(new Event("input"));
     if (!this.session) {
@@ -26,7 +27,7 @@ export const composerMethods = {
     const command = { type: "send", content: text };
     if (references.length) command.references = references;
     if (!this.socket || !this.socket.send(command)) {
-      if (!this.input.value) this.input.value = text;
+      if (!this.input.value) { this.input.value = text; this.input.dispatchEvent(new Event("input")); }
       toast("Not connected to the server — reconnecting. Your message is still in the box.", { kind: "error" });
     } else if (references.length && references[0] === this.passageChip.ref) this.passageChip.clear();
   },

@@ -99,7 +99,7 @@ export const messageMethods = {
   handleLocal(event) {
     if (event.type !== "error") return;
     const err = event.error || {};
-    if (this.lastSent && !this.input.value) this.input.value = this.lastSent;
+    if (this.lastSent && !this.input.value) { this.input.value = this.lastSent; this.input.dispatchEvent(new Event("input")); }
     this.lastSent = null;
     toast(err.message || "The server refused that.", { kind: "error" });
   },

@@ -15,6 +15,8 @@ export const sessionMethods = {
     this.section = section;
     this.session = null;
     this.sessions = [];
+    this.chatsLoaded = false;
+    this.drafts.switched(); // the composer shows this section's draft (chat-drafts.js)
     this.clearMessages();
     this.setGenerating(false);
     this.sessionSelect.disabled = !section;
@@ -32,6 +34,7 @@ export const sessionMethods = {
       data = await get(`/api/documents/${this.documentId}/sections/${section.id}/sessions`);
     } catch (err) {
       this.showEmpty(`Could not load the chats: ${err.message}`);
+      if (err.status === 0 || err.status >= 500) this.retryChats(section, preferredSessionId);
       return;
     }
     if (preferredSessionId && !data.sessions.some((s) => s.id === preferredSessionId)) {
@@ -42,6 +45,7 @@ export const sessionMethods = {
     }
     if (!this.section || this.section.id !== section.id) return; // the user moved on
     this.sessions = data.sessions;
+    this.chatsReady();
     const remembered = localStorage.getItem(`vice.session.${section.id}`);
     const pick = [preferredSessionId, remembered].find((id) => id && this.sessions.some((s) => s.id === id))
       || (this.sessions[0] && this.sessions[0].id);
@@ -92,6 +96,7 @@ export const sessionMethods = {
     this.setGenerating(false);
     const summary = this.sessions.find((s) => s.id === id) || { id, title: "Chat", config: {} };
     this.session = { ...summary };
+    this.drafts.switched();
     // Until the chat loads, only the document's owner is known to write it (access.py).
     this.chatAccess = this.docAccess === "owner" ? "edit" : null;
     this.tools.setSession(id);
@@ -177,6 +182,7 @@ export const sessionMethods = {
       if (!firstMessage) this.input.focus();
       return session;
     } catch (err) {
+      if (firstMessage && !this.input.value.trim()) { this.input.value = firstMessage; this.input.dispatchEvent(new Event("input")); }
       toast(`Could not start a chat: ${err.message}`, { kind: "error" });
       return null;
     } finally {
@@ -257,6 +263,7 @@ export const sessionMethods = {
     this.chatAccess = null;
     if (this.sessions.length) this.openSession(this.sessions[0].id);
     else {
+      this.drafts.switched();
       this.closeSocket();
       this.tools.setSession(null);
       this.files.setSession(null);

@@ -8,6 +8,7 @@ import { composerMethods } from "./chat-composer.js";
 import { branchMethods } from "./chat-branches.js";
 import { ChatFiles } from "./files.js";
 import { PassageChip, passageMethods } from "./selection.js";
+import { ComposerDrafts, recoveryMethods } from "./chat-drafts.js";
 
 const STICK_PX = 48;
 
@@ -60,6 +61,7 @@ export class ChatPane {
       input: document.getElementById("attach-input"), dropZone: document.getElementById("chat-pane"),
     });
     this.wire();
+    this.drafts = new ComposerDrafts(this); // unsent text kept in this browser (chat-drafts.js)
     this.renderModels();
     this.setSection(null);
   }
@@ -157,4 +159,5 @@ export class ChatPane {
 }
 
 // ChatPane's other methods, kept in files by what they do; in all of them `this` is the pane.
-Object.assign(ChatPane.prototype, sessionMethods, messageMethods, composerMethods, branchMethods, passageMethods);
+Object.assign(ChatPane.prototype, sessionMethods, messageMethods, composerMethods, branchMethods, passageMethods,
+  recoveryMethods);

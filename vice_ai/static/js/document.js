@@ -13,6 +13,7 @@ import { sectionBlameChanged } from "./blame.js";
 import { Reader } from "./reader.js";
 import { SelectionAsk } from "./selection.js";
 import { LiveDocument } from "./live-document.js";
+import { untilLoaded } from "./recovery.js";
 
 const pane = document.getElementById("sections-pane");
 const documentId = pane.dataset.documentId;
@@ -212,7 +213,7 @@ async function main() {
   setUpPresets(models);
   setUpSelection();
   showConnState("idle");
-  const doc = await refreshDocument();
+  const doc = await untilLoaded(refreshDocument); // the server may be away: the page loads when it is back
   if (!doc) return;
   new LiveDocument({ documentId, sections, chat, reload: refreshDocument, showDocument, onNotification }).start();
   docFiles.refresh();

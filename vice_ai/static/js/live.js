@@ -5,6 +5,8 @@
 // the counter begins again, so a hello or sync from another epoch means the
 // persisted session is the truth, never a replay of the new run's events.
 
+import { reached } from "./api.js";
+
 const RECONNECT_DELAYS = [250, 500, 1000, 2000, 3000, 5000];
 const GAP_WAIT_MS = 2000;
 
@@ -121,6 +123,7 @@ export class SessionSocket {
 
   async hello(event) {
     this.attempt = 0;
+    reached(true);
     if (this.lastSeq === null || event.epoch !== this.epoch || event.seq < this.lastSeq) {
       // First open, or a restarted server (a new epoch: its counter began again):
       // the persisted session over HTTP is the truth; events after hello.seq are
@@ -132,6 +135,11 @@ export class SessionSocket {
       this.setState("live");
       try {
         await this.h.onReload();
+      } catch (exc) {
+        // The chat did not load (the server went away again): load it on the next connection.
+        this.lastSeq = null;
+        if (this.ws) this.ws.close();
+        return;
       } finally {
         this.loading = false;
       }

@@ -4,6 +4,7 @@ import { el, toast, confirmAction, relativeTime, fullTime, autoGrow, debounce } 
 import { BlameToggle } from "./blame.js";
 import { SectionPreview } from "./preview.js";
 import { changesButton, reviewRevert } from "./review-flows.js";
+import { SectionKeeper } from "./section-drafts.js";
 
 const TYPES = [["text", "Text"], ["header", "Header"], ["reference", "Reference"]];
 const STATUSES = ["draft", "generated", "reviewed", "approved"];
@@ -19,6 +20,7 @@ class SectionCard {
     this.build();
     this.update(section, { force: true });
     this.setEditable(pane.editable);
+    this.keeper = new SectionKeeper(this); // drafts in this browser, retried saves (section-drafts.js)
   }
 
   /** Read-only access: the text can be read and selected, nothing offers a change the server would refuse. */
@@ -66,7 +68,7 @@ class SectionCard {
     this.preview = new SectionPreview(this);
     this.saveSoon = debounce(() => this.save(), SAVE_AFTER_MS);
     for (const input of [this.titleInput, this.content]) {
-      input.addEventListener("input", () => { this.showMeta("Unsaved changes"); this.saveSoon(); });
+      input.addEventListener("input", () => { this.showMeta("Unsaved changes"); this.keeper.sync(); this.saveSoon(); });
       input.addEventListener("blur", () => { if (this.isDirty()) { this.saveSoon.cancel(); this.save(); } });
     }
     this.titleInput.addEventListener("keydown", (ev) => {
@@ -117,6 +119,7 @@ class SectionCard {
     if (force) this.hideConflict();
     if (!this.historyBox.hidden) this.loadHistory();
     if (this.preview) this.preview.changed();
+    if (this.keeper) this.keeper.sync();
   }
 
   showMeta(state) {
@@ -140,16 +143,17 @@ class SectionCard {
     if (content !== this.section.content) body.content = content;
     if (Object.keys(body).length === 1) { this.showMeta(null); return; }
     this.saving = true;
+    this.keeper.sending(body);
     this.showMeta("Saving…");
     try {
       const section = await patch(this.url(), body);
       this.section = section;
       this.typeSelect.value = section.type;
       this.showMeta(this.isDirty() ? "Unsaved changes" : "Saved");
+      this.keeper.saved();
       this.pane.changed(section);
     } catch (err) {
-      if (err.status === 409 && err.details.section) this.showConflict(err.details.section);
-      else { this.showMeta("Not saved"); toast(`“${title || "Section"}” was not saved: ${err.message}`, { kind: "error" }); }
+      this.keeper.failed(err); // a conflict to settle, a refusal to tell, or no answer: tried again later
     } finally {
       this.saving = false;
     }
