@@ -101,7 +101,13 @@ class SectionCard {
 
   /** Take the server's copy; the text fields too unless the user has unsaved edits (or `force`). */
   update(section, { force = false } = {}) {
+    const mine = this.section;
+    // An older copy (an answer that left before a newer save landed) never replaces a newer one.
+    if (!force && (section.version < mine.version || (section.version === mine.version && section.updated_at < mine.updated_at))) return;
     const keepText = !force && this.isDirty();
+    // Changed elsewhere while typed here: the user chooses, the typed text is not quietly rebased.
+    if (keepText && section.version !== mine.version && section.content !== this.content.value) { this.showConflict(section); return; }
+    const stillSaved = !keepText && section.version === mine.version && this.meta.textContent.endsWith("· Saved");
     this.section = section;
     if (!keepText) {
       this.titleInput.value = section.title;
@@ -115,7 +121,7 @@ class SectionCard {
     this.node.dataset.type = section.type;
     this.node.dataset.level = String(section.level);
     this.content.placeholder = this.pane.editable ? this.placeholder() : "";
-    this.showMeta(keepText ? "Unsaved changes" : null);
+    this.showMeta(keepText ? "Unsaved changes" : stillSaved ? "Saved" : null);
     if (force) this.hideConflict();
     if (!this.historyBox.hidden) this.loadHistory();
     if (this.preview) this.preview.changed();
@@ -141,7 +147,7 @@ class SectionCard {
     const content = this.content.value;
     if (title !== this.section.title) body.title = title;
     if (content !== this.section.content) body.content = content;
-    if (Object.keys(body).length === 1) { this.showMeta(null); return; }
+    if (Object.keys(body).length === 1) { if (this.node.classList.contains("is-dirty")) this.showMeta(null); return; } // nothing new: "Saved" stays
     this.saving = true;
     this.keeper.sending(body);
     this.showMeta("Saving…");
@@ -359,8 +365,9 @@ export class SectionsPane {
       this.setSections(doc.sections);
       this.select(section.id);
       const card = this.cards.get(section.id);
-      card.titleInput.focus();
-      card.titleInput.select();
+      // Its title is ready to type over, unless the user is already typing in it (the live socket can show
+      // the new card before this answer): never move the caret out from under them.
+      if (!card.node.contains(document.activeElement)) { card.titleInput.focus(); card.titleInput.select(); }
     } catch (err) {
       toast(`Could not add a section: ${err.message}`, { kind: "error" });
     }
