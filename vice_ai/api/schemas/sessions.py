@@ -149,8 +149,9 @@ PARENT_HELP = ("The message the new one follows: omitted, the end of the active 
                "user message, to edit and resend it as a new branch; null, a new first message.")
 
 
-class SendMessageIn(Schema):
-    content: Annotated[str, ConfigMaxLen("MAX_MESSAGE_CHARS", 100_000), NotBlank()]
+class MessagePlace(Schema):
+    """Where a new message goes in the tree and what it is about: shared by the HTTP send and the websocket's."""
+
     parent_id: MessageId | None = Field(None, description=PARENT_HELP)
     references: References = []
 
@@ -160,6 +161,10 @@ class SendMessageIn(Schema):
 
     def reference_dicts(self) -> list[dict[str, Any]]:
         return [r.model_dump() for r in self.references]
+
+
+class SendMessageIn(MessagePlace):
+    content: Annotated[str, ConfigMaxLen("MAX_MESSAGE_CHARS", 100_000), NotBlank()]
 
 
 class RegenerateIn(Schema):

@@ -19,11 +19,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel
 
-from ...chat.branching import END, Parent
 from ..declare import ConfigMaxLen, Schema
-from .passages import References
 from .resources import MessageOut, Out, SessionOut
-from .sessions import PARENT_HELP, MessageId
+from .sessions import MessageId, MessagePlace
 
 __all__ = ["COMMANDS", "EVENTS", "Command", "SendCommand", "RetryCommand", "ContinueCommand", "StopCommand",
            "ResumeCommand", "PingCommand", "EventError", "HelloEvent", "UserMessageEvent", "RoundStartEvent",
@@ -33,20 +31,11 @@ __all__ = ["COMMANDS", "EVENTS", "Command", "SendCommand", "RetryCommand", "Cont
 
 # ---- commands (client -> server) ----
 
-class SendCommand(Schema):
+class SendCommand(MessagePlace):
     """Send a message (as `POST /api/sessions/<id>/messages`); the reply streams as events."""
 
     type: Literal["send"]
     content: Annotated[str, Field(min_length=1), ConfigMaxLen("MAX_MESSAGE_CHARS", 100_000)]
-    parent_id: MessageId | None = Field(None, description=PARENT_HELP)
-    references: References = []
-
-    def parent(self) -> Parent:
-        """`parent_id` as the engine takes it (END when it was not given, None when it was null)."""
-        return self.parent_id if "parent_id" in self.model_fields_set else END
-
-    def reference_dicts(self) -> list[dict[str, Any]]:
-        return [r.model_dump() for r in self.references]
 
 
 class RetryCommand(Schema):
