@@ -140,7 +140,7 @@ def test_the_streaming_bubble_grows_with_its_text_in_a_long_chat(served, model, 
     page = console()
     page.set_viewport_size({"width": 1280, "height": 640})
     open_document(page, served.url, doc, 3)
-    filler = "\n\n".join(f"Paragraph {n} of an earlier answer that takes some room." for n in range(14))
+    filler = "\n\n".join(f"Paragraph {n} of an earlier answer that takes some room." for n in range(30))
     model.script(Reply(text=filler), Reply(text=filler),
                  Reply(tokens=[f"Line {n} of a long streamed reply.\n\n" for n in range(40)], delay=0.04))
     for question in ("First question", "Second question"):

@@ -308,6 +308,9 @@ export class SectionsPane {
   }
 
   render() {
+    const n = this.order.length;
+    this.countLabel.textContent = n === 1 ? "1 section" : `${n} sections`;
+    if (this.unmoved()) return; // a refresh that found the same outline: no focused field blurs
     const nodes = [];
     this.order.forEach((id, index) => {
       if (this.editable) nodes.push(this.slot(index));
@@ -324,8 +327,14 @@ export class SectionsPane {
     const active = document.activeElement;
     this.list.replaceChildren(...nodes);
     if (active && this.list.contains(active) && document.activeElement !== active) active.focus();
-    const n = this.order.length;
-    this.countLabel.textContent = n === 1 ? "1 section" : `${n} sections`;
+  }
+
+  /** The list shows these cards in this order already, with their insert slots. */
+  unmoved() {
+    const shown = [...this.list.children].filter((node) => node.classList.contains("section-card"));
+    return this.order.length > 0 && shown.length === this.order.length
+      && shown.every((node, i) => node === this.cards.get(this.order[i]).node)
+      && this.list.querySelectorAll(":scope > .insert-slot").length === (this.editable ? this.order.length + 1 : 0);
   }
 
   slot(position) {
