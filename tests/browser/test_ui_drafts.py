@@ -3,6 +3,7 @@ back, the warning before leaving, and a chat pane that recovers by itself after 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -31,6 +32,9 @@ DRAFTS = """() => Object.keys(localStorage).filter(k => k.startsWith('vice.draft
 def watch_console(page: Page) -> list[str]:
     """Console errors of the page's own code (the browser's network notices during an outage aside)."""
     errors: list[str] = []
+    if hasattr(page, "probe"):  # the shared fixture's strict console check takes the same outage notices
+        for noise in NETWORK_NOISE:
+            page.probe.allow(re.escape(noise))
     page.on("console", lambda msg: errors.append(msg.text)
             if msg.type == "error" and not any(n in msg.text for n in NETWORK_NOISE) else None)
     return errors
