@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 import socket
 import threading
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 from flask import Blueprint, Flask, current_app, g
 from flask_sock import Sock
@@ -130,24 +130,42 @@ def session_socket(ws: Any, session_id: str) -> None:
 
 def _session_socket(ws: Any, session_id: str) -> None:
     user = current_user()
-    try:
-        session = load_session(session_id, READ, user)
-    except NotFound as err:
-        _refuse(ws, err)
+    session = _opened(ws, lambda: load_session(session_id, READ, user))
+    if session is None:
         return
     app = current_app._get_current_object()  # type: ignore[attr-defined]
 
-    def snapshot() -> dict[str, Any]:
-        with app.app_context():  # called from the connection's reader thread
-            g.vice_user = user
-            load_session(session_id, READ, user)
-            return chats.session_view(session_id)
+    def view() -> dict[str, Any]:
+        load_session(session_id, READ, user)
+        return chats.session_view(session_id)
 
-    config = app.config
     conn = SessionConnection(ws, session.id, session.document_id, services().hub, GuardedEngine(app, user),
-                             snapshot=snapshot, user=user, parse=lambda raw: parse_command(raw, config),
-                             **_sign_in(app))
+                             snapshot=_as_user(app, user, view), user=user,
+                             parse=lambda raw: parse_command(raw, app.config), **_sign_in(app))
     conn.run()
+
+
+T = TypeVar("T")
+
+
+def _opened(ws: Any, load: Callable[[], T]) -> T | None:
+    """What the socket is about, or None once it was refused (the same answer for missing and hidden)."""
+    try:
+        return load()
+    except NotFound as err:
+        _refuse(ws, err)
+        return None
+
+
+def _as_user(app: Flask, user: Any, view: Callable[[], dict[str, Any]]) -> Callable[[], dict[str, Any]]:
+    """`view` as the connection's reader thread calls it: in an app context, as the socket's user."""
+
+    def run() -> dict[str, Any]:
+        with app.app_context():
+            g.vice_user = user
+            return view()
+
+    return run
 
 
 def _sign_in(app: Flask) -> dict[str, Any]:
@@ -184,22 +202,17 @@ def document_socket(ws: Any, doc_id: str) -> None:
 
 def _document_socket(ws: Any, doc_id: str) -> None:
     user = current_user()
-    try:
-        doc = load_document(doc_id, READ, user)
-    except NotFound as err:
-        _refuse(ws, err)
+    doc = _opened(ws, lambda: load_document(doc_id, READ, user))
+    if doc is None:
         return
     app = current_app._get_current_object()  # type: ignore[attr-defined]
 
-    def snapshot() -> dict[str, Any]:
-        with app.app_context():  # called from the connection's reader thread
-            g.vice_user = user
-            return document_view(load_document(doc.id, READ, user), user)
+    def view() -> dict[str, Any]:
+        return document_view(load_document(doc.id, READ, user), user)
 
-    config = app.config
-    conn = DocumentConnection(ws, doc.id, services().hub, snapshot=snapshot, user=user, **_sign_in(app),
-                              parse=lambda raw: parse_command(raw, config, commands=DOCUMENT_COMMANDS,
-                                                              model=DocumentCommand))
+    conn = DocumentConnection(ws, doc.id, services().hub, user=user, snapshot=_as_user(app, user, view),
+                              parse=lambda raw: parse_command(raw, app.config, commands=DOCUMENT_COMMANDS,
+                                                              model=DocumentCommand), **_sign_in(app))
     conn.run()
 
 
