@@ -159,6 +159,15 @@ def test_old_and_surplus_sign_ins_are_forgotten(accounts_app, monkeypatch):
     assert "sign_ins" not in user.public()
 
 
+def test_of_sign_ins_made_in_one_millisecond_the_first_made_ends_first(accounts_app, monkeypatch):
+    accounts = services(accounts_app).accounts
+    user = accounts.create("alice", PASSWORD)
+    monkeypatch.setattr(users, "MAX_SIGN_INS", 3)
+    monkeypatch.setattr(users, "now", lambda: "2026-11-30T12:00:00.000Z")
+    started = [accounts.start_sign_in(user.id, 30)[1] for _ in range(6)]
+    assert set(accounts.get(user.id).sign_ins) == set(started[3:])
+
+
 # -- finding 2 (and 3): ended sessions lose their open sockets ------------------------------
 
 def test_a_password_change_closes_the_users_other_sockets(world):

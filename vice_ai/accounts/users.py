@@ -262,7 +262,8 @@ class Accounts:
         expired = expired.replace("+00:00", "Z")
 
         def change(user: User) -> None:
-            live = sorted((when, key) for key, when in user.sign_ins.items() if when >= expired)
+            # Oldest first; sign-ins of the same millisecond keep the order they were made in (a stable sort).
+            live = sorted(((when, key) for key, when in user.sign_ins.items() if when >= expired), key=lambda p: p[0])
             kept = live[len(live) - (MAX_SIGN_INS - 1):] if len(live) >= MAX_SIGN_INS else live
             user.sign_ins = {key: when for when, key in kept}
             user.sign_ins[sign_in_id] = started
