@@ -314,7 +314,9 @@ def test_writes_after_the_data_folder_was_deleted_fail_and_say_so(make_app, data
 
 
 def test_a_folder_deleted_before_anything_is_written_shows_in_health(make_app, data_dir):
-    client = make_app().test_client()
+    app = make_app()
+    client = app.test_client()
     assert health(client)["storage"] == "ok"
+    assert services(app).search.flush(10)  # the index is built and its writer idle: nothing writes meanwhile
     shutil.rmtree(data_dir)
     assert health(client)["storage"] == "gone"

@@ -148,7 +148,9 @@ class SearchIndex:
         if not setup:
             target = self.path.resolve().as_uri() + "?mode=rw"
             return sqlite3.connect(target, uri=True, timeout=self.busy_timeout, isolation_level=None)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # Only its own folder: a data folder that vanished must stay gone (health says so), not come back
+        # holding just an index (FileNotFoundError: the writer retries later).
+        self.path.parent.mkdir(exist_ok=True)
         conn = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None, check_same_thread=False)
         try:
             conn.execute("PRAGMA journal_mode=WAL")
