@@ -166,6 +166,11 @@ def stop_generation(session_id: str) -> bool:
     return services().engine.stop(session_id)
 
 
+# A section version's summary, by how a reply was applied (also what a review of it says).
+REPLY_SUMMARIES = {"replace": "Applied a chat reply", "append": "Appended a chat reply",
+                   "passage": "Replaced a passage with a chat reply"}
+
+
 def apply_reply(session_id: str, message_id: str, mode: str, reviewed: str | None = None,
                 version: int | None = None) -> dict[str, Any]:
     """Write an assistant reply into the chat's section (replace, append, or in place of the passage it is
@@ -176,8 +181,7 @@ def apply_reply(session_id: str, message_id: str, mode: str, reviewed: str | Non
     session = load_session(session_id, EDIT)
     message = applicable_reply(session, message_id)
     passage = reply_passage(message, mode)
-    summary = {"replace": "Applied a chat reply", "append": "Appended a chat reply",
-               "passage": "Replaced a passage with a chat reply"}[mode]
+    summary = REPLY_SUMMARIES[mode]
     # Appending (and finding the passage) reads the section under its lock, so a concurrent edit is kept.
     return write_reply(session.document_id, session.section_id,
                        message.content if reviewed is None else reviewed, summary,

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import BadRequest, NotFound
-from .chats import applicable_reply, reply_passage, suggestion_of
+from .chats import REPLY_SUMMARIES, applicable_reply, reply_passage, suggestion_of
 from .diffing import change_count, word_diff
 from .documents import appended
 from .models import Section
@@ -52,8 +52,7 @@ def review_reply(session_id: str, message_id: str | None, mode: str, suggestion_
         text = replace_passage(section, passage, message.content)  # 409 passage_moved when it is gone
     else:
         text = appended(section.content, message.content) if mode == "append" else message.content
-    summary = {"replace": "Applied a chat reply", "append": "Appended a chat reply",
-               "passage": "Replaced a passage with a chat reply"}[mode]
+    summary = REPLY_SUMMARIES[mode]
     return _review(section, text, summary,
                    {"kind": "chat", "message_id": message.id, "session_id": session.id, "mode": mode})
 

@@ -102,13 +102,15 @@ class FileService:
             return None
         folder = self._folder(scope, owner_id)
         meta = self._meta(folder / f"{file_id}.json")
-        if meta is None:
-            return None
+        text = self._text(folder, file_id) if meta is not None else None
+        return None if meta is None or text is None else {**meta, "text": text}
+
+    @staticmethod
+    def _text(folder: Path, file_id: str) -> str | None:
         try:
-            text = (folder / f"{file_id}.txt").read_text(encoding="utf-8")
+            return (folder / f"{file_id}.txt").read_text(encoding="utf-8")
         except FileNotFoundError:
             return None
-        return {**meta, "text": text}
 
     def context(self, session: ChatSession) -> dict[str, Any]:
         """`build_messages` arguments for a chat's reply: its files and their share of the token budget."""
@@ -118,10 +120,11 @@ class FileService:
         """What a chat's replies are given: the chat's own files, then its document's."""
         out = []
         for scope, owner in (("chat", session_id), ("document", document_id)):
-            for meta in self.files_of(scope, owner):
-                found = self.get(scope, owner, meta["id"])
-                if found is not None:
-                    out.append(ContextFile(found["id"], found["name"], scope, found["text"], int(found["tokens"])))
+            folder = self._folder(scope, owner)
+            for meta in self.files_of(scope, owner):  # the metadata is read once, here; then only the text
+                text = self._text(folder, meta["id"])
+                if text is not None:
+                    out.append(ContextFile(meta["id"], meta["name"], scope, text, int(meta["tokens"])))
         return out
 
     # -- writing ----------------------------------------------------------------------
