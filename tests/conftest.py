@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from fake_openai import FakeOpenAI, fake_openai  # noqa: F401  (a fixture for every test module)
 from flask.testing import FlaskClient
+from redis_server import redis_server, redis_url  # noqa: F401  (a real redis-server for the tests that ask)
 from werkzeug.serving import make_server
 
 from vice_ai import create_app, shutdown
@@ -21,7 +22,7 @@ FAKE_KEY = "sk-test-not-a-real-key-0123456789"
 def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests never see the developer's model server or settings."""
     for name in list(os.environ):
-        if name.startswith(("OPENAI_", "VICE_AI_")) and name != "VICE_AI_REQUIRE_BROWSER":
+        if name.startswith(("OPENAI_", "VICE_AI_")) and not name.startswith("VICE_AI_REQUIRE_"):
             monkeypatch.delenv(name)
 
 

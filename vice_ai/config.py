@@ -70,6 +70,8 @@ DEFAULTS: dict[str, Any] = {
     "ARCHIVE_AFTER_DAYS": 90,
     "ARCHIVE_INTERVAL": 6 * 3600.0,
     "ARCHIVE_FIRST_DELAY": 60.0,
+    # Unset: one process (or several on one host, see README). Set: many workers as one app.
+    "REDIS_URL": None,
 }
 
 
@@ -129,6 +131,7 @@ ENVIRONMENT: dict[str, tuple[str, Callable[[str], Any]]] = {
     "VICE_AI_RATE_SIGNIN_USER": ("RATE_SIGNIN_USER", str),
     "VICE_AI_RATE_SHARE_MISSES": ("RATE_SHARE_MISSES", str),
     "VICE_AI_ARCHIVE_AFTER_DAYS": ("ARCHIVE_AFTER_DAYS", float),
+    "VICE_AI_REDIS_URL": ("REDIS_URL", str),
 }
 
 
