@@ -22,8 +22,7 @@ from .domain.state import AppState
 from .files.service import FileService
 from .housekeeping.archiving import Archiver
 from .housekeeping.repair import Repairer
-from .live.document_feed import DocumentFeed
-from .live.hub import Hub
+from .live import backend
 from .llm import LLMService
 from .search.service import SearchService
 from .security.ratelimit import RateLimits
@@ -55,7 +54,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     state = AppState(store, compact_bytes=cfg["JOURNAL_COMPACT_BYTES"])
     accounts = Accounts(store, password_method=cfg["PASSWORD_METHOD"])
     access = Access(cfg["AUTH"], accounts)
-    hub = Hub(cfg["EVENT_BUFFER"])
+    hub = backend.hub_for(cfg)  # with REDIS_URL: shared by every process (live/redis_hub.py)
     hub.set_access(lambda user, document_id: access.may_read_document(user, document_id, state))
     llm = LLMService(cfg)
     tools = builtin_registry()
@@ -67,7 +66,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         store=store, state=state, hub=hub, llm=llm, tools=tools, streams=streams, engine=engine,
         accounts=accounts, access=access,
         limits=RateLimits(cfg["RATE_MESSAGES"], cfg["RATE_SIGNIN"], cfg["RATE_SIGNIN_IP"], cfg["RATE_SIGNIN_USER"],
-                          cfg["RATE_SHARE_MISSES"], enabled=cfg["AUTH"] != "local"),
+                          cfg["RATE_SHARE_MISSES"], enabled=cfg["AUTH"] != "local", storage=cfg["REDIS_URL"]),
         archiver=Archiver(state, engine, cfg),
         repairer=Repairer(state, engine.recover),
         presets=PresetStore(store),
@@ -76,7 +75,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         search=SearchService(state, access, store.root / "search" / "index.sqlite3"),
     )
     state.add_listener(services(app).search.on_change)
-    DocumentFeed.attach(hub, state)  # the document sockets' events (live/document_feed.py)
+    backend.feed_for(hub).attach(hub, state)  # the document sockets' events (live/document_feed.py)
 
     api_errors.init_app(app)
     security.init_app(app)  # cross-site refusals first, then who is asking

@@ -144,3 +144,13 @@ class StorageGone(StorageError):
                  "running, so this change was not saved. An administrator must restore it and restart "
                  "the server.") -> None:
         super().__init__(message, retryable=False, reason="storage_gone")
+
+
+class Unavailable(ViceError):
+    """A service the app depends on (Redis, when `REDIS_URL` is set) cannot be reached: try again later."""
+
+    code = "unavailable"
+
+    def __init__(self, message: str, *, reason: str = "unavailable", **details: Any) -> None:
+        super().__init__(message, retryable=True, reason=reason, **details)
+        self.reason = reason

@@ -10,6 +10,7 @@ from typing import Any
 from flask import current_app
 
 from ..errors import BadRequest, Forbidden, NotFound, Unauthorized
+from ..live.revocation import Revocation
 from ..services import services
 from . import identity
 from .identity import Credential, current_token, current_user, sign_in
@@ -77,15 +78,11 @@ def sign_up(username: str, password: str, remote_addr: str | None) -> User:
 
 
 def close_sockets(user_id: str, keep: Credential | None = None, only: Credential | None = None) -> int:
-    """Close a user's open websockets (in this process) whose sign-in ended: all of them but `keep`'s,
+    """Close a user's open websockets (in every process, with Redis) whose sign-in ended: all of them but `keep`'s,
     or only `only`'s. Each gets an `unauthorized` error event, then closes."""
 
-    def ended(sub: Any) -> bool:
-        credential = getattr(sub, "credential", None)
-        if not isinstance(credential, Credential) or credential.user_id != user_id:
-            return False
-        return credential == only if only is not None else credential != keep
-
+    # A description, not a closure: with Redis every process applies it to its own sockets.
+    ended = Revocation(user_id, keep=tuple(keep) if keep else None, only=tuple(only) if only else None)
     return services().hub.disconnect(ended, Unauthorized("You were signed out.", retryable=False))
 
 
@@ -184,5 +181,5 @@ def revoke_token(user: User, token_id: str) -> None:
     """Revoke one of the user's tokens: requests with it answer 401 at once, its open websockets close."""
     services().tokens.revoke(user.id, token_id)
     services().hub.disconnect(
-        lambda sub: getattr(sub, "credential", None) == TokenCredential(user.id, token_id),
+        Revocation(user.id, token=tuple(TokenCredential(user.id, token_id))),
         Unauthorized("This API token was revoked.", retryable=False))

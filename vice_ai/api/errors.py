@@ -18,6 +18,7 @@ from ..errors import (
     StorageFull,
     TooLarge,
     Unauthorized,
+    Unavailable,
     ViceError,
 )
 from .declare import too_large_upload, upload_limit, upload_of
@@ -36,6 +37,7 @@ STATUS: dict[type[ViceError], int] = {
     ModelError: 502,
     StorageFull: 507,  # Insufficient Storage
     StorageError: 503,  # read-only or vanished data folder: the service cannot take changes now
+    Unavailable: 503,  # Redis (REDIS_URL) not reachable
 }
 # Model errors that are the model server taking too long: 504 (gateway timeout), not 502.
 TIMEOUT_REASONS = frozenset({"timeout", "stalled"})

@@ -24,10 +24,11 @@ NOTICES = {
 def health():
     """Whether the server is up, and its default model (needs no account)."""
     found = services()
-    llm, storage = found.llm, found.store.folder.state()
-    return jsonify({"status": "ok" if storage == "ok" else "degraded", "offline": llm.offline,
-                    "default_model": llm.default_model, "read_only": storage in ("read_only", "gone"),
-                    "storage": storage, "storage_message": NOTICES.get(storage)})
+    llm, storage, redis = found.llm, found.store.folder.state(), found.hub.bus_state()
+    return jsonify({"status": "ok" if storage == "ok" and redis != "unreachable" else "degraded",
+                    "offline": llm.offline, "default_model": llm.default_model,
+                    "read_only": storage in ("read_only", "gone"), "storage": storage,
+                    "storage_message": NOTICES.get(storage), "redis": redis})
 
 
 @bp.app_context_processor

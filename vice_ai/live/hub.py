@@ -272,6 +272,18 @@ class Hub:
             for sub in subs:
                 sub.put({"type": "deleted", **stamp(session_id), "seq": seq + 1, "epoch": self.epoch})
 
+    # -- other processes: nothing here; with Redis, `live/redis_hub.RedisHub` ---------------
+    def set_stopper(self, stop: Callable[[str], bool]) -> None:
+        """Who stops a generation running in this process when another process asks (with Redis)."""
+
+    def stop_elsewhere(self, session_id: str) -> bool:
+        """Ask the other processes to stop a session's generation; True if one had it (never, alone)."""
+        return False
+
+    def bus_state(self) -> str | None:
+        """Redis as this process sees it (`ok`, `unreachable`), or None without Redis."""
+        return None
+
 
 class QueueSubscriber:
     """A subscriber backed by a bounded queue; overflow marks it so its socket can close."""

@@ -1,4 +1,8 @@
-"""Rate limits (the `limits` package, moving windows, in memory): messages per user, sign-in attempts.
+"""Rate limits (the `limits` package, moving windows): messages per user, sign-in attempts.
+
+In memory, or with `REDIS_URL` in Redis (`limits`' Redis storage), so that every
+process of the app counts against the same budgets; while Redis cannot be
+reached, a request that needs a limit answers 503 (`Unavailable`) at once.
 
 Sending a message (or asking for a reply again) costs model time, so each
 user has a budget (HTTP and websocket alike). Sign-in is limited per IP (every
@@ -12,12 +16,19 @@ sign-in, so nothing there is limited.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from typing import TypeVar
 
 from limits import RateLimitItem, parse_many
-from limits.storage import MemoryStorage
+from limits.errors import StorageError
+from limits.storage import MemoryStorage, Storage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
-from ..errors import RateLimited
+from ..errors import RateLimited, Unavailable
+
+T = TypeVar("T")
+# Seconds a Redis command of the limiter may take (then 503, never a hang).
+REDIS_TIMEOUT = 3.0
 
 
 def parse_limits(name: str, value: str | None) -> list[RateLimitItem]:
@@ -31,26 +42,39 @@ def parse_limits(name: str, value: str | None) -> list[RateLimitItem]:
 
 
 class RateLimits:
-    """The app's limiters: one in-memory moving-window store."""
+    """The app's limiters: one moving-window store, in memory or (`storage`: a `redis://` URL) in Redis."""
 
     def __init__(self, messages: str | None, signin: str | None, signin_ip: str | None,
-                 signin_user: str | None = None, share_misses: str | None = None, enabled: bool = True) -> None:
-        self.limiter = MovingWindowRateLimiter(MemoryStorage())
+                 signin_user: str | None = None, share_misses: str | None = None, enabled: bool = True,
+                 storage: str | None = None) -> None:
+        store: Storage = MemoryStorage()
+        if storage:
+            store = storage_from_string(storage, key_prefix="vice:limits", wrap_exceptions=True,
+                                        socket_timeout=REDIS_TIMEOUT, socket_connect_timeout=REDIS_TIMEOUT)
+        self.limiter = MovingWindowRateLimiter(store)
         self.messages = parse_limits("RATE_MESSAGES", messages) if enabled else []
         self.signin = parse_limits("RATE_SIGNIN", signin) if enabled else []
         self.signin_ip = parse_limits("RATE_SIGNIN_IP", signin_ip) if enabled else []
         self.signin_user = parse_limits("RATE_SIGNIN_USER", signin_user) if enabled else []
         self.share_misses = parse_limits("RATE_SHARE_MISSES", share_misses) if enabled else []
 
+    @staticmethod
+    def _reach(call: Callable[[], T]) -> T:
+        """One call to the store; its storage failing (Redis down) is the app's 503."""
+        try:
+            return call()
+        except StorageError as exc:
+            raise Unavailable("The rate limits cannot be checked: Redis is not reachable.", reason="redis") from exc
+
     def _refuse_if_spent(self, items: list[RateLimitItem], key: tuple[str, ...], message: str) -> None:
         for item in items:
-            if not self.limiter.test(item, *key):
-                reset = self.limiter.get_window_stats(item, *key).reset_time
+            if not self._reach(lambda: self.limiter.test(item, *key)):  # noqa: B023 (called at once)
+                reset = self._reach(lambda: self.limiter.get_window_stats(item, *key)).reset_time  # noqa: B023
                 raise RateLimited(message, reset - time.time())
 
     def _hit(self, items: list[RateLimitItem], key: tuple[str, ...]) -> None:
         for item in items:
-            self.limiter.hit(item, *key)
+            self._reach(lambda: self.limiter.hit(item, *key))  # noqa: B023 (called at once)
 
     def message(self, user_id: str) -> None:
         """Count one message (or retry) of a user; 429 once the budget is spent."""

@@ -231,6 +231,9 @@ class HealthOut(Out):
                     "one succeeds), `read_only` (writes answer 503), `gone` (deleted or replaced while the server "
                     "ran: writes answer 503 until it is restored and the server restarted)")
     storage_message: str | None = Field(description="What `storage` means for the people using the app, or null")
+    redis: Literal["ok", "unreachable"] | None = Field(
+        default=None, description="With `VICE_AI_REDIS_URL`: whether this process reaches Redis (`unreachable`: "
+                                  "`status` is `degraded`, sends and live events answer 503); null without Redis")
 
 
 class ModelsOut(Out):
