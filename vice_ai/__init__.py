@@ -61,6 +61,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     streams = NotificationStreams(state, llm, hub, tools, cfg)
     files = FileService(store, cfg)
     engine = ChatEngine(state, llm, hub, tools, streams, cfg, files=files)
+    hub.set_running(engine.running)  # with Redis, another process's `stop` of a reply running here
     app.extensions[KEY] = Services(
         config=cfg,
         store=store, state=state, hub=hub, llm=llm, tools=tools, streams=streams, engine=engine,

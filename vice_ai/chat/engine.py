@@ -63,7 +63,6 @@ class ChatEngine:
         self.context_tokens = cfg["CONTEXT_TOKENS"]
         self.max_reply_tokens = cfg["MAX_REPLY_TOKENS"]
         self.files = files
-        hub.set_stopper(self.stop_here)  # another process's `stop` (with Redis)
 
     # -- public API -------------------------------------------------------------------
     def send_message(self, session_id: str, content: Any, handler: EventHandler | None = None,
@@ -87,16 +86,11 @@ class ChatEngine:
         return self._start(session_id, handler, self._continuation, continuing=True)
 
     def stop(self, session_id: str) -> bool:
-        """Stop the running generation of a session, here or (with Redis) in the process running it; True if
-        there was one."""
-        return self.stop_here(session_id) or self.hub.stop_elsewhere(session_id)
-
-    def stop_here(self, session_id: str) -> bool:
-        """Stop the session's generation if this process runs it; True if it did."""
+        """Stop the session's running generation, here or (with Redis) where it runs; True if there was one."""
         with self._lock:
             rnd = self._rounds.get(session_id)
         if rnd is None:
-            return False
+            return self.hub.stop_elsewhere(session_id)
         rnd.cancel.set()
         return True
 

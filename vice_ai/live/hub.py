@@ -273,8 +273,9 @@ class Hub:
                 sub.put({"type": "deleted", **stamp(session_id), "seq": seq + 1, "epoch": self.epoch})
 
     # -- other processes: nothing here; with Redis, `live/redis_hub.RedisHub` ---------------
-    def set_stopper(self, stop: Callable[[str], bool]) -> None:
-        """Who stops a generation running in this process when another process asks (with Redis)."""
+    def set_running(self, running: Callable[[str], Any]) -> None:
+        """How to find a session's generation running in this process (its `cancel` event stops it), for
+        another process's `stop` (with Redis)."""
 
     def stop_elsewhere(self, session_id: str) -> bool:
         """Ask the other processes to stop a session's generation; True if one had it (never, alone)."""

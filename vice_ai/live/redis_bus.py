@@ -166,7 +166,7 @@ class RedisBus:
         """A channel's seq now, and the epoch (None before any event since Redis last lost its data)."""
         with guarded("subscribe"):
             seq, epoch = self.client.mget(seq_key(channel), EPOCH)
-        return int(seq or 0), epoch
+        return int(seq or 0), str(epoch) if epoch else None
 
     def epoch(self, fresh: str) -> str:
         """The app's epoch, made now (as `fresh`) if Redis has none."""

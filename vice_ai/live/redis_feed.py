@@ -70,7 +70,7 @@ class RedisDocumentFeed(DocumentFeed):
         if raw is None:
             return  # no socket on it anywhere
         self.bus.client.set(outline_key(doc.id), to_json(Outline.of(doc)), ex=self.bus.ttl)
-        for item in changes(from_json(raw), doc):
+        for item in changes(from_json(str(raw)), doc):
             self.hub.publish_document(doc.id, item)
 
     def _chat(self, session: ChatSession, kind: str) -> None:

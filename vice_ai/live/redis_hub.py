@@ -74,7 +74,7 @@ class RedisHub(Hub):
         # Taken by the listener for each event and by `subscribe` while it reads the seq: a socket
         # joins between two events, never in the middle of one.
         self._deliver_lock = threading.Lock()
-        self._stopper: Any = None
+        self._running: Any = None
         self._renewed = time.monotonic()
         self.bus.on_event = self._on_event
         self.bus.on_control = self._on_control
@@ -218,7 +218,7 @@ class RedisHub(Hub):
 
     def notify_document(self, document_id: str, payload: dict[str, Any], exclude_session: str | None = None) -> int:
         try:
-            watched = set(self.bus.client.smembers(watch_key(document_id)))
+            watched = {str(key) for key in self.bus.client.smembers(watch_key(document_id))}
             if self.bus.client.exists(seq_key(document_key(document_id))):
                 watched.add(document_key(document_id))
         except Exception as exc:
@@ -258,8 +258,8 @@ class RedisHub(Hub):
             for sub in subs:
                 sub.put({"type": "deleted", **stamp(key), "seq": seq + 1, "epoch": self.epoch})
 
-    def set_stopper(self, stop: Any) -> None:
-        self._stopper = stop
+    def set_running(self, running: Any) -> None:
+        self._running = running
 
     def stop_elsewhere(self, session_id: str) -> bool:
         return self.bus.ask({"op": "stop", "session_id": session_id})
@@ -282,8 +282,10 @@ class RedisHub(Hub):
     def _on_control(self, message: dict[str, Any]) -> None:
         op = message.get("op")
         if op == "stop":
-            stopped = bool(self._stopper(message["session_id"])) if self._stopper is not None else False
-            self.bus.answer(message, stopped)
+            found = self._running(message["session_id"]) if self._running is not None else None
+            if found is not None:
+                found.cancel.set()
+            self.bus.answer(message, found is not None)
             return
         if message.get("origin") == self.bus.origin:
             return

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from limits import RateLimitItem, parse_many
 from limits.errors import StorageError
@@ -47,7 +47,7 @@ class RateLimits:
     def __init__(self, messages: str | None, signin: str | None, signin_ip: str | None,
                  signin_user: str | None = None, share_misses: str | None = None, enabled: bool = True,
                  storage: str | None = None) -> None:
-        store: Storage = MemoryStorage()
+        store: Storage | Any = MemoryStorage()
         if storage:
             store = storage_from_string(storage, key_prefix="vice:limits", wrap_exceptions=True,
                                         socket_timeout=REDIS_TIMEOUT, socket_connect_timeout=REDIS_TIMEOUT)
