@@ -1,0 +1,196 @@
+"""Benchmark of scaling on Redis: paced streams held by 1 and 2 app processes, and what Redis adds.
+
+Run from the repository root (needs `redis-server` on PATH):
+
+    .venv/bin/python bench/redis_scale.py             # streams 40..320, 40 tokens each at 20 tokens/s
+    .venv/bin/python bench/redis_scale.py --quick     # streams 20..80
+
+A model server in its own process writes each token as the time it wrote it
+(CLOCK_MONOTONIC, the same clock in every process on Linux), 20 tokens per
+second per stream. Each websocket client sends one message to its own chat and
+reads the deltas until `done`; the "added latency" of a token is the time from
+the model server writing it to the client reading it (the app's relay, and the
+hops through Redis). Configurations, each on its own data folder in one run:
+
+- embedded, 1 process: `run.py` without Redis (the baseline);
+- redis, 1 process: `run.py` with `VICE_AI_REDIS_URL`;
+- redis, 2 processes: two `run.py` on one folder and one Redis, the clients
+  split between them (every event still goes through Redis to both).
+
+For each, the streams rise step by step until a step's added-latency p99 is
+above the bound (--bound, ms) or a stream fails; "held" is the largest step
+within it. Other work on the machine skews every figure: the load is printed.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT / "tests"), str(ROOT)]
+
+NUMBER = re.compile(r"\d+\.\d+")
+
+
+def serve_model(port: int, tokens: int, rate: float) -> None:
+    """The paced model server (its own process): each token is the monotonic time it was written."""
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.send_header("Connection", "close")
+            self.end_headers()
+
+            def chunk(delta: dict, finish: str | None = None) -> None:
+                body = {"id": "c", "object": "chat.completion.chunk", "created": 0, "model": "paced",
+                        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+                self.wfile.write(f"data: {json.dumps(body)}\n\n".encode())
+                self.wfile.flush()
+
+            start = time.monotonic()
+            for k in range(tokens):
+                time.sleep(max(0.0, start + k / rate - time.monotonic()))
+                chunk({"content": f"{time.monotonic():.6f} "})
+            chunk({}, "stop")
+            self.wfile.write(b"data: [DONE]\n\n")
+
+    ThreadingHTTPServer.daemon_threads = True
+    ThreadingHTTPServer(("127.0.0.1", port), Handler).serve_forever()
+
+
+def stream(proc, session_id: str, added: list[float], failures: list[str]) -> None:
+    import simple_websocket
+
+    try:
+        ws = simple_websocket.Client.connect(f"{proc.ws_url}/ws/sessions/{session_id}")
+        ws.send(json.dumps({"type": "send", "content": "Go."}))
+        while True:
+            raw = ws.receive(30)
+            if raw is None:
+                raise TimeoutError("no event for 30 s")
+            now = time.monotonic()
+            event = json.loads(raw)
+            if event["type"] == "delta":
+                added.extend(now - float(t) for t in NUMBER.findall(event["text"]))
+            elif event["type"] in ("done", "error", "stopped"):
+                if event["type"] != "done":
+                    failures.append(event["type"])
+                break
+        ws.close()
+    except Exception as exc:  # a stream that did not finish is a failure of the step
+        failures.append(repr(exc))
+
+
+def step(procs: list, n: int) -> tuple[float, float, int]:
+    """n paced streams, split between the processes; (p50 ms, p99 ms, failures)."""
+    sessions = []
+    for i in range(n):
+        proc = procs[i % len(procs)]
+        _, doc = proc.request("POST", "/api/documents", {"title": "b", "sections": [{"title": "s", "content": "x"}]})
+        _, session = proc.request("POST", f"/api/documents/{doc['id']}/sections/{doc['sections'][0]['id']}/sessions",
+                                  {})
+        sessions.append((proc, session["id"]))
+    added: list[float] = []
+    failures: list[str] = []
+    threads = [threading.Thread(target=stream, args=(proc, sid, added, failures)) for proc, sid in sessions]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    added.sort()
+    if not added:
+        return float("inf"), float("inf"), len(failures) or n
+    return (added[len(added) // 2] * 1000, added[min(len(added) - 1, int(len(added) * 0.99))] * 1000,
+            len(failures))
+
+
+def run_config(name: str, count: int, redis_url: str | None, model_url: str, steps: list[int],
+               bound: float) -> tuple[int, dict[int, tuple[float, float, int]]]:
+    from app_process import AppProcess
+
+    env = {"OPENAI_BASE_URL": model_url, "OPENAI_API_KEY": "bench", "VICE_AI_MODEL": "paced",
+           "VICE_AI_MODELS": "paced", **({"VICE_AI_REDIS_URL": redis_url} if redis_url else {})}
+    with tempfile.TemporaryDirectory(prefix="vice-scale-") as folder:
+        data = os.path.join(folder, "data")
+        os.mkdir(data)
+        procs = [AppProcess(data, env=env) for _ in range(count)]
+        held, figures = 0, {}
+        try:
+            for n in steps:
+                p50, p99, failed = step(procs, n)
+                figures[n] = (p50, p99, failed)
+                print(f"  {name:<18} {n:>4} streams: added p50 {p50:7.1f} ms  p99 {p99:7.1f} ms  failed {failed}",
+                      flush=True)
+                if failed or p99 > bound:
+                    break
+                held = n
+        finally:
+            for proc in procs:
+                proc.stop()
+    return held, figures
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--tokens", type=int, default=40)
+    parser.add_argument("--rate", type=float, default=20.0)
+    parser.add_argument("--bound", type=float, default=100.0, help="added-latency p99 bound, ms")
+    args = parser.parse_args(argv)
+    steps = [20, 40, 60, 80] if args.quick else [40, 80, 120, 160, 200, 240, 280, 320]
+
+    from app_process import free_port
+    from redis_server import RedisServer
+
+    port = free_port()
+    model = subprocess.Popen([sys.executable, __file__, "--serve-model", str(port), str(args.tokens),
+                              str(args.rate)])
+    folder = tempfile.mkdtemp(prefix="vice-scale-redis-")
+    redis = RedisServer(folder)
+    print(f"load average {os.getloadavg()}; {args.tokens} tokens per stream at {args.rate}/s; "
+          f"bound p99 {args.bound} ms", flush=True)
+    try:
+        time.sleep(0.5)
+        url = f"http://127.0.0.1:{port}/v1"
+        results = {}
+        for name, count, with_redis in (("embedded, 1 proc", 1, False), ("redis, 1 proc", 1, True),
+                                        ("redis, 2 procs", 2, True)):
+            redis.flush()
+            results[name] = run_config(name, count, redis.url if with_redis else None, url, steps, args.bound)
+    finally:
+        redis.stop()
+        model.terminate()
+        model.wait()
+    held = {name: r[0] for name, r in results.items()}
+    print(f"held within p99 {args.bound} ms: {held}")
+    one, two = held["redis, 1 proc"], held["redis, 2 procs"]
+    print(f"2 procs / 1 proc (redis): {two / one if one else float('nan'):.2f}x (goal >= 1.6x)")
+    common = [n for n in results["embedded, 1 proc"][1] if n in results["redis, 1 proc"][1]]
+    for n in common:
+        embedded, redis_p99 = results["embedded, 1 proc"][1][n][1], results["redis, 1 proc"][1][n][1]
+        print(f"  {n} streams: added p99 redis {redis_p99:.1f} ms / embedded {embedded:.1f} ms = "
+              f"{redis_p99 / embedded:.2f}x (goal <= 2x)")
+    return 0
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 5 and sys.argv[1] == "--serve-model":
+        serve_model(int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]))
+    else:
+        sys.exit(main())
