@@ -79,7 +79,7 @@ def test_edit_and_resend_makes_a_sibling_and_sends_only_its_branch(make_app, fak
 
 
 def test_editing_the_first_message_with_a_null_parent(client):
-    session, first, _ = _two_turns(client)
+    session, first, second = _two_turns(client)
     edited = _send(client, session["id"], "What does it cost?", parent_id=None)
     assert edited["user_message"]["parent_id"] is None
     view = _view(client, session["id"])
@@ -87,7 +87,7 @@ def test_editing_the_first_message_with_a_null_parent(client):
     assert _by_id(view)[edited["user_message"]["id"]]["sibling_ids"] == [first["user_message"]["id"],
                                                                           edited["user_message"]["id"]]
     other = _view(client, session["id"], leaf=first["user_message"]["id"])
-    assert other["shown_leaf"] == first["assistant_message"]["id"] and other["active_leaf"] != other["shown_leaf"]
+    assert other["shown_leaf"] == second["assistant_message"]["id"] and other["active_leaf"] != other["shown_leaf"]
     assert _by_id(other)[first["user_message"]["id"]]["sibling_index"] == 0
     # The reply of the new branch was written without the old branch's two turns.
     receipt = edited["assistant_message"]["receipt"]
