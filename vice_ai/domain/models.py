@@ -207,9 +207,9 @@ class Section:
         )
 
     def public(self) -> dict[str, Any]:
-        """The section as the API shows it (history has its own route)."""
-        data = asdict(self)
-        data.pop("history")
+        """The section as the API shows it (history has its own route): a shallow view, for serializing at once
+        (a stored section is never edited in place: an edit works on a copy that replaces it)."""
+        data = {name: getattr(self, name) for name in _SECTION_PUBLIC}
         data["content_hash"] = content_hash(self.content)
         return data
 
@@ -219,6 +219,9 @@ class Section:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Section:
         return cls(**_known(cls, data))
+
+
+_SECTION_PUBLIC = tuple(f.name for f in fields(Section) if f.name != "history")
 
 
 @dataclass
