@@ -21,7 +21,7 @@ def _next_millisecond() -> None:
 def test_list_is_empty_at_first(client):
     resp = client.get("/api/documents")
     assert resp.status_code == 200
-    assert resp.get_json() == {"documents": []}
+    assert resp.get_json() == {"documents": [], "has_more": False, "next_cursor": None}
 
 
 def test_list_newest_first_with_summaries(client):

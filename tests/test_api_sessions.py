@@ -371,8 +371,10 @@ def test_regenerate_answers_the_last_question_again(client):
     assert again["assistant_message"]["id"] != first["assistant_message"]["id"]
     assert again["assistant_message"]["parent_id"] == first["user_message"]["id"]
     # Nothing is deleted: the earlier reply stays, so branches remain possible.
-    ids = [m["id"] for m in client.get(f"/api/sessions/{session['id']}").get_json()["messages"]]
-    assert ids == [first["user_message"]["id"], first["assistant_message"]["id"], again["assistant_message"]["id"]]
+    view = client.get(f"/api/sessions/{session['id']}").get_json()
+    assert view["message_count"] == 3
+    assert [m["id"] for m in view["messages"]] == [first["user_message"]["id"], again["assistant_message"]["id"]]
+    assert view["messages"][1]["sibling_ids"] == [first["assistant_message"]["id"], again["assistant_message"]["id"]]
     # The offline assistant is deterministic: same question, same section, same words.
     assert again["assistant_message"]["content"] == first["assistant_message"]["content"]
 

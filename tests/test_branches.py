@@ -21,8 +21,9 @@ def _send(client, session_id: str, content: str, **extra) -> dict:
     return resp.get_json()
 
 
-def _view(client, session_id: str) -> dict:
-    resp = client.get(f"/api/sessions/{session_id}")
+def _view(client, session_id: str, leaf: str | None = None) -> dict:
+    """A chat's first page: its active branch, or the branch through `leaf` (the view pages along one branch)."""
+    resp = client.get(f"/api/sessions/{session_id}" + (f"?leaf={leaf}" if leaf else ""))
     assert resp.status_code == 200
     return resp.get_json()
 
@@ -62,12 +63,13 @@ def test_edit_and_resend_makes_a_sibling_and_sends_only_its_branch(make_app, fak
     assert "2 messages on other branches" in reply["receipt"]["branch_note"]
 
     view = _view(client, session["id"])
-    assert len(view["messages"]) == 6  # nothing was deleted
+    assert view["message_count"] == 6  # nothing was deleted
     assert view["active_leaf"] == reply["id"]
     assert view["active_path"] == [first["user_message"]["id"], first["assistant_message"]["id"],
                                    question["id"], reply["id"]]
+    assert [m["id"] for m in view["messages"]] == view["active_path"]  # the page shows the active branch
     messages = _by_id(view)
-    old = messages[second["user_message"]["id"]]
+    old = _by_id(_view(client, session["id"], leaf=second["user_message"]["id"]))[second["user_message"]["id"]]
     assert old["sibling_ids"] == [second["user_message"]["id"], question["id"]] and old["sibling_index"] == 0
     assert messages[question["id"]]["sibling_index"] == 1
     assert messages[first["user_message"]["id"]]["sibling_ids"] == [first["user_message"]["id"]]
@@ -77,13 +79,16 @@ def test_edit_and_resend_makes_a_sibling_and_sends_only_its_branch(make_app, fak
 
 
 def test_editing_the_first_message_with_a_null_parent(client):
-    session, first, _ = _two_turns(client)
+    session, first, second = _two_turns(client)
     edited = _send(client, session["id"], "What does it cost?", parent_id=None)
     assert edited["user_message"]["parent_id"] is None
     view = _view(client, session["id"])
     assert view["active_path"] == [edited["user_message"]["id"], edited["assistant_message"]["id"]]
-    assert _by_id(view)[first["user_message"]["id"]]["sibling_ids"] == [first["user_message"]["id"],
-                                                                         edited["user_message"]["id"]]
+    assert _by_id(view)[edited["user_message"]["id"]]["sibling_ids"] == [first["user_message"]["id"],
+                                                                          edited["user_message"]["id"]]
+    other = _view(client, session["id"], leaf=first["user_message"]["id"])
+    assert other["shown_leaf"] == second["assistant_message"]["id"] and other["active_leaf"] != other["shown_leaf"]
+    assert _by_id(other)[first["user_message"]["id"]]["sibling_index"] == 0
     # The reply of the new branch was written without the old branch's two turns.
     receipt = edited["assistant_message"]["receipt"]
     assert receipt["messages_kept"] == 1 and receipt["messages_other_branches"] == 4
@@ -171,7 +176,7 @@ def test_regenerate_an_earlier_reply_makes_its_sibling(make_app, fake_openai):
     assert _sent_contents(fake_openai.chat_requests[-1]) == ["What is the budget?"]
     assert again["assistant_message"]["receipt"]["messages_other_branches"] == 3
     view = _view(client, session["id"])
-    assert len(view["messages"]) == 5
+    assert view["message_count"] == 5
     assert view["active_path"] == [first["user_message"]["id"], again["assistant_message"]["id"]]
     reply = _by_id(view)[again["assistant_message"]["id"]]
     assert reply["sibling_ids"] == [first["assistant_message"]["id"], again["assistant_message"]["id"]]
@@ -228,7 +233,7 @@ def test_regenerate_a_stopped_reply_and_no_switching_while_generating(make_app):
     reply = again["body"]["assistant_message"]
     assert reply["parent_id"] == question["id"] and reply["id"] != stopped["id"]
     view = _view(client, session["id"])
-    assert _by_id(view)[stopped["id"]]["sibling_ids"] == [stopped["id"], reply["id"]]
+    assert _by_id(view)[reply["id"]]["sibling_ids"] == [stopped["id"], reply["id"]]
     assert view["active_leaf"] == reply["id"]
 
 
@@ -278,7 +283,7 @@ def test_a_reply_left_streaming_on_another_branch_is_recovered(make_app):
     with state.edit_session(session["id"]) as writer:
         writer.set(active_leaf=second["assistant_message"]["id"])
     view = _view(make_app().test_client(), session["id"])
-    recovered = _by_id(view)[ghost.id]
+    recovered = _by_id(_view(make_app().test_client(), session["id"], leaf=ghost.id))[ghost.id]
     assert recovered["status"] == "interrupted" and recovered["content"] == "Half"
     assert recovered["error"]["reason"] == "server_restart"
     assert view["active_leaf"] == second["assistant_message"]["id"]
@@ -326,7 +331,7 @@ def test_websocket_send_with_parent_and_retry_with_message_id(app, live_server):
     finally:
         ws.close()
     view = _view(client, session["id"])
-    assert len(view["messages"]) == 5 and view["active_leaf"] == events[-1]["message"]["id"]
+    assert view["message_count"] == 5 and view["active_leaf"] == events[-1]["message"]["id"]
 
 
 def test_exports_and_stats_count_every_branch(client):

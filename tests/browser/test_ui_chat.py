@@ -107,9 +107,12 @@ def test_model_error_shows_inline_with_a_retry_that_works(served, doc, model, ne
     expect(page.locator("#messages .msg-assistant")).to_have_count(1)
     expect(recovered.locator(".branch-count")).to_have_text("2 / 2")
     expect(retry).to_be_hidden()
-    messages = session_of(served, page)["messages"]
-    assert [m["role"] for m in messages] == ["user", "assistant", "assistant"]
-    assert [m["status"] for m in messages[1:]] == ["error", "complete"]
+    session = session_of(served, page)  # its page shows the active branch; the failed reply is its sibling
+    messages = session["messages"]
+    assert [m["role"] for m in messages] == ["user", "assistant"] and session["message_count"] == 3
+    assert messages[1]["status"] == "complete" and messages[1]["sibling_index"] == 1
+    failed_id = messages[1]["sibling_ids"][0]
+    assert session_of_leaf(served, session["id"], failed_id)["messages"][1]["status"] == "error"
 
 
 def test_html_from_a_model_or_a_document_stays_inert(served, model, new_page):
@@ -207,3 +210,8 @@ def test_an_interrupted_reply_offers_continue_which_appends_to_it(served, doc, m
     assert messages[1]["content"] == "The budget is forty thousand euros."
     # The model was asked to go on from its own text.
     assert model.chat_requests[-1].json["messages"][-2] == {"role": "assistant", "content": "The budget is forty"}
+
+
+def session_of_leaf(served, session_id: str, leaf: str) -> dict:
+    """The page of a chat's branch through `leaf`."""
+    return served.api("GET", f"/api/sessions/{session_id}?leaf={leaf}")

@@ -44,18 +44,28 @@ class Access:
         heir = self.accounts.first_admin()
         return heir.id if heir else None
 
-    def document_level(self, doc: Document, user: User | None) -> str | None:
-        """"owner", "edit", "read" or None for what `user` may do with `doc`."""
+    def document_level(self, doc: Document, user: User | None, heir: Any = None) -> str | None:
+        """"owner", "edit", "read" or None for what `user` may do with `doc`.
+
+        `heir`: `owner_id("local")` when the caller already knows it (a list asks once, not per document).
+        """
         if user is None:
             return None
         if self.mode == "local":
             return OWNER  # one user, who owns everything
-        if self.owner_id(doc.owner) == user.id:
+        owner = heir if doc.owner == LOCAL_ID and heir is not None else self.owner_id(doc.owner)
+        if owner == user.id:
             return OWNER
         for share in doc.shared_with:
             if share.get("user") == user.id and share.get("access") in SHARE_LEVELS:
                 return share["access"]
         return None
+
+    def document_levels(self, docs: list[Document], user: User | None) -> list[str | None]:
+        """`document_level` of each document, the heir of local files looked up once for them all."""
+        needs_heir = self.mode != "local" and any(d.owner == LOCAL_ID for d in docs)
+        heir = (self.owner_id(LOCAL_ID) or "") if needs_heir else None
+        return [self.document_level(d, user, heir) for d in docs]
 
     def session_level(self, session: ChatSession, doc: Document, user: User | None) -> str | None:
         """"edit" (send, stop, retry, change, delete), "read" or None for a chat session."""

@@ -5,9 +5,17 @@ from flask import Blueprint, jsonify
 
 from ..domain import deletion
 from ..domain import documents as service
+from ..domain.document_list import document_page
 from ..domain.resources import document_view, load_document
 from .declare import ErrorOut, ResponseSpec, declare
-from .schemas.documents import CreateDocumentIn, DocumentDeletedOut, DocumentListOut, SectionFieldsIn, UpdateDocumentIn
+from .schemas.documents import (
+    CreateDocumentIn,
+    DocumentDeletedOut,
+    DocumentListOut,
+    DocumentPageQuery,
+    SectionFieldsIn,
+    UpdateDocumentIn,
+)
 from .schemas.resources import DocumentOut
 
 bp = Blueprint("documents", __name__, url_prefix="/api/documents")
@@ -22,10 +30,13 @@ def new_section(spec: SectionFieldsIn) -> service.NewSection:
 
 
 @bp.get("")
-@declare(responses={200: DocumentListOut})
-def list_documents():
-    """The documents the user may see (own and shared), newest first, each with the user's `access`."""
-    return jsonify({"documents": [{**d.summary(), "access": level} for d, level in service.visible_documents()]})
+@declare(query=DocumentPageQuery, responses={200: DocumentListOut})
+def list_documents(query: DocumentPageQuery):
+    """The documents the user may see (own and shared), last changed first, each with the user's `access`.
+
+    A page of `limit` (default 50); `next_cursor` asks for the next one.
+    """
+    return jsonify(document_page(query.limit, query.cursor))
 
 
 @bp.post("")

@@ -22,6 +22,7 @@ from .schemas.sessions import (
     RoundErrorOut,
     RoundOut,
     SendMessageIn,
+    SessionPageQuery,
     SessionsOut,
     StoppedOut,
     UpdateSessionIn,
@@ -52,11 +53,15 @@ def list_sessions(doc_id: str, section_id: str, query: ListSessionsQuery):
 
 
 @bp.get("/sessions/<session_id>")
-@declare(responses={200: SessionOut}, tags=TAGS)
-def get_session(session_id: str):
-    """A chat with its messages, the section's current version and whether it is generating."""
+@declare(query=SessionPageQuery, responses={200: SessionOut}, tags=TAGS)
+def get_session(session_id: str, query: SessionPageQuery):
+    """A chat with a page of its messages, the section's current version and whether it is generating.
+
+    The page is the newest `limit` messages (default 50) of the active branch, or of the branch through
+    `leaf`, or before `before`, oldest first; `has_more` says whether older ones remain.
+    """
     load_session(session_id)
-    return jsonify(chats.session_view(session_id))
+    return jsonify(chats.session_view(session_id, query.limit, query.before, query.leaf))
 
 
 @bp.patch("/sessions/<session_id>")

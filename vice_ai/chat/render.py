@@ -111,9 +111,71 @@ class RenderCache:
         return html
 
 
+class ReplyCache:
+    """Final replies' HTML by message id, at most `max_chars` (HTML and Markdown) in all, least recently used
+    dropped first. An entry holds the Markdown it was made from: a reply whose text changed (continued, redacted,
+    replaced) renders anew, so the cache can never show stale HTML."""
+
+    def __init__(self, max_chars: int = 16_000_000) -> None:
+        self.max_chars = max_chars
+        self._items: OrderedDict[str, tuple[str, str]] = OrderedDict()
+        self._size = 0
+        self._lock = threading.Lock()
+        self.renders = 0
+
+    def html(self, message_id: str, content: str) -> str:
+        with self._lock:
+            found = self._items.get(message_id)
+            if found is not None and found[0] == content:  # the same str object: a pointer compare
+                self._items.move_to_end(message_id)
+                return found[1]
+        html = render_markdown(content)
+        with self._lock:
+            self.renders += 1
+            old = self._items.pop(message_id, None)
+            if old is not None:
+                self._size -= len(old[0]) + len(old[1])
+            self._items[message_id] = (content, html)
+            self._size += len(content) + len(html)
+            while self._size > self.max_chars and len(self._items) > 1:
+                _, (text, dropped) = self._items.popitem(last=False)
+                self._size -= len(text) + len(dropped)
+        return html
+
+
+# Replies' HTML, shared by every request: a final reply is rendered once (a streaming one each time it is asked).
+replies = ReplyCache()
+
+
+def reply_html(message: Any) -> str:
+    """A reply's sanitized HTML: remembered once the reply is final, rendered afresh while it streams."""
+    content = message.content or ""
+    if message.status == "streaming":
+        return render_markdown(content)
+    return replies.html(message.id, content)
+
+
+_MESSAGE_FIELDS = ("role", "content", "id", "parent_id", "created_at", "status", "model", "section_version",
+                   "references", "receipt", "error", "tool_calls", "tool_call_id", "notice")
+
+
+def page_message_view(message: Any) -> dict[str, Any]:
+    """`message_view` without the deep copy, for answers serialized at once (the message is never edited in
+    place: a change replaces it)."""
+    data = {name: getattr(message, name) for name in _MESSAGE_FIELDS}
+    if message.role == "assistant":
+        data["html"] = reply_html(message)
+    return data
+
+
 def message_view(message: Any) -> dict[str, Any]:
-    """A message as clients see it: its fields plus `html` for assistant replies."""
-    data = message.to_dict() if hasattr(message, "to_dict") else dict(message)
+    """A message as clients see it: its fields (a copy) plus `html` for assistant replies."""
+    if hasattr(message, "to_dict"):
+        data = message.to_dict()
+        if data.get("role") == "assistant":
+            data["html"] = reply_html(message)
+        return data
+    data = dict(message)
     if data.get("role") == "assistant":
         data["html"] = render_markdown(data.get("content") or "")
     return data

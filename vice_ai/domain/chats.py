@@ -9,17 +9,17 @@ from typing import TYPE_CHECKING, Any
 
 from ..accounts.identity import current_user
 from ..chat.branching import END, Parent
-from ..chat.render import message_view
 from ..errors import BadRequest, Conflict, NotFound
 from ..housekeeping.redaction import redact, redact_json, redact_variables
 from ..services import services
 from . import presets
 from . import variables as bounds
-from .branches import chosen_leaf, with_tree
+from .branches import chosen_leaf
 from .documents import write_reply
 from .models import ChatSession, Message, now
 from .passages import selection_of
-from .resources import EDIT, edit_session, load_document, load_section, load_session, session_level
+from .resources import EDIT, edit_session, load_document, load_section, load_session
+from .session_page import session_view as session_view  # a chat's view, page by page
 
 if TYPE_CHECKING:
     from ..chat.rounds import Round
@@ -32,23 +32,6 @@ def check_tools(names: list[str]) -> list[str]:
     if unknown:
         raise BadRequest(f"Unknown tool(s): {', '.join(unknown)}. Known: {', '.join(known)}.", field="config.tools")
     return list(dict.fromkeys(names))
-
-
-def session_view(session_id: str) -> dict[str, Any]:
-    """A chat as the API shows it: messages, whether it is generating, the section's version, the caller's access."""
-    found = services()
-    found.engine.recover(session_id)
-    data = found.state.session_dict(session_id)
-    if data is None:
-        raise NotFound("Chat session not found.")
-    doc = load_document(data["document_id"])
-    data["section_version"] = load_section(doc, data["section_id"]).version
-    session = found.state.get_chat_session(session_id)
-    data["access"] = session_level(session, doc) if session is not None else None
-    data["generating"] = found.engine.running(session_id) is not None
-    tree = ChatSession.from_dict(data)  # the branches of this very copy
-    data["messages"] = [message_view(m) for m in data["messages"]]
-    return with_tree(data, tree)
 
 
 def create_session(doc_id: str, section_id: str, title: str | None, config: dict[str, Any],

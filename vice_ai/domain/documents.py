@@ -59,7 +59,8 @@ def create_document(title: str, description: str, sections: list[NewSection]) ->
 def visible_documents() -> list[tuple[Document, str]]:
     """The documents the current user may see (own and shared), newest first, each with the user's access level."""
     user, rules = current_user(), services().access
-    visible = [(d, rules.document_level(d, user)) for d in services().state.list_documents()]
+    docs = services().state.list_documents()
+    visible = list(zip(docs, rules.document_levels(docs, user), strict=True))
     return sorted(((d, level) for d, level in visible if level), key=lambda pair: pair[0].updated_at, reverse=True)
 
 

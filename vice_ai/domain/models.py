@@ -103,6 +103,10 @@ class ChatSession:
 
     def __post_init__(self) -> None:
         self._positions = {m.id: i for i, m in enumerate(self.messages)}
+        # Each parent id with its children's ids, oldest first: pages of a long chat never scan all of it.
+        self._children: dict[str | None, list[str]] = {}
+        for m in self.messages:
+            self._children.setdefault(m.parent_id, []).append(m.id)
 
     # Editable top-level fields, as journal "set" records carry them.
     SETTABLE = ("title", "context_documents", "references", "config", "variables", "suggestions", "streams",
@@ -117,10 +121,25 @@ class ChatSession:
         if pos is None:
             self._positions[message.id] = len(self.messages)
             self.messages.append(message)
+            self._children.setdefault(message.parent_id, []).append(message.id)
             if self.active_leaf is not None and message.parent_id == self.active_leaf:
                 self.active_leaf = message.id
         else:
+            old = self.messages[pos]
             self.messages[pos] = message
+            if old.parent_id != message.parent_id:  # not done by the app; kept exact all the same
+                self._children[old.parent_id].remove(message.id)
+                kids = self._children.setdefault(message.parent_id, [])
+                kids.append(message.id)
+                kids.sort(key=self._positions.__getitem__)
+
+    def child_ids(self, parent_id: str | None) -> list[str]:
+        """The ids of the messages whose `parent_id` is `parent_id`, oldest first (do not change the list)."""
+        return self._children.get(parent_id, [])
+
+    def position(self, message_id: str) -> int:
+        """Where a message stands in the order messages were written (KeyError for an unknown id)."""
+        return self._positions[message_id]
 
     def get_message(self, message_id: str) -> Message | None:
         pos = self._positions.get(message_id)
@@ -188,9 +207,9 @@ class Section:
         )
 
     def public(self) -> dict[str, Any]:
-        """The section as the API shows it (history has its own route)."""
-        data = asdict(self)
-        data.pop("history")
+        """The section as the API shows it (history has its own route): a shallow view, for serializing at once
+        (a stored section is never edited in place: an edit works on a copy that replaces it)."""
+        data = {name: getattr(self, name) for name in _SECTION_PUBLIC}
         data["content_hash"] = content_hash(self.content)
         return data
 
@@ -200,6 +219,9 @@ class Section:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Section:
         return cls(**_known(cls, data))
+
+
+_SECTION_PUBLIC = tuple(f.name for f in fields(Section) if f.name != "history")
 
 
 @dataclass

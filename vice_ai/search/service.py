@@ -256,7 +256,9 @@ class SearchService:
                 raise NotFound("Document not found.")
             docs = {doc.id: doc}
         else:
-            docs = {d.id: d for d in self.state.list_documents() if self.access.document_level(d, user) is not None}
+            every = self.state.list_documents()
+            docs = {d.id: d for d, level in zip(every, self.access.document_levels(every, user), strict=True)
+                    if level is not None}
         expression = match_expression(text)
         if expression is None or not docs:
             return []

@@ -19,7 +19,8 @@ __all__ = [
     "NotBlank", "SectionFieldsIn", "NewSectionIn", "CreateDocumentIn", "UpdateDocumentIn", "CreateSectionIn",
     "UpdateSectionIn",
     "MoveSectionIn", "ShareIn", "DocumentExportQuery", "SignInQuery",
-    "ListedDocumentOut", "DocumentListOut", "DocumentDeletedOut", "SectionDeletedOut", "SectionVersionsOut",
+    "ListedDocumentOut", "DocumentListOut", "DocumentPageQuery", "DocumentDeletedOut", "SectionDeletedOut",
+    "SectionVersionsOut",
     "SectionRevertedOut", "SectionConflictOut", "SectionInUseOut", "ShareOut", "SharesOut", "HealthOut", "ModelsOut",
 ]
 
@@ -156,6 +157,8 @@ class ListedDocumentOut(DocumentSummaryOut):
 
 class DocumentListOut(Out):
     documents: list[ListedDocumentOut]
+    has_more: bool = Field(description="More documents follow: ask again with `cursor=next_cursor`")
+    next_cursor: str | None = Field(description="Where the next page starts (opaque); null on the last page")
 
 
 class DocumentDeletedOut(Out):
@@ -242,3 +245,11 @@ class ModelsOut(Out):
     default: str
     offline: bool
     models: list[str]
+
+
+class DocumentPageQuery(Schema):
+    """A page of the document list (`GET /api/documents`)."""
+
+    limit: int = Field(50, ge=1, le=200, description="Documents per page (1-200)")
+    cursor: str | None = Field(None, max_length=1000, description="`next_cursor` of the page before; absent: "
+                               "the first page")

@@ -138,7 +138,13 @@ class SessionOut(Out):
     access: Literal["edit", "read"] | None
     generating: bool
     active_leaf: str | None
-    active_path: list[str]
+    active_path: list[str] = Field(description="The ids of this page's messages: the newest part of the branch "
+                                   "shown, the whole active branch when it fits one page")
+    shown_leaf: str | None = Field(description="The last message of the branch shown: `active_leaf`, or the "
+                                   "newest descendant of the `leaf` asked for")
+    has_more: bool = Field(description="Older messages of the branch remain: ask with `before` = the first "
+                           "message of this page")
+    message_count: int = Field(description="Messages in the chat, every branch")
 
 
 class UserOut(Out):

@@ -190,6 +190,19 @@ class ListSessionsQuery(Schema):
     archived: bool = Field(False, description="Include archived chats.")
 
 
+PageAnchor = Annotated[str, Field(min_length=1, max_length=100)]
+
+
+class SessionPageQuery(Schema):
+    """A page of a chat: the newest `limit` messages of a branch (before `before`), oldest first."""
+
+    limit: int = Field(50, ge=1, le=200, description="Messages per page (1-200)")
+    before: PageAnchor | None = Field(None, description="The page ends just before this message (its nearest "
+                                     "ancestors); 404 when the chat has no such message")
+    leaf: PageAnchor | None = Field(None, description="Show the branch through this message (to its newest "
+                                   "descendant) instead of the active one; nothing is stored")
+
+
 # ---- answers ----
 
 class SessionsOut(Out):

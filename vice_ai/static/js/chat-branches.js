@@ -1,21 +1,21 @@
-// ChatPane methods for the branches of a chat: every message kept in a tree (by parent_id), the active branch shown,
+// ChatPane methods for the branches of a chat: the loaded messages kept in a tree (by parent_id), the active branch shown,
 // "‹ 2 / 3 ›" between siblings, Edit on the user's messages and Regenerate on replies. See README "Branches".
-import { patch } from "./api.js";
+import { get, patch } from "./api.js";
 import { el, toast } from "./ui.js";
 import { selectionOf } from "./selection.js";
 
 export const branchMethods = {
   /** Forget the tree (another chat, or a fresh load). */
   resetTree() {
-    this.tree = new Map(); // message id -> message, every branch, in the order they were written
+    this.tree = new Map(); // message id -> message: the pages loaded and what live events brought
     this.leaf = null;
   },
 
-  /** The chat as loaded: all its messages; the branch shown ends at `active_leaf`. */
+  /** The chat as loaded: the newest page of the branch shown (it ends at `shown_leaf`); older pages come later. */
   loadTree(data) {
     this.resetTree();
     for (const m of data.messages) this.tree.set(m.id, m);
-    this.leaf = data.active_leaf || (data.messages.length ? data.messages[data.messages.length - 1].id : null);
+    this.leaf = data.shown_leaf || data.active_leaf || (data.messages.length ? data.messages[data.messages.length - 1].id : null);
   },
 
   /** The messages from the first to `id`. */
@@ -34,20 +34,21 @@ export const branchMethods = {
     return this.pathTo(this.leaf).filter((m) => m.role === "user" || m.role === "assistant");
   },
 
-  /** The messages with the same parent and role as `m` (itself included), oldest first. */
+  /** The ids of the messages with the same parent and role as `m` (itself included), oldest first: the server
+   * says (`sibling_ids`), and new ones from live events are added to it. */
   siblingsOf(m) {
-    const parent = (x) => (x.parent_id && this.tree.has(x.parent_id) ? x.parent_id : null);
-    return [...this.tree.values()].filter((x) => x.role === m.role && parent(x) === parent(m));
+    const known = this.tree.get(m.id) || m; // a live event's copy has no sibling_ids: the tree's has
+    return known.sibling_ids && known.sibling_ids.includes(m.id) ? known.sibling_ids : [m.id];
   },
 
-  /** The message written last among `id` and everything below it (the server's choice too). */
-  newestDescendant(id) {
-    const below = new Set([id]);
-    let best = id;
-    for (const m of this.tree.values()) {
-      if (m.parent_id && below.has(m.parent_id)) { below.add(m.id); best = m.id; }
-    }
-    return best;
+  /** A new message joins its siblings' list (those loaded share one list). */
+  addSibling(message) {
+    const parent = message.parent_id || null;
+    const peer = [...this.tree.values()].find((x) => x.id !== message.id && x.role === message.role
+      && (x.parent_id || null) === parent && x.sibling_ids);
+    const ids = peer ? [...peer.sibling_ids.filter((id) => id !== message.id), message.id] : [message.id];
+    for (const id of ids) { const x = this.tree.get(id); if (x) x.sibling_ids = ids; }
+    message.sibling_ids = ids;
   },
 
   /**
@@ -57,6 +58,7 @@ export const branchMethods = {
   trackLive(message) {
     if (this.rendering) return false;
     const known = this.tree.has(message.id);
+    if (!known) this.addSibling(message);
     this.tree.set(message.id, known ? { ...this.tree.get(message.id), ...message } : message);
     if (known) return !this.views.has(message.id) && (message.role === "user" || message.role === "assistant");
     const branch = this.leaf !== null && message.parent_id !== this.leaf;
@@ -77,6 +79,7 @@ export const branchMethods = {
       this.rendering = false;
     }
     this.refreshAll();
+    this.showMoreMarker(); // chat-history.js
   },
 
   /** The first message of a chat named it: show the new title. */
@@ -92,15 +95,13 @@ export const branchMethods = {
   async goSibling(m, step) {
     if (this.generating) { toast("A reply is still being written. Stop it or wait for it to finish."); return; }
     const siblings = this.siblingsOf(m);
-    const target = siblings[siblings.findIndex((x) => x.id === m.id) + step];
+    const target = siblings[siblings.indexOf(m.id) + step];
     if (!target) return;
-    if (!this.canWriteChat) { // a reader looks around without changing the chat
-      this.leaf = this.newestDescendant(target.id);
-      this.showPath();
-      return;
-    }
     try {
-      const data = await patch(`/api/sessions/${this.session.id}`, { active_leaf: target.id });
+      const id = this.session.id;
+      // A reader looks around without changing the chat: the page of the branch through that message.
+      const data = this.canWriteChat ? await patch(`/api/sessions/${id}`, { active_leaf: target })
+        : await get(`/api/sessions/${id}?leaf=${encodeURIComponent(target)}`);
       if (this.session && this.session.id === data.id) this.renderSession(data);
     } catch (err) {
       toast(`Could not switch branches: ${err.message}`, { kind: "error" });
@@ -148,7 +149,7 @@ export const branchMethods = {
   branchBar(view) {
     const m = view.data;
     const siblings = this.siblingsOf(m);
-    const index = siblings.findIndex((x) => x.id === m.id);
+    const index = siblings.indexOf(m.id);
     const parts = [];
     if (siblings.length > 1) {
       parts.push(el("span", { class: "branch-nav", role: "group", "aria-label": "Versions" },

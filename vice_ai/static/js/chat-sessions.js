@@ -165,6 +165,8 @@ export const sessionMethods = {
     if (!this.generating) this.tools.settle();
     this.stick = true;
     this.scrollDown(true);
+    this.setHistory(data); // older pages load on scrolling up (chat-history.js)
+    if (this.hasMore && this.list.scrollHeight <= this.list.clientHeight) this.loadOlder();
   },
 
   async newSession(firstMessage = null) {

@@ -6,6 +6,7 @@ import { sessionMethods } from "./chat-sessions.js";
 import { messageMethods } from "./chat-messages.js";
 import { composerMethods } from "./chat-composer.js";
 import { branchMethods } from "./chat-branches.js";
+import { historyMethods } from "./chat-history.js";
 import { ChatFiles } from "./files.js";
 import { PassageChip, passageMethods } from "./selection.js";
 import { ComposerDrafts, recoveryMethods } from "./chat-drafts.js";
@@ -82,6 +83,7 @@ export class ChatPane {
     this.list.addEventListener("scroll", () => {
       this.stick = this.list.scrollHeight - this.list.scrollTop - this.list.clientHeight < STICK_PX;
       if (this.stick) this.jump.hidden = true;
+      this.maybeLoadOlder(); // a long chat's older pages (chat-history.js)
     });
     this.jump.addEventListener("click", () => { this.stick = true; this.scrollDown(true); });
     this.sessionSelect.addEventListener("change", () => this.openSession(this.sessionSelect.value));
@@ -160,4 +162,4 @@ export class ChatPane {
 
 // ChatPane's other methods, kept in files by what they do; in all of them `this` is the pane.
 Object.assign(ChatPane.prototype, sessionMethods, messageMethods, composerMethods, branchMethods, passageMethods,
-  recoveryMethods);
+  recoveryMethods, historyMethods);

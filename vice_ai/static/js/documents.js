@@ -76,6 +76,26 @@ async function remove(doc) {
   }
 }
 
+/** The list comes a page at a time: "Show more" asks for the page after the last one shown. */
+function moreButton(rows, cursor) {
+  list.querySelectorAll(".docs-more").forEach((n) => n.remove());
+  if (!cursor) return;
+  const button = el("button", { class: "btn docs-more", type: "button", text: "Show more documents" });
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    try {
+      const data = await get(`/api/documents?cursor=${encodeURIComponent(cursor)}`);
+      const shown = new Set([...rows.querySelectorAll(".doc-row[data-id]")].map((r) => r.dataset.id));
+      rows.append(...data.documents.filter((d) => !shown.has(d.id)).map(renderRow));
+      moreButton(rows, data.next_cursor);
+    } catch (err) {
+      button.disabled = false;
+      toast(`Could not load more documents: ${err.message}`, { kind: "error" });
+    }
+  });
+  list.append(button);
+}
+
 async function load() {
   try {
     const data = await get("/api/documents");
@@ -88,7 +108,9 @@ async function load() {
     }
     const head = el("li", { class: "doc-row doc-row-head", "aria-hidden": "true" },
       el("span", { text: "Title" }), el("span", { text: "Sections" }), el("span", { text: "Last change" }), el("span"));
-    list.replaceChildren(el("ul", { class: "doc-rows" }, head, data.documents.map(renderRow)));
+    const rows = el("ul", { class: "doc-rows" }, head, data.documents.map(renderRow));
+    list.replaceChildren(rows);
+    moreButton(rows, data.next_cursor);
   } catch (err) {
     showError(`Could not load the documents: ${err.message}`);
   }
