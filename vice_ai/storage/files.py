@@ -47,22 +47,40 @@ def fsync_dir(folder: str | Path) -> None:
         os.close(fd)
 
 
-def write_atomic(path: Path, payload: bytes) -> None:
-    """Replace a file so a crash leaves the old or the new content: temp file, fsync, rename, fsync folder."""
+def write_temp(path: Path, payload: bytes) -> str:
+    """The first half of `write_atomic`: `payload` in a fsynced temp file beside `path`; returns its name."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(payload)
             fh.flush()
             os.fsync(fh.fileno())
+    except BaseException:
+        _unlink(tmp)
+        raise
+    return tmp
+
+
+def commit_temp(tmp: str, path: Path) -> None:
+    """The second half: rename the temp file over `path`, then make the name durable."""
+    try:
         os.replace(tmp, path)
     except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
+        _unlink(tmp)
         raise
     fsync_dir(path.parent)
+
+
+def _unlink(tmp: str) -> None:
+    try:
+        os.unlink(tmp)
+    except FileNotFoundError:
+        pass
+
+
+def write_atomic(path: Path, payload: bytes) -> None:
+    """Replace a file so a crash leaves the old or the new content: temp file, fsync, rename, fsync folder."""
+    commit_temp(write_temp(path, payload), path)
 
 
 def is_temp_name(name: str) -> bool:
