@@ -10,8 +10,12 @@ import json
 import os
 import tempfile
 import uuid
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
+
+# A long temp file is synced this often while it is written (no large burst of writeback at the end).
+SYNC_EVERY = 1 << 20
 
 # Every data file says which layout it has ({"format_version": 1, "data": ...}).
 FORMAT_VERSION = 1
@@ -47,12 +51,20 @@ def fsync_dir(folder: str | Path) -> None:
         os.close(fd)
 
 
-def write_temp(path: Path, payload: bytes) -> str:
-    """The first half of `write_atomic`: `payload` in a fsynced temp file beside `path`; returns its name."""
+def write_temp(path: Path, payload: bytes | Iterable[bytes]) -> str:
+    """The first half of `write_atomic`: `payload` (bytes, or pieces of it) in a fsynced temp file beside
+    `path`; returns its name. Long payloads are synced every `SYNC_EVERY` bytes as they are written."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
-            fh.write(payload)
+            unsynced = 0
+            for piece in [payload] if isinstance(payload, bytes) else payload:
+                fh.write(piece)
+                unsynced += len(piece)
+                if unsynced >= SYNC_EVERY:
+                    fh.flush()
+                    os.fdatasync(fh.fileno())
+                    unsynced = 0
             fh.flush()
             os.fsync(fh.fileno())
     except BaseException:

@@ -25,7 +25,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -237,8 +237,9 @@ class Store(JournalFiles):
         assert key is not None
         return key
 
-    def stage_snapshot(self, kind: str, item_id: str, payload: bytes) -> str:
-        """A snapshot's payload written and fsynced to a temp file beside it (no lock needed); see `commit_snapshot`."""
+    def stage_snapshot(self, kind: str, item_id: str, payload: Iterable[bytes]) -> str:
+        """A snapshot's payload (in pieces) written and fsynced to a temp file beside it (no lock needed; see
+        `commit_snapshot`), flushed every few MiB so no burst of writeback stalls the appends' syncs."""
         with self.folder.writing(kind):
             return write_temp(self._path(kind, item_id), payload)
 

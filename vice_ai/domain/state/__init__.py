@@ -18,12 +18,13 @@ resource is deleted or evicted.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from ...errors import NotFound, StorageError
-from ...storage.files import CorruptFile
+from ...storage.files import CorruptFile, dumps
 from ...storage.journal import JournalMoved
 from ...storage.store import Store
 from ..models import ChatSession, Document, Message, is_id, new_id, now
@@ -114,13 +115,7 @@ class AppState(DocumentsHalf):
                 return False
             seen, seq, offset = mark.generations[0], mark.seq, mark.offset
             view = self._document_view(found) if kind == "documents" else self._session_view(found)
-        data = self._encode_document(view) if kind == "documents" else self._encode_session(view)
-        try:
-            payload = self.store.snapshot_payload(kind, data, seq)
-        except TypeError:  # a field json cannot take as it is (a nested dataclass?): the slow, exact way
-            data = {**data, "messages": [m.to_dict() for m in view["messages"]]} if kind == "sessions" else data
-            payload = self.store.snapshot_payload(kind, data, seq)
-        temp: str | None = self.store.stage_snapshot(kind, item_id, payload)
+        temp: str | None = self.store.stage_snapshot(kind, item_id, self._encoded(kind, view, seq))
         try:
             with self._hold(kind, item_id):
                 found, mark = refresh(item_id), marks.get(item_id)
@@ -147,11 +142,26 @@ class AppState(DocumentsHalf):
         view["messages"] = list(session.messages)
         return view
 
-    @staticmethod
-    def _encode_session(view: dict[str, Any]) -> dict[str, Any]:
-        data = dict(view)
-        data["messages"] = [{name: getattr(m, name) for name in _MESSAGE_FIELDS} for m in view["messages"]]
-        return data
+    def _encoded(self, kind: str, view: Any, seq: int) -> Iterator[bytes]:
+        """A snapshot's bytes in small pieces, the lock not held: each piece is one short call, so the
+        thread gives the GIL (and the disk) back often and the appends of other threads go on."""
+        if kind == "documents":
+            yield self.store.snapshot_payload(kind, self._encode_document(view), seq)
+            return
+        head = {name: value for name, value in view.items() if name != "messages"}
+        envelope = self.store.snapshot_payload(kind, {**head, "messages": []}, seq)
+        yield envelope[:-3]  # ..."messages":[ ... ]}}: messages is the last field of the last field
+        messages = view["messages"]
+        for start in range(0, len(messages), 64):
+            part = []
+            for m in messages[start:start + 64]:
+                try:
+                    part.append(dumps({name: getattr(m, name) for name in _MESSAGE_FIELDS}))
+                except TypeError:  # a field json cannot take as it is (a nested dataclass?): the exact way
+                    part.append(dumps(m.to_dict()))
+            yield (b"," if start else b"") + b",".join(part)
+            time.sleep(0)
+        yield b"]}}"
 
     # -- chat sessions --------------------------------------------------------------
     def _refresh_session(self, session_id: str) -> ChatSession | None:

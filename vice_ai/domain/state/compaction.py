@@ -69,8 +69,9 @@ class Compactor:
             return self._cond.wait_for(lambda: not self._pending and not self._busy, timeout)
 
     @property
-    def running(self) -> bool:
-        return self._thread is not None
+    def busy(self) -> bool:
+        """A compaction is under way."""
+        return self._busy
 
     def close(self, timeout: float = 5.0) -> None:
         """Finish the compaction under way, drop the queue (the journals keep everything), stop the thread."""
