@@ -204,13 +204,3 @@ class JournalFiles:
         finally:
             if not kept:
                 os.close(fd)
-
-    def forget(self, kind: str, item_id: str) -> None:
-        """Let go of what this store keeps per resource (its lock, if not held, and open descriptors)."""
-        self._forget_journal(kind, item_id)
-        self._bases.pop((kind, item_id), None)
-        with self._locks_guard:
-            lock = self._locks.get(f"{kind}-{item_id}")
-            if lock is not None and not lock.is_locked:
-                del self._locks[f"{kind}-{item_id}"]
-                lock.close()

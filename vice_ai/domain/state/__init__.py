@@ -114,7 +114,7 @@ class AppState(DocumentsHalf):
             if found is None or mark is None or mark.offset <= max(self.compact_bytes, mark.key[2]):
                 return False
             seen, seq, offset = mark.generations[0], mark.seq, mark.offset
-            view = self._document_view(found) if kind == "documents" else self._session_view(found)
+            view = self._document_view(found) if isinstance(found, Document) else self._session_view(found)
         temp: str | None = self.store.stage_snapshot(kind, item_id, self._encoded(kind, view, seq))
         try:
             with self._hold(kind, item_id):
@@ -168,7 +168,7 @@ class AppState(DocumentsHalf):
         generations = self.store.generations("sessions", session_id)
         session, mark = self._table.get("sessions", session_id)
         if session is not None and mark is not None and mark.generations == generations:
-            return session  # type: ignore[no-any-return]  # nobody wrote since we last looked
+            return session  # nobody wrote since we last looked
         try:
             if session is None or mark is None or mark.generations[0] != generations[0]:
                 loaded = self._load_session(session_id)
@@ -191,7 +191,7 @@ class AppState(DocumentsHalf):
         session, mark = loaded
         mark.generations = generations
         self._table.put("sessions", session_id, session, mark)
-        return session  # type: ignore[no-any-return]
+        return session
 
     def _load_session(self, session_id: str) -> tuple[ChatSession, DiskMark] | None:
         """A session from its snapshot and the whole of its journal."""

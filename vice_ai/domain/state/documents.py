@@ -21,7 +21,10 @@ from . import drafts
 from .table import DiskMark
 
 if TYPE_CHECKING:
-    from . import AppState
+    from collections.abc import Callable
+
+    from ...storage.store import Store
+    from .table import Held, ResourceTable
 
 log = logging.getLogger(__name__)
 
@@ -36,11 +39,21 @@ class Moved(Exception):
 class DocumentsHalf:
     """Mixed into `AppState`."""
 
-    def _refresh_document(self: AppState, doc_id: str) -> Document | None:
+    store: Store
+    _table: ResourceTable
+    if TYPE_CHECKING:
+        _hold: Callable[[str, str], Held]
+        tell: Callable[[str, Any], None]
+        _may_exist: Callable[[str, str], bool]
+        _after_append: Callable[[str, str, DiskMark], None]
+        _delete_session_files: Callable[[str], None]
+        _stored: Callable[[str, str], bool]
+
+    def _refresh_document(self, doc_id: str) -> Document | None:
         generations = self.store.generations("documents", doc_id)
         cached, mark = self._table.get("documents", doc_id)
         if cached is not None and mark is not None and mark.generations == generations:
-            return cached  # type: ignore[no-any-return]
+            return cached
         try:
             loaded = None
             if cached is not None and mark is not None and mark.generations[0] == generations[0]:
@@ -65,7 +78,7 @@ class DocumentsHalf:
         self._table.put("documents", doc_id, doc, mark)
         return doc
 
-    def _load_document(self: AppState, doc_id: str) -> tuple[Document, DiskMark] | None:
+    def _load_document(self, doc_id: str) -> tuple[Document, DiskMark] | None:
         snap = self.store.read_snapshot("documents", doc_id)
         if snap is None:
             return None
@@ -77,7 +90,7 @@ class DocumentsHalf:
             raise CorruptFile(f"{doc_id}.journal: {exc}") from exc
         return doc, mark
 
-    def _catch_up_document(self: AppState, doc_id: str, doc: Document, mark: DiskMark) -> Document:
+    def _catch_up_document(self, doc_id: str, doc: Document, mark: DiskMark) -> Document:
         """`doc` with the journal records past `mark` (a new object; the mark moves only on success)."""
         try:
             records, offset = self.store.read_journal("documents", doc_id, mark.offset)
@@ -96,7 +109,7 @@ class DocumentsHalf:
         mark.offset, mark.seq = offset, seq
         return doc
 
-    def _commit_document(self: AppState, current: Document, edited: Document) -> Document:
+    def _commit_document(self, current: Document, edited: Document) -> Document:
         """Journal what changed from `current` to the draft `edited` (hold the locks); the new document."""
         edited.updated_at = now()
         records = drafts.diff(current, edited)
@@ -113,18 +126,18 @@ class DocumentsHalf:
         self.tell("document_saved", doc)
         return doc
 
-    def get_document(self: AppState, doc_id: str) -> Document | None:
+    def get_document(self, doc_id: str) -> Document | None:
         """The current document, or None; reads the files only when they changed."""
         if not self._may_exist("documents", doc_id):
             return None
         with self._hold("documents", doc_id):
             return self._refresh_document(doc_id)
 
-    def list_documents(self: AppState) -> list[Document]:
+    def list_documents(self) -> list[Document]:
         docs = [self.get_document(doc_id) for doc_id in self.store.ids("documents")]
         return [d for d in docs if d is not None]
 
-    def create_document(self: AppState, doc: Document) -> Document:
+    def create_document(self, doc: Document) -> Document:
         with self._hold("documents", doc.id):
             key = self.store.write_snapshot("documents", doc.id, doc.to_dict())
             mark = DiskMark(key, generations=self.store.generations("documents", doc.id))
@@ -133,7 +146,7 @@ class DocumentsHalf:
         return doc
 
     @contextmanager
-    def _locked_document(self: AppState, doc_id: str) -> Iterator[Document]:
+    def _locked_document(self, doc_id: str) -> Iterator[Document]:
         """The fresh document while its locks are held, or NotFound."""
         if not self._may_exist("documents", doc_id):
             raise NotFound("Document not found.")
@@ -144,7 +157,7 @@ class DocumentsHalf:
             yield doc
 
     @contextmanager
-    def edit_document(self: AppState, doc_id: str) -> Iterator[Document]:
+    def edit_document(self, doc_id: str) -> Iterator[Document]:
         """Yield a draft of the fresh document under its locks; what changed is saved on normal exit, nothing
         on error (the draft copies a section when it is first handed out: readers never see a half edit)."""
         with self._locked_document(doc_id) as current:
@@ -152,7 +165,7 @@ class DocumentsHalf:
             yield edited
             self._commit_document(current, edited)
 
-    def delete_document(self: AppState, doc_id: str) -> Document:
+    def delete_document(self, doc_id: str) -> Document:
         """Delete its sessions, then the document, under its locks (a crash between: listed ids, absent)."""
         with self._locked_document(doc_id) as doc:
             for section in doc.sections:
@@ -163,7 +176,7 @@ class DocumentsHalf:
             self.tell("document_deleted", doc_id)
         return doc
 
-    def repair_document(self: AppState, doc_id: str) -> list[str]:
+    def repair_document(self, doc_id: str) -> list[str]:
         """Unlist the sessions a document lists with no file (neither stored nor quarantined); returns them."""
         doc = self.get_document(doc_id)
         if doc is None or all(self._stored("sessions", sid) for s in doc.sections for sid in s.session_ids):
@@ -177,8 +190,8 @@ class DocumentsHalf:
                 self._commit_document(current, edited)
         return missing
 
-    def _document_view(self: AppState, doc: Document) -> Any:
+    def _document_view(self, doc: Document) -> Any:
         return doc  # never changed in place: encoding it later, without the lock, is safe
 
-    def _encode_document(self: AppState, view: Any) -> dict[str, Any]:
-        return view.to_dict()  # type: ignore[no-any-return]
+    def _encode_document(self, view: Any) -> dict[str, Any]:
+        return view.to_dict()

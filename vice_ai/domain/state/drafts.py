@@ -37,7 +37,7 @@ def copy_section(section: Section) -> Section:
     return copy
 
 
-class SectionDraft(list):  # type: ignore[type-arg]
+class SectionDraft(list):
     """A document's sections, each copied the first time it is handed out."""
 
     def __init__(self, items: Any = ()) -> None:
@@ -50,7 +50,7 @@ class SectionDraft(list):  # type: ignore[type-arg]
             self._shared.discard(id(item))
             item = copy_section(item)
             list.__setitem__(self, index, item)
-        return item  # type: ignore[no-any-return]
+        return item
 
     def __getitem__(self, index: Any) -> Any:
         if isinstance(index, slice):

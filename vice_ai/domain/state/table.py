@@ -141,7 +141,7 @@ class ResourceTable:
     def _evict(self, kind: str, candidates: list[str], over: int) -> None:
         # `pinned` is asked without the guard: it may take its owner's locks.
         free = [item_id for item_id in candidates if not self.pinned(kind, item_id)]
-        evicted = []
+        evicted: list[str] = []
         with self.guard:
             cache = self.caches[kind]
             for item_id in free:
