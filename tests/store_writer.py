@@ -95,10 +95,10 @@ def arm_crash(point: str, nth: int) -> None:
         if point == "snapshot-renamed" and due():
             die()
 
-    def reset(self: store_module.Store, kind: str, item_id: str) -> None:
+    def reset(self: store_module.Store, kind: str, item_id: str, *tail: bytes) -> None:
         if due():
             die()
-        real_reset(self, kind, item_id)
+        real_reset(self, kind, item_id, *tail)
 
     if point == "journal-write":
         store_module.os.pwrite = pwrite  # type: ignore[assignment]  # the store is the only os.pwrite user here

@@ -327,10 +327,11 @@ def test_failed_document_edit_answers_507_and_keeps_old_content(make_app, data_d
     client = app.test_client()
     doc = make_document(client, title="Old title")
 
-    def refuse(src, dst):
+    def refuse(*args):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(files_module.os, "replace", refuse)
+    monkeypatch.setattr(files_module.os, "fdatasync", refuse)  # an edit is a journal append
     resp = client.patch(f"/api/documents/{doc['id']}", json={"title": "New title"})
     assert resp.status_code == 507 and resp.get_json()["error"]["code"] == "storage_full"
     assert "Traceback" not in resp.get_data(as_text=True)

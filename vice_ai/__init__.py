@@ -51,7 +51,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     store = Store(cfg["DATA_DIR"])
-    state = AppState(store, compact_bytes=cfg["JOURNAL_COMPACT_BYTES"])
+    state = AppState(store, compact_bytes=cfg["JOURNAL_COMPACT_BYTES"], cache_sessions=cfg["CACHE_SESSIONS"],
+                     cache_documents=cfg["CACHE_DOCUMENTS"])
     accounts = Accounts(store, password_method=cfg["PASSWORD_METHOD"])
     access = Access(cfg["AUTH"], accounts)
     hub = backend.hub_for(cfg)  # with REDIS_URL: shared by every process (live/redis_hub.py)
@@ -62,6 +63,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     files = FileService(store, cfg)
     engine = ChatEngine(state, llm, hub, tools, streams, cfg, files=files)
     hub.set_running(engine.running)  # with Redis, another process's `stop` of a reply running here
+    state.keep_loaded(lambda kind, item_id: kind == "sessions" and engine.running(item_id) is not None)
     app.extensions[KEY] = Services(
         config=cfg,
         store=store, state=state, hub=hub, llm=llm, tools=tools, streams=streams, engine=engine,
@@ -107,3 +109,4 @@ def shutdown(app: Flask, timeout: float = 5.0) -> None:
     found.engine.shutdown(timeout)
     found.hub.close_all(RESTARTING, timeout)
     found.search.shutdown(timeout)
+    found.state.close(timeout)

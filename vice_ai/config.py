@@ -45,6 +45,9 @@ DEFAULTS: dict[str, Any] = {
     "STREAM_MAX_FAILURES": 3,
     # Store: compact a session journal once it outgrows its snapshot and this floor.
     "JOURNAL_COMPACT_BYTES": 256 * 1024,
+    # How many documents and chat sessions stay loaded in memory (least recently used ones are unloaded).
+    "CACHE_DOCUMENTS": 200,
+    "CACHE_SESSIONS": 200,
     # Websocket
     "WS_PING_INTERVAL": 25,
     "WS_MAX_MESSAGE_SIZE": 256 * 1024,
@@ -116,6 +119,8 @@ ENVIRONMENT: dict[str, tuple[str, Callable[[str], Any]]] = {
     "VICE_AI_MAX_TOOL_ROUNDS": ("MAX_TOOL_ROUNDS", int),
     "VICE_AI_STREAMS_PER_SESSION": ("STREAMS_PER_SESSION", int),
     "VICE_AI_STREAMS_TOTAL": ("STREAMS_TOTAL", int),
+    "VICE_AI_CACHE_DOCUMENTS": ("CACHE_DOCUMENTS", int),
+    "VICE_AI_CACHE_SESSIONS": ("CACHE_SESSIONS", int),
     "VICE_AI_STREAM_MIN_INTERVAL": ("STREAM_MIN_INTERVAL", float),
     "VICE_AI_STREAM_MAX_LIFETIME": ("STREAM_MAX_LIFETIME", float),
     "VICE_AI_AUTH": ("AUTH", _choice("password", "local", "header")),

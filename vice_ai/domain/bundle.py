@@ -26,7 +26,6 @@ from ..accounts.identity import current_user
 from ..errors import BadRequest, StorageError
 from ..housekeeping.redaction import redact, redact_json, redact_message, redact_variables
 from ..services import services
-from ..storage.locks import Exclusive
 from .bundle_format import FORMAT, VERSION, BundleDocument, BundleSession, open_zip, read_bundle
 from .export import Export, _filename
 from .models import ChatSession, Document, Section, new_id, now
@@ -220,10 +219,10 @@ def _write(doc: Document, sessions: list[ChatSession]) -> None:
     state = services().state
     store = state.store
     written: list[str] = []
-    with Exclusive(state.resource_lock("documents", doc.id), store.lock("documents", doc.id)):
+    with state.hold("documents", doc.id):
         try:
             for session in sessions:
-                with Exclusive(state.resource_lock("sessions", session.id), store.lock("sessions", session.id)):
+                with state.hold("sessions", session.id):
                     written.append(session.id)
                     store.write_snapshot("sessions", session.id, session.to_dict())
             state.create_document(doc)
@@ -232,7 +231,7 @@ def _write(doc: Document, sessions: list[ChatSession]) -> None:
         except BaseException:  # whatever stopped it, take back what was written, then let it go on
             for sid in written:
                 try:
-                    with Exclusive(state.resource_lock("sessions", sid), store.lock("sessions", sid)):
+                    with state.hold("sessions", sid):
                         store.delete("sessions", sid)
                 except (OSError, StorageError) as exc:  # an unlisted chat: the start-up repair removes it
                     log.warning("could not remove chat %s of a failed import: %s", sid, exc)

@@ -117,8 +117,8 @@ class SearchService:
         """Queue the index writes for one saved change (see `AppState.add_listener` for the events)."""
         ops: list[Op] = []
         if event == "document_saved":
-            doc_id, items = subject.id, document_items(subject)
-            ops.append(lambda conn: SearchIndex.replace_document(conn, doc_id, items))
+            # A saved Document is never changed in place: its rows are built by the writer, not under the lock.
+            ops.append(lambda conn: SearchIndex.replace_document(conn, subject.id, document_items(subject)))
         elif event == "document_deleted":
             ops.append(lambda conn: SearchIndex.delete_document(conn, subject))
         elif event == "session_created":

@@ -10,8 +10,12 @@ import json
 import os
 import tempfile
 import uuid
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
+
+# A long temp file is synced this often while it is written (no large burst of writeback at the end).
+SYNC_EVERY = 1 << 20
 
 # Every data file says which layout it has ({"format_version": 1, "data": ...}).
 FORMAT_VERSION = 1
@@ -47,22 +51,48 @@ def fsync_dir(folder: str | Path) -> None:
         os.close(fd)
 
 
-def write_atomic(path: Path, payload: bytes) -> None:
-    """Replace a file so a crash leaves the old or the new content: temp file, fsync, rename, fsync folder."""
+def write_temp(path: Path, payload: bytes | Iterable[bytes]) -> str:
+    """The first half of `write_atomic`: `payload` (bytes, or pieces of it) in a fsynced temp file beside
+    `path`; returns its name. Long payloads are synced every `SYNC_EVERY` bytes as they are written."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
-            fh.write(payload)
+            unsynced = 0
+            for piece in [payload] if isinstance(payload, bytes) else payload:
+                fh.write(piece)
+                unsynced += len(piece)
+                if unsynced >= SYNC_EVERY:
+                    fh.flush()
+                    os.fdatasync(fh.fileno())
+                    unsynced = 0
             fh.flush()
             os.fsync(fh.fileno())
+    except BaseException:
+        _unlink(tmp)
+        raise
+    return tmp
+
+
+def commit_temp(tmp: str, path: Path) -> None:
+    """The second half: rename the temp file over `path`, then make the name durable."""
+    try:
         os.replace(tmp, path)
     except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
+        _unlink(tmp)
         raise
     fsync_dir(path.parent)
+
+
+def _unlink(tmp: str) -> None:
+    try:
+        os.unlink(tmp)
+    except FileNotFoundError:
+        pass
+
+
+def write_atomic(path: Path, payload: bytes) -> None:
+    """Replace a file so a crash leaves the old or the new content: temp file, fsync, rename, fsync folder."""
+    commit_temp(write_temp(path, payload), path)
 
 
 def is_temp_name(name: str) -> bool:

@@ -25,7 +25,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,18 +33,22 @@ from typing import Any
 
 from ..errors import StorageReadOnly
 from .failures import READ_ONLY_ERRNOS, DataFolder
-from .files import FORMAT_VERSION, CorruptFile, dumps, fsync_dir, is_id, is_temp_name, stat_key, write_atomic
-from .journal import (
-    JournalMoved,
-    clear_padding,
-    ends_at,
-    grown_size,
-    parse_records,
-    read_until_zero,
-    size_of,
-    undo_append,
-    write_all,
+from .files import (
+    FORMAT_VERSION,
+    CorruptFile,
+    commit_temp,
+    dumps,
+    fsync_dir,
+    is_id,
+    is_temp_name,
+    stat_key,
+    write_atomic,
+    write_temp,
 )
+from .journal import (
+    size_of,
+)
+from .journal_files import JournalFiles
 from .locks import SidecarLock
 
 log = logging.getLogger(__name__)
@@ -55,8 +59,6 @@ FOLDERS = (*KINDS, "locks", "quarantine")
 # A snapshot temp file older than this belongs to a writer that died.
 STALE_TEMP_SECONDS = 600.0
 
-# Journal descriptors a store keeps open between appends (more are opened per use).
-KEEP_JOURNALS_OPEN = 256
 
 
 @dataclass(frozen=True)
@@ -66,7 +68,7 @@ class Snapshot:
     key: tuple[int, int, int]  # (inode, mtime_ns, size): changes whenever the file is replaced
 
 
-class Store:
+class Store(JournalFiles):
     """Durable files for documents and sessions; callers hold `lock()` around read-modify-write."""
 
     def __init__(self, root: str | os.PathLike[str]) -> None:
@@ -219,11 +221,15 @@ class Store:
         assert key is not None
         return Snapshot(doc["data"], int(doc.get("journal_base", 0)), key)
 
+    @staticmethod
+    def snapshot_payload(kind: str, data: dict[str, Any], journal_base: int = 0) -> bytes:
+        return dumps({"format_version": FORMAT_VERSION, "kind": kind, "journal_base": journal_base, "data": data})
+
     def write_snapshot(self, kind: str, item_id: str, data: dict[str, Any],
                        journal_base: int = 0) -> tuple[int, int, int]:
         """Atomically replace a resource's snapshot; returns its new stat key."""
         path = self._path(kind, item_id)
-        payload = dumps({"format_version": FORMAT_VERSION, "kind": kind, "journal_base": journal_base, "data": data})
+        payload = self.snapshot_payload(kind, data, journal_base)
         with self.folder.writing(kind):
             self.lock(kind, item_id).bump(snapshot=True)
             write_atomic(path, payload)
@@ -231,142 +237,37 @@ class Store:
         assert key is not None
         return key
 
-    # -- journals -------------------------------------------------------------------
-    def _journal_fd(self, kind: str, item_id: str, create: bool) -> tuple[int, bool] | None:
-        """A read-write descriptor of a journal, and whether the store keeps it (else close it after use)."""
-        key = (kind, item_id)
-        generation = self.lock(kind, item_id).generations()[0]
-        kept = self._journals.get(key)
-        if kept is not None:
-            if kept[1] == generation:
-                return kept[0], True
-            # The snapshot moved (compaction, delete, quarantine, maybe by another
-            # process): the name may now be another file.
-            self._forget_journal(kind, item_id)
-        flags = os.O_RDWR | os.O_CLOEXEC | (os.O_CREAT if create else 0)
-        path = self._base(kind, item_id) + ".journal"
-        try:
-            fd = os.open(path, flags, 0o644)
-        except FileNotFoundError:
-            return None
-        except OSError as exc:
-            if create or exc.errno not in READ_ONLY_ERRNOS:
-                raise
-            # A read-only folder: read it read-only (never kept: a later append needs read-write).
-            try:
-                return os.open(path, os.O_RDONLY | os.O_CLOEXEC), False
-            except FileNotFoundError:
-                return None
-        if len(self._journals) < KEEP_JOURNALS_OPEN:
-            self._journals[key] = (fd, generation)
-            return fd, True
-        return fd, False
-
-    def _forget_journal(self, kind: str, item_id: str) -> None:
-        kept = self._journals.pop((kind, item_id), None)
-        if kept is not None:
-            os.close(kept[0])
-
-    def read_journal(self, kind: str, item_id: str, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
-        """Records from `offset` to the end of the journal, and the offset after the last whole one.
-
-        A journal is whole lines followed by zero padding. A torn last line (a
-        crash mid-append, never acknowledged) is zeroed so the next append starts
-        clean; a full read (offset 0) also clears bytes a lost write left in the
-        padding. Call with the resource's lock held.
-        """
-        path = self._base(kind, item_id) + ".journal"
-        opened = self._journal_fd(kind, item_id, create=False)
-        if opened is None:
-            return [], 0
-        fd, kept = opened
-        try:
-            if offset:
-                # Read from one byte early: the newline there proves the caller's
-                # offset is still a record boundary of this file.
-                raw = read_until_zero(fd, offset - 1)
-                if raw[:1] != b"\n":
-                    raise JournalMoved(f"{os.path.basename(path)} has no record boundary at byte {offset}")
-                raw = raw[1:]
-            else:
-                raw = read_until_zero(fd, 0)
-            end = raw.rfind(b"\n") + 1
-            records = parse_records(raw[:end], path, offset)
-            pos = offset + end
-            try:
-                dirty = False
-                if end < len(raw):
-                    log.warning("dropping torn tail of %s at byte %d", os.path.basename(path), pos)
-                    os.pwrite(fd, bytes(len(raw) - end), pos)
-                    dirty = True
-                if offset == 0:
-                    dirty = clear_padding(fd, path, offset + len(raw)) or dirty
-                if dirty:
-                    os.fdatasync(fd)
-            except OSError as exc:
-                # A read never fails for a repair it could not make (a full disk, a
-                # read-only folder): the records are read; the next read tries again.
-                log.warning("could not clear the tail of %s (will retry): %s", os.path.basename(path), exc)
-        finally:
-            if not kept:
-                os.close(fd)
-        return records, pos
-
-    def append_journal(
-        self, kind: str, item_id: str, records: list[dict[str, Any]], at: int | None = None
-    ) -> int:
-        """Durably append records (one write, then fdatasync); returns the offset after them.
-
-        `at` is where the journal ends, as the caller last read it (found by
-        scanning when None); an append never writes anywhere else. The file is
-        grown ahead in zero-filled steps so that most appends overwrite blocks
-        already allocated: fdatasync then has no file size to commit.
-        """
+    def stage_snapshot(self, kind: str, item_id: str, payload: Iterable[bytes]) -> str:
+        """A snapshot's payload (in pieces) written and fsynced to a temp file beside it (no lock needed; see
+        `commit_snapshot`), flushed every few MiB so no burst of writeback stalls the appends' syncs."""
         with self.folder.writing(kind):
-            return self._append(kind, item_id, records, at)
+            return write_temp(self._path(kind, item_id), payload)
 
-    def _append(self, kind: str, item_id: str, records: list[dict[str, Any]], at: int | None) -> int:
-        path = self._base(kind, item_id) + ".journal"
-        data = b"".join(dumps(r) + b"\n" for r in records)
-        self.lock(kind, item_id).bump(snapshot=False)
-        opened = self._journal_fd(kind, item_id, create=True)
-        assert opened is not None
-        fd, kept = opened
+    def commit_snapshot(self, kind: str, item_id: str, temp: str) -> tuple[int, int, int]:
+        """Rename a staged snapshot into place (hold the lock); returns its new stat key."""
+        path = self._path(kind, item_id)
+        with self.folder.writing(kind):
+            self.lock(kind, item_id).bump(snapshot=True)
+            commit_temp(temp, path)
+            key = stat_key(path)
+        assert key is not None
+        return key
+
+    def discard_staged(self, temp: str) -> None:
         try:
-            size = size_of(fd)
-            if at is None:
-                raw = read_until_zero(fd, 0)
-                at = raw.rfind(b"\n") + 1
-            elif not ends_at(fd, at):
-                raise RuntimeError(f"{os.path.basename(path)} does not end at byte {at}")
-            stop = at + len(data)
-            payload = data
-            if stop > size:
-                payload = data + bytes(grown_size(stop, size) - stop)
-            try:
-                write_all(fd, payload, at)
-                os.fdatasync(fd)
-            except BaseException:
-                undo_append(fd, at, stop, size)
-                raise
-        finally:
-            if not kept:
-                os.close(fd)
-        if size == 0:
-            # The file may be new: make its name durable too. (Also runs after a
-            # compaction emptied the journal: one extra, cheap, directory fsync.)
-            fsync_dir(os.path.dirname(path))
-        return stop
+            os.unlink(temp)
+        except FileNotFoundError:
+            pass
 
-    def reset_journal(self, kind: str, item_id: str) -> None:
-        """Empty a journal after its records went into a snapshot."""
-        path = self._path(kind, item_id, ".journal")
-        if path.exists():
-            with self.folder.writing(kind):
-                self.lock(kind, item_id).bump(snapshot=False)
-                with open(path, "r+b") as fh:
-                    fh.truncate(0)
-                    os.fsync(fh.fileno())
+    def forget(self, kind: str, item_id: str) -> None:
+        """Let go of what this store keeps per resource (its lock, if not held, and open descriptors)."""
+        self._forget_journal(kind, item_id)
+        self._bases.pop((kind, item_id), None)
+        with self._locks_guard:
+            lock = self._locks.get(f"{kind}-{item_id}")
+            if lock is not None and not lock.is_locked:
+                del self._locks[f"{kind}-{item_id}"]
+                lock.close()
 
     # -- removal --------------------------------------------------------------------
     def _files(self, kind: str, item_id: str) -> Iterator[Path]:

@@ -9,57 +9,50 @@ document before session, and no lock is held during model calls or socket sends.
 Catching up costs one read of two counters kept in the lock file (see
 `locks.SidecarLock`) when nobody else wrote; the data files are read only when
 they moved. Files changed by hand while the app runs are seen after a restart.
+
+Documents (`documents`) and sessions (here) each have a snapshot and a journal;
+journals are folded into snapshots off the append path (`compaction`); what is
+loaded is an LRU of bounded size (`table`), and nothing is kept per id once a
+resource is deleted or evicted.
 """
 from __future__ import annotations
 
 import logging
-import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any
 
-from ..errors import NotFound, StorageError
-from ..storage.files import CorruptFile
-from ..storage.journal import JournalMoved
-from ..storage.locks import Exclusive
-from ..storage.store import Store
-from .models import ChatSession, Document, Message, is_id, new_id, now
-from .records import apply_record, snapshot_data
+from ...errors import NotFound, StorageError
+from ...storage.files import CorruptFile, dumps
+from ...storage.journal import JournalMoved
+from ...storage.store import Store
+from ..models import ChatSession, Document, Message, is_id, new_id, now
+from ..records import apply_record
+from . import drafts
+from .compaction import Compactor
+from .documents import SHAPE_ERRORS, DocumentsHalf, Moved
+from .table import DiskMark, Held, ResourceTable
 
 log = logging.getLogger(__name__)
 
-# What building a model from parsed JSON of the wrong shape raises.
-_SHAPE_ERRORS = (KeyError, TypeError, ValueError, AttributeError)
+_SESSION_FIELDS = tuple(name for name in ChatSession.__dataclass_fields__ if name != "messages")
+_MESSAGE_FIELDS = tuple(Message.__dataclass_fields__)
 
+class AppState(DocumentsHalf):
+    """Holds the loaded documents and chat sessions (an LRU each), each behind its own lock."""
 
-class _Moved(Exception):
-    """The session's files are not where the in-memory copy left them."""
-
-
-@dataclass
-class _DiskMark:
-    """How far the in-memory copy of a session has read its files."""
-
-    key: tuple[int, int, int]  # of the snapshot it was built from (its size sets when to compact)
-    offset: int = 0
-    seq: int = 0
-    generations: tuple[int, int] = (-1, -1)  # the lock file's counters when it was last current
-
-
-class AppState:
-    """Holds every loaded document and chat session, each behind its own lock."""
-
-    def __init__(self, store: Store, compact_bytes: int = 256 * 1024) -> None:
+    def __init__(self, store: Store, compact_bytes: int = 256 * 1024, cache_sessions: int = 200,
+                 cache_documents: int = 200, inline_compact_bytes: int = 64 * 1024) -> None:
         self.store = store
         self.compact_bytes = compact_bytes
-        self.documents: dict[str, Document] = {}
-        self.chat_sessions: dict[str, ChatSession] = {}
-        self.locks = {"documents": threading.Lock(), "chat_sessions": threading.Lock()}
-        self._resource_locks: dict[tuple[str, str], threading.RLock] = {}
-        self._resource_locks_guard = threading.Lock()
-        self._doc_generations: dict[str, tuple[int, int]] = {}
-        self._session_marks: dict[str, _DiskMark] = {}
+        # A journal whose resource is smaller than this is folded in at once (a few ms), else in the background.
+        self.inline_compact_bytes = inline_compact_bytes
+        self._table = ResourceTable(store, {"documents": cache_documents, "sessions": cache_sessions})
+        self.documents: dict[str, Document] = self._table.caches["documents"]
+        self.chat_sessions: dict[str, ChatSession] = self._table.caches["sessions"]
+        self._session_marks = self._table.marks["sessions"]
+        self.compactor = Compactor(self.compact)
         self._listeners: list[Callable[[str, Any], None]] = []
 
     def add_listener(self, listener: Callable[[str, Any], None]) -> None:
@@ -74,115 +67,106 @@ class AppState:
             except Exception:  # the change is durable already: a listener's fault must not fail it
                 log.exception("a listener failed on %s", event)
 
-    # -- locking --------------------------------------------------------------------
-    def resource_lock(self, kind: str, item_id: str) -> threading.RLock:
-        with self._resource_locks_guard:
-            lock = self._resource_locks.get((kind, item_id))
-            if lock is None:
-                lock = self._resource_locks[(kind, item_id)] = threading.RLock()
-            return lock
+    def keep_loaded(self, pinned: Callable[[str, str], bool]) -> None:
+        """`pinned(kind, id)`: True for a resource the LRU must not unload (a session generating a reply)."""
+        self._table.pinned = pinned
 
-    def _exclusive(self, kind: str, item_id: str) -> Exclusive:
-        return Exclusive(self.resource_lock(kind, item_id), self.store.lock(kind, item_id))
+    def close(self, timeout: float = 5.0) -> None:
+        """Stop the compactor (what it had queued stays in the journals) and let go of every descriptor."""
+        self.compactor.close(timeout)
+        self._table.evict_all()
+
+    # -- locking --------------------------------------------------------------------
+    def hold(self, kind: str, item_id: str) -> Held:
+        """A resource's thread lock, then its file lock (`with state.hold(kind, id): ...`)."""
+        return Held(self._table, kind, item_id)
+
+    _hold = hold
+
+    def resource_lock(self, kind: str, item_id: str) -> Any:
+        """The thread lock of a resource (prefer `hold`, which also keeps it while in use)."""
+        return self._table.thread_lock(kind, item_id)
 
     def _may_exist(self, kind: str, item_id: str) -> bool:
         """False for a valid id that names nothing: such requests make no lock file."""
         cache = self.documents if kind == "documents" else self.chat_sessions
         return item_id in cache or (is_id(item_id) and self.store.exists(kind, item_id))
 
-    # -- documents ------------------------------------------------------------------
-    def _refresh_document(self, doc_id: str) -> Document | None:
-        generations = self.store.generations("documents", doc_id)
-        cached = self.documents.get(doc_id)
-        if cached is not None and self._doc_generations.get(doc_id) == generations:
-            return cached
+    # -- compaction -----------------------------------------------------------------
+    def _after_append(self, kind: str, item_id: str, mark: DiskMark) -> None:
+        if mark.offset <= max(self.compact_bytes, mark.key[2]):
+            return
+        if mark.offset + mark.key[2] <= self.inline_compact_bytes:
+            try:
+                self.compact(kind, item_id)
+            except (OSError, StorageError) as exc:
+                # The records are durable in the journal already: the append stands.
+                log.warning("could not compact %s %s (will retry): %s", kind[:-1], item_id, exc)
+        else:
+            self.compactor.request(kind, item_id)
+
+    def compact(self, kind: str, item_id: str) -> bool:
+        """Fold a journal into a new snapshot (see `compaction`); True if it did."""
+        refresh = self._refresh_document if kind == "documents" else self._refresh_session
+        marks = self._table.marks[kind]
+        with self._hold(kind, item_id):
+            found, mark = refresh(item_id), marks.get(item_id)
+            if found is None or mark is None or mark.offset <= max(self.compact_bytes, mark.key[2]):
+                return False
+            seen, seq, offset = mark.generations[0], mark.seq, mark.offset
+            view = self._document_view(found) if isinstance(found, Document) else self._session_view(found)
+        temp: str | None = self.store.stage_snapshot(kind, item_id, self._encoded(kind, view, seq))
         try:
-            snap = self.store.read_snapshot("documents", doc_id)
-        except CorruptFile as exc:
-            self.store.quarantine("documents", doc_id, str(exc))
-            self._forget_document(doc_id)
-            return None
-        if snap is None:
-            self._forget_document(doc_id)
-            self.store.drop_lock("documents", doc_id)
-            return None
-        try:
-            doc = Document.from_dict(snap.data)
-        except _SHAPE_ERRORS as exc:
-            # Valid JSON of the wrong shape is as corrupt as a torn file.
-            self.store.quarantine("documents", doc_id, f"{doc_id}.json: bad document data ({exc!r})")
-            self._forget_document(doc_id)
-            return None
-        with self.locks["documents"]:
-            self.documents[doc_id] = doc
-        self._doc_generations[doc_id] = generations
-        return doc
+            with self._hold(kind, item_id):
+                found, mark = refresh(item_id), marks.get(item_id)
+                if found is None or mark is None or mark.generations[0] != seen or mark.offset < offset:
+                    return False  # deleted, or another process wrote a snapshot meanwhile
+                tail = self.store.journal_bytes(kind, item_id, offset, mark.offset)
+                assert temp is not None
+                mark.key, temp = self.store.commit_snapshot(kind, item_id, temp), None
+                if tail:
+                    self.store.reset_journal(kind, item_id, tail)
+                else:
+                    self.store.reset_journal(kind, item_id)
+                mark.offset = len(tail)
+                mark.generations = self.store.generations(kind, item_id)
+                return True
+        finally:
+            if temp is not None:
+                self.store.discard_staged(temp)
 
-    def _forget_document(self, doc_id: str) -> None:
-        with self.locks["documents"]:
-            self.documents.pop(doc_id, None)
-        self._doc_generations.pop(doc_id, None)
+    @staticmethod
+    def _session_view(session: ChatSession) -> dict[str, Any]:
+        # Messages are replaced, never changed in place, and fields are set to new values: references do.
+        view = {name: getattr(session, name) for name in _SESSION_FIELDS}
+        view["messages"] = list(session.messages)
+        return view
 
-    def _save_document(self, doc: Document) -> None:
-        self.store.write_snapshot("documents", doc.id, doc.to_dict())
-        self._doc_generations[doc.id] = self.store.generations("documents", doc.id)
-        with self.locks["documents"]:
-            self.documents[doc.id] = doc
-        self.tell("document_saved", doc)
-
-    def get_document(self, doc_id: str) -> Document | None:
-        """The current document, or None; reads the file only when it changed."""
-        if not self._may_exist("documents", doc_id):
-            return None
-        with self._exclusive("documents", doc_id):
-            return self._refresh_document(doc_id)
-
-    def list_documents(self) -> list[Document]:
-        docs = [self.get_document(doc_id) for doc_id in self.store.ids("documents")]
-        return [d for d in docs if d is not None]
-
-    def create_document(self, doc: Document) -> Document:
-        with self._exclusive("documents", doc.id):
-            self._save_document(doc)
-        return doc
-
-    @contextmanager
-    def _locked_document(self, doc_id: str) -> Iterator[Document]:
-        """The fresh document while its locks are held, or NotFound."""
-        if not self._may_exist("documents", doc_id):
-            raise NotFound("Document not found.")
-        with self._exclusive("documents", doc_id):
-            doc = self._refresh_document(doc_id)
-            if doc is None:
-                raise NotFound("Document not found.")
-            yield doc
-
-    @contextmanager
-    def edit_document(self, doc_id: str) -> Iterator[Document]:
-        """Yield a copy of the fresh document under its locks; saved on normal exit, dropped on error."""
-        with self._locked_document(doc_id) as current:
-            # Edit a copy: readers keep a consistent document, and an error changes nothing.
-            doc = Document.from_dict(current.to_dict())
-            yield doc
-            doc.updated_at = now()
-            self._save_document(doc)
-
-    def delete_document(self, doc_id: str) -> Document:
-        """Delete its sessions, then the document, under its locks (a crash between: listed ids, absent)."""
-        with self._locked_document(doc_id) as doc:
-            for section in doc.sections:
-                for session_id in section.session_ids:
-                    self._delete_session_files(session_id)
-            self.store.delete("documents", doc_id)
-            self._forget_document(doc_id)
-            self.tell("document_deleted", doc_id)
-        return doc
+    def _encoded(self, kind: str, view: Any, seq: int) -> Iterator[bytes]:
+        """A snapshot's bytes in small pieces, the lock not held: each piece is one short call, so the
+        thread gives the GIL (and the disk) back often and the appends of other threads go on."""
+        if kind == "documents":
+            yield self.store.snapshot_payload(kind, self._encode_document(view), seq)
+            return
+        head = {name: value for name, value in view.items() if name != "messages"}
+        envelope = self.store.snapshot_payload(kind, {**head, "messages": []}, seq)
+        yield envelope[:-3]  # ..."messages":[ ... ]}}: messages is the last field of the last field
+        messages = view["messages"]
+        for start in range(0, len(messages), 64):
+            part = []
+            for m in messages[start:start + 64]:
+                try:
+                    part.append(dumps({name: getattr(m, name) for name in _MESSAGE_FIELDS}))
+                except TypeError:  # a field json cannot take as it is (a nested dataclass?): the exact way
+                    part.append(dumps(m.to_dict()))
+            yield (b"," if start else b"") + b",".join(part)
+            time.sleep(0)
+        yield b"]}}"
 
     # -- chat sessions --------------------------------------------------------------
     def _refresh_session(self, session_id: str) -> ChatSession | None:
         generations = self.store.generations("sessions", session_id)
-        session = self.chat_sessions.get(session_id)
-        mark = self._session_marks.get(session_id)
+        session, mark = self._table.get("sessions", session_id)
         if session is not None and mark is not None and mark.generations == generations:
             return session  # nobody wrote since we last looked
         try:
@@ -192,44 +176,42 @@ class AppState:
                 try:
                     self._catch_up(session_id, session, mark)
                     loaded = session, mark
-                except _Moved:
+                except Moved:
                     # Not the records that follow ours (a journal reset that no
                     # counter showed): read it all again.
                     loaded = self._load_session(session_id)
-        except (CorruptFile, *_SHAPE_ERRORS) as exc:
+        except (CorruptFile, *SHAPE_ERRORS) as exc:
             self.store.quarantine("sessions", session_id, str(exc) if isinstance(exc, CorruptFile) else repr(exc))
-            self._forget_session(session_id)
+            self._table.drop("sessions", session_id)
             return None
         if loaded is None:
-            self._forget_session(session_id)
+            self._table.drop("sessions", session_id)
             self.store.drop_lock("sessions", session_id)
             return None
         session, mark = loaded
         mark.generations = generations
-        with self.locks["chat_sessions"]:
-            self.chat_sessions[session_id] = session
-        self._session_marks[session_id] = mark
+        self._table.put("sessions", session_id, session, mark)
         return session
 
-    def _load_session(self, session_id: str) -> tuple[ChatSession, _DiskMark] | None:
+    def _load_session(self, session_id: str) -> tuple[ChatSession, DiskMark] | None:
         """A session from its snapshot and the whole of its journal."""
         snap = self.store.read_snapshot("sessions", session_id)
         if snap is None:
             return None
         session = ChatSession.from_dict(snap.data)
-        mark = _DiskMark(snap.key, 0, snap.journal_base)
+        mark = DiskMark(snap.key, 0, snap.journal_base)
         try:
             self._catch_up(session_id, session, mark)
-        except _Moved as exc:
+        except Moved as exc:
             raise CorruptFile(f"{session_id}.journal: {exc}") from exc
         return session, mark
 
-    def _catch_up(self, session_id: str, session: ChatSession, mark: _DiskMark) -> None:
+    def _catch_up(self, session_id: str, session: ChatSession, mark: DiskMark) -> None:
         """Apply the journal records past `mark`; records the snapshot already holds are skipped."""
         try:
             records, offset = self.store.read_journal("sessions", session_id, mark.offset)
         except JournalMoved as exc:
-            raise _Moved(str(exc)) from exc
+            raise Moved(str(exc)) from exc
         for record in records:
             seq = record["seq"]
             if seq <= mark.seq:
@@ -237,15 +219,10 @@ class AppState:
             if seq != mark.seq + 1:
                 # Appends are numbered one by one: a gap means these are not the
                 # records that follow what we hold.
-                raise _Moved(f"record {seq} follows {mark.seq}")
+                raise Moved(f"record {seq} follows {mark.seq}")
             apply_record(session, record)
             mark.seq = seq
         mark.offset = offset
-
-    def _forget_session(self, session_id: str) -> None:
-        with self.locks["chat_sessions"]:
-            self.chat_sessions.pop(session_id, None)
-        self._session_marks.pop(session_id, None)
 
     def _write_records(self, session: ChatSession, records: list[dict[str, Any]]) -> None:
         """Journal records durably, then apply them; compact when the journal grew large."""
@@ -257,39 +234,22 @@ class AppState:
         for record in records:
             apply_record(session, record, trusted=True)
         mark.seq = records[-1]["seq"]
-        if mark.offset > max(self.compact_bytes, mark.key[2]):
-            self._compact(session, mark)
         mark.generations = self.store.generations("sessions", session.id)
+        self._after_append("sessions", session.id, mark)
         self.tell("session_written", (session, records))
-
-    def _compact(self, session: ChatSession, mark: _DiskMark) -> None:
-        """Fold the journal into a new snapshot (a failure is retried on a later append)."""
-        try:
-            try:
-                data = snapshot_data(session)
-                mark.key = self.store.write_snapshot("sessions", session.id, data, journal_base=mark.seq)
-            except TypeError:
-                # A field json cannot take as it is (a nested dataclass?): the slow, exact way.
-                data = session.to_dict()
-                mark.key = self.store.write_snapshot("sessions", session.id, data, journal_base=mark.seq)
-            self.store.reset_journal("sessions", session.id)
-            mark.offset = 0
-        except (OSError, StorageError) as exc:
-            # The records are durable in the journal already: the append stands.
-            log.warning("could not compact session %s (will retry): %s", session.id, exc)
 
     def get_chat_session(self, session_id: str) -> ChatSession | None:
         """The session from memory (caught up with its files), or loaded from its file."""
         if not self._may_exist("sessions", session_id):
             return None
-        with self._exclusive("sessions", session_id):
+        with self._hold("sessions", session_id):
             return self._refresh_session(session_id)
 
     def session_dict(self, session_id: str) -> dict[str, Any] | None:
         """A consistent copy of a session, taken under its lock."""
         if not self._may_exist("sessions", session_id):
             return None
-        with self._exclusive("sessions", session_id):
+        with self._hold("sessions", session_id):
             session = self._refresh_session(session_id)
             return None if session is None else session.to_dict()
 
@@ -298,18 +258,16 @@ class AppState:
         (a crash between leaves a listed id with no file: absent, and `repair_document` unlists it)."""
         session = ChatSession(new_id(), document_id, section_id, **fields)
         with self._locked_document(document_id) as current:
-            if current.section(section_id) is None:
+            edited = drafts.draft(current)
+            section = edited.section(section_id)
+            if section is None:
                 raise NotFound("Section not found.")
-            doc = Document.from_dict(current.to_dict())
-            doc.section(section_id).session_ids.append(session.id)  # type: ignore[union-attr]
-            doc.updated_at = now()
-            self._save_document(doc)
-            with self._exclusive("sessions", session.id):
+            section.session_ids.append(session.id)
+            self._commit_document(current, edited)
+            with self._hold("sessions", session.id):
                 key = self.store.write_snapshot("sessions", session.id, session.to_dict())
-                with self.locks["chat_sessions"]:
-                    self.chat_sessions[session.id] = session
                 generations = self.store.generations("sessions", session.id)
-                self._session_marks[session.id] = _DiskMark(key, generations=generations)
+                self._table.put("sessions", session.id, session, DiskMark(key, generations=generations))
                 self.tell("session_created", session)
         return session
 
@@ -318,7 +276,7 @@ class AppState:
         """Yield a writer for a fresh session under its locks; each write is durable on return."""
         if not self._may_exist("sessions", session_id):
             raise NotFound("Chat session not found.")
-        with self._exclusive("sessions", session_id):
+        with self._hold("sessions", session_id):
             session = self._refresh_session(session_id)
             if session is None:
                 raise NotFound("Chat session not found.")
@@ -329,7 +287,7 @@ class AppState:
         # edit_session + put_message, spelled out: this is the hottest write path.
         if not self._may_exist("sessions", session_id):
             raise NotFound("Chat session not found.")
-        with self._exclusive("sessions", session_id):
+        with self._hold("sessions", session_id):
             session = self._refresh_session(session_id)
             if session is None:
                 raise NotFound("Chat session not found.")
@@ -354,20 +312,6 @@ class AppState:
             self._delete_session_files(session_id)  # the document went first; the session file is all that is left
         return session
 
-    def repair_document(self, doc_id: str) -> list[str]:
-        """Unlist the sessions a document lists with no file (neither stored nor quarantined); returns them."""
-        doc = self.get_document(doc_id)
-        if doc is None or all(self._stored("sessions", sid) for s in doc.sections for sid in s.session_ids):
-            return []
-        with self._locked_document(doc_id) as current:  # again under the lock: a create may be under way
-            doc = Document.from_dict(current.to_dict())
-            missing = [sid for s in doc.sections for sid in s.session_ids if not self._stored("sessions", sid)]
-            for section in doc.sections:
-                section.session_ids = [sid for sid in section.session_ids if sid not in missing]
-            if missing:
-                self._save_document(doc)
-        return missing
-
     def _stored(self, kind: str, item_id: str) -> bool:
         """On disk, or in quarantine (someone may put it back): not what a crash left half-written."""
         aside = self.store.root / "quarantine" / kind
@@ -378,7 +322,7 @@ class AppState:
         session = self.peek_session(session_id)
         if session is None:
             return False
-        with self._exclusive("documents", session.document_id):
+        with self._hold("documents", session.document_id):
             doc = self._refresh_document(session.document_id)
             section = doc.section(session.section_id) if doc is not None else None
             if (section is not None and session_id in section.session_ids) or (
@@ -389,16 +333,16 @@ class AppState:
 
     def peek_session(self, session_id: str) -> ChatSession | None:
         """A stored session, read under its locks; kept in memory only if it already was (for sweeps)."""
-        with self._exclusive("sessions", session_id):
+        with self._hold("sessions", session_id):
             cached, session = session_id in self.chat_sessions, self._refresh_session(session_id)
             if not cached:
-                self._forget_session(session_id)
+                self._table.drop("sessions", session_id)
             return session
 
     def _delete_session_files(self, session_id: str) -> None:
-        with self._exclusive("sessions", session_id):
+        with self._hold("sessions", session_id):
             self.store.delete("sessions", session_id)
-            self._forget_session(session_id)
+            self._table.drop("sessions", session_id)
             self.tell("session_deleted", session_id)
 
 
