@@ -10,8 +10,9 @@ than the TTL, and another took it) is marked lost and its callbacks run.
 the lock of what it writes, right before each write, so a process that lost its
 lease never writes after the new holder did. Releasing is a compare-and-delete.
 
-Every held lease's id is also in the set `vice:leased:<kind>` until released;
-`orphans` lists the ids there whose key is gone: their process died holding them.
+The id of every held lease of a tracked kind (chats) is also in the set
+`vice:leased:<kind>` until released; `orphans` lists the ids there whose key is
+gone: their process died holding them.
 """
 from __future__ import annotations
 
@@ -56,8 +57,9 @@ class RedisUnavailable(StorageError):
 class RedisLeases(Leases):
     fenced = True
 
-    def __init__(self, url: str, ttl: float = 10.0) -> None:
+    def __init__(self, url: str, ttl: float = 10.0, tracked: tuple[str, ...] = ("session",)) -> None:
         super().__init__()
+        self.tracked = tracked
         self.redis = redis.Redis.from_url(url, decode_responses=True, socket_timeout=5, socket_connect_timeout=5)
         self.ttl = ttl
         self._renew = self.redis.register_script(_RENEW)
@@ -78,7 +80,8 @@ class RedisLeases(Leases):
             token = f"{fence}:{secrets.token_hex(16)}"
             if not self.redis.set(self._key(kind, item_id), token, nx=True, px=int(self.ttl * 1000)):
                 return None
-            self.redis.sadd(f"{PREFIX}leased:{kind}", item_id)
+            if kind in self.tracked:
+                self.redis.sadd(f"{PREFIX}leased:{kind}", item_id)
         except redis.RedisError as exc:
             raise RedisUnavailable(str(exc)) from exc
         lease = Lease(self, kind, item_id, token=token, fence=fence)

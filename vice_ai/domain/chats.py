@@ -45,7 +45,9 @@ def session_view(session_id: str) -> dict[str, Any]:
     data["section_version"] = load_section(doc, data["section_id"]).version
     session = found.state.get_chat_session(session_id)
     data["access"] = session_level(session, doc) if session is not None else None
-    data["generating"] = found.engine.running(session_id) is not None
+    # Here, or in another process (a reply still streaming after `recover` is one a live process writes).
+    data["generating"] = found.engine.running(session_id) is not None or any(
+        m["status"] == "streaming" for m in data["messages"])
     tree = ChatSession.from_dict(data)  # the branches of this very copy
     data["messages"] = [message_view(m) for m in data["messages"]]
     return with_tree(data, tree)
