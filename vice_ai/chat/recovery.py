@@ -53,7 +53,11 @@ def recover(state: AppState, hub: Hub, leases: Leases, session_id: str) -> int:
     session = state.get_chat_session(session_id)
     if session is None or not any(m.status == "streaming" for m in session.messages):
         return 0
-    lease = leases.acquire("session", session_id)
+    try:
+        lease = leases.acquire("session", session_id)
+    except StorageError as exc:  # Redis out of reach: the next read tries again
+        log.warning("could not take the lease of session %s to recover it: %s", session_id, exc.message)
+        return 0
     if lease is None:
         return 0  # a live process (maybe this one) is writing the reply
     try:
