@@ -21,7 +21,7 @@ LAYERS: list[tuple[str, ...]] = [
      "vice_ai.domain.document_list"),
     ("vice_ai.chat", "vice_ai.streams", "vice_ai.files"),
     ("vice_ai.tools", "vice_ai.live", "vice_ai.llm", "vice_ai.housekeeping", "vice_ai.accounts", "vice_ai.security",
-     "vice_ai.search"),
+     "vice_ai.search", "vice_ai.coordination"),
     ("vice_ai.domain.models", "vice_ai.domain.state", "vice_ai.domain.records", "vice_ai.domain.variables",
      "vice_ai.domain.preset_store", "vice_ai.domain.builtin_presets", "vice_ai.domain.tree",
      "vice_ai.domain.blame", "vice_ai.domain.diffing", "vice_ai.domain.passages"),

@@ -17,6 +17,7 @@ from .accounts.users import Accounts
 from .api import blueprints
 from .api import errors as api_errors
 from .chat.engine import ChatEngine
+from .coordination.leases import build_leases
 from .domain.preset_store import PresetStore
 from .domain.state import AppState
 from .files.service import FileService
@@ -59,19 +60,20 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     hub.set_access(lambda user, document_id: access.may_read_document(user, document_id, state))
     llm = LLMService(cfg)
     tools = builtin_registry()
-    streams = NotificationStreams(state, llm, hub, tools, cfg)
+    leases = build_leases(cfg, store.root)  # one generation per chat, one runner per stream, in all processes
+    streams = NotificationStreams(state, llm, hub, tools, cfg, leases=leases)
     files = FileService(store, cfg)
-    engine = ChatEngine(state, llm, hub, tools, streams, cfg, files=files)
+    engine = ChatEngine(state, llm, hub, tools, streams, cfg, files=files, leases=leases)
     hub.set_running(engine.running)  # with Redis, another process's `stop` of a reply running here
     state.keep_loaded(lambda kind, item_id: kind == "sessions" and engine.running(item_id) is not None)
     app.extensions[KEY] = Services(
         config=cfg,
-        store=store, state=state, hub=hub, llm=llm, tools=tools, streams=streams, engine=engine,
+        store=store, state=state, hub=hub, llm=llm, tools=tools, streams=streams, engine=engine, leases=leases,
         accounts=accounts, access=access,
         limits=RateLimits(cfg["RATE_MESSAGES"], cfg["RATE_SIGNIN"], cfg["RATE_SIGNIN_IP"], cfg["RATE_SIGNIN_USER"],
                           cfg["RATE_SHARE_MISSES"], enabled=cfg["AUTH"] != "local", storage=cfg["REDIS_URL"]),
         archiver=Archiver(state, engine, cfg),
-        repairer=Repairer(state, engine.recover),
+        repairer=Repairer(state, engine.recover, sweep=engine.sweep if leases.sweeps else None),
         presets=PresetStore(store),
         files=files,
         tokens=Tokens(accounts),
@@ -90,7 +92,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     # replies a dead process left streaming, and half-done two-file changes, are put right.
     # Not for a `flask` command (create-user, backup...): it must not touch a running server's chats.
     if not cli.loaded_for_a_command():
-        threading.Thread(target=streams.restore, name="streams-restore", daemon=True).start()
+        threading.Thread(target=streams.watch, name="streams-watch", daemon=True).start()
         services(app).repairer.start()
         services(app).archiver.start()
         services(app).search.start()
@@ -107,6 +109,7 @@ def shutdown(app: Flask, timeout: float = 5.0) -> None:
     found.archiver.shutdown(timeout)
     found.streams.shutdown(timeout)
     found.engine.shutdown(timeout)
+    found.leases.close()
     found.hub.close_all(RESTARTING, timeout)
     found.search.shutdown(timeout)
     found.state.close(timeout)

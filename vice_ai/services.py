@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from .accounts.tokens import Tokens
     from .accounts.users import Accounts
     from .chat.engine import ChatEngine
+    from .coordination.leases import Leases
     from .domain.preset_store import PresetStore
     from .domain.state import AppState
     from .files.service import FileService
@@ -43,6 +44,7 @@ class Services:
     tools: ToolRegistry
     streams: NotificationStreams
     engine: ChatEngine
+    leases: Leases
     accounts: Accounts
     access: Access
     limits: RateLimits

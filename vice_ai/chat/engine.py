@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+from ..coordination.leases import Leases, ProcessLeases
 from ..domain import passages
 from ..domain.models import ChatSession, Document, Message, Section
 from ..domain.state import AppState
@@ -23,7 +24,7 @@ from ..llm import LLMService
 from ..llm.base import ChatRequest, Retrying
 from ..tools import ToolContext, ToolRegistry
 from ..tools.calls import ToolCallAccumulator, collect
-from . import branching
+from . import branching, recovery
 from .branching import END, Parent
 from .context import build_messages
 from .render import message_view, render_markdown
@@ -44,16 +45,18 @@ RENDER_SECONDS = 0.1
 # (hundreds of streams): the next render waits at least this many times as long as
 # the last one took, so rendering stays a small share of the time.
 RENDER_SPACING = 20
+BUSY = "A reply is already being generated in this chat. Stop it or wait for it to finish."
 # What the model is told (after its own cut-off reply) when the user asks it to continue.
 CONTINUE_PROMPT = ("Your previous reply was cut off. Continue it exactly where it stopped: do not repeat "
                    "anything already written and add no preamble.")
 
 
 class ChatEngine:
-    """Runs generations in worker threads, one at a time per session."""
+    """Runs generations in worker threads, one at a time per session in all processes (under its lease)."""
 
     def __init__(self, state: AppState, llm: LLMService, hub: Hub, tools: ToolRegistry,
-                 streams: NotificationStreams, cfg: Mapping[str, Any], files: FileService | None = None) -> None:
+                 streams: NotificationStreams, cfg: Mapping[str, Any], files: FileService | None = None,
+                 leases: Leases | None = None) -> None:
         self._rounds: dict[str, Round] = {}
         self._lock = threading.Lock()
         self._closed = False
@@ -63,6 +66,7 @@ class ChatEngine:
         self.context_tokens = cfg["CONTEXT_TOKENS"]
         self.max_reply_tokens = cfg["MAX_REPLY_TOKENS"]
         self.files = files
+        self.leases = leases if leases is not None else ProcessLeases()
 
     # -- public API -------------------------------------------------------------------
     def send_message(self, session_id: str, content: Any, handler: EventHandler | None = None,
@@ -111,36 +115,17 @@ class ChatEngine:
                 rnd.thread.join(max(0.0, deadline - time.monotonic()))
 
     def recover(self, session_id: str) -> int:
-        """Mark replies left 'streaming' by a stopped server as interrupted (kept, never dropped); returns how many.
+        """Mark replies a dead process left 'streaming' interrupted (kept, never dropped); returns how many.
 
-        Never while this process generates in the session: its reply is streaming for real.
+        Only under the chat's lease: never a reply a live process (this one or another) is writing.
         """
         if self.running(session_id):
             return 0
-        session = self.state.get_chat_session(session_id)
-        if session is None or not any(m.status == "streaming" for m in session.messages):
-            return 0
-        try:
-            with self.state.edit_session(session_id) as writer:
-                # A round registers before it writes its reply, and writing needs this lock:
-                # not running now means no reply of ours is streaming until we are done.
-                if self.running(session_id):
-                    return 0
-                stale = [m for m in writer.session.messages if m.status == "streaming"]
-                for message in stale:
-                    # A changed copy: the cached message changes only once the record is on disk.
-                    writer.put_message(replace(message, status="interrupted", error={
-                        "reason": "server_restart",
-                        "message": "The server stopped while this reply was being written; what had arrived "
-                                   "is kept.",
-                        "retryable": True,
-                    }))
-        except StorageError as exc:
-            # Reading a chat never fails for a write it cannot make: the next read tries again.
-            log.warning("could not mark the interrupted replies of session %s (will retry): %s",
-                        session_id, exc.message)
-            return 0
-        return len(stale)
+        return recovery.recover(self.state, self.hub, self.leases, session_id)
+
+    def sweep(self) -> int:
+        """Recover the chats whose generating process died holding their lease (Redis: found by expiry)."""
+        return recovery.sweep(self.state, self.hub, self.leases)
 
     # -- a round ----------------------------------------------------------------------
     def _start(self, session_id: str, handler: EventHandler | None,
@@ -149,18 +134,26 @@ class ChatEngine:
         session = self.state.get_chat_session(session_id)
         if session is None:
             raise NotFound("Chat session not found.")
-        self.recover(session_id)
         with self._lock:
             if self._closed:
                 raise Busy("The server is shutting down.")
             if session_id in self._rounds:
-                raise Busy("A reply is already being generated in this chat. Stop it or wait for it to finish.")
+                raise Busy(BUSY)
             placeholder = Round(session_id, session.document_id, Message(role="user", content=""))
             self._rounds[session_id] = placeholder
         try:
-            # As `recover` may have just left it.
+            # One generation per chat in all processes: the lease, held until the round's last write.
+            placeholder.lease = self.leases.acquire("session", session_id)
+            if placeholder.lease is None:
+                raise Busy(BUSY)
+            placeholder.lease.on_lost(placeholder.cancel.set)
+            session = self.state.get_chat_session(session_id) or session  # as it is now that we hold the lease
+            if any(m.status == "streaming" for m in session.messages):
+                recovery.mark_interrupted(self.state, self.hub, session_id)  # a dead process's; ours now
             rnd = prepare(self.state.get_chat_session(session_id) or session, placeholder)
         except BaseException:
+            if placeholder.lease is not None:
+                placeholder.lease.release()
             with self._lock:
                 self._rounds.pop(session_id, None)
             raise
@@ -203,7 +196,8 @@ class ChatEngine:
         """Persist a message with secrets redacted (and `changes` to the chat, in the same write); only the live
         deltas ever carry the original."""
         stored = redact_message(message)
-        self.state.append_message(session_id, stored, changes)
+        rnd = self._rounds.get(session_id)  # its lease fences the write (Redis)
+        recovery.fenced_append(self.state, rnd.lease if rnd is not None else None, session_id, stored, changes)
         if message.status != "streaming":  # a streaming reply is rebuilt from its deltas
             message.content, message.tool_calls = stored.content, stored.tool_calls
 
@@ -399,6 +393,8 @@ class ChatEngine:
                 final = {"type": "done", "message": message}
             # Free the session and announce the end in one step, so a client that
             # sends again on seeing "done" never finds the session still busy.
+            if rnd.lease is not None:
+                rnd.lease.release()
             with self._lock:
                 self._rounds.pop(rnd.session_id, None)
                 emit(final)

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..coordination.leases import Lease
 from ..domain.models import Message
 from ..errors import ModelError, StorageError
 
@@ -28,6 +29,8 @@ class Round:
     new_branch: bool = False
     # The chat's new title when this round's message named it.
     title: str | None = None
+    # The chat's generation lease, held from before the user message is written to the round's end.
+    lease: Lease | None = None
 
     def wait(self, timeout: float | None = None) -> bool:
         return self.finished.wait(timeout)

@@ -118,7 +118,10 @@ def session_view(session_id: str, limit: int = DEFAULT_LIMIT, before: str | None
     doc = load_document(data["document_id"])
     data["section_version"] = load_section(doc, data["section_id"]).version
     data["access"] = session_level(session, doc)
-    data["generating"] = found.engine.running(session_id) is not None
+    # Here, or in another process: a reply still streaming after `recover` is one a live process writes
+    # (while a reply streams nothing is added after it, so it is the newest message).
+    data["generating"] = found.engine.running(session_id) is not None or bool(
+        session.messages and session.messages[-1].status == "streaming")
     messages = []
     for message, (ids, index) in zip(taken["page"], taken["siblings"], strict=True):
         view = page_message_view(message)

@@ -3,7 +3,10 @@
 - A reply left `streaming` by a process that died mid-reply: marked
   `interrupted` (with its reason) through the engine's `recover`, so exports and
   statistics never show it streaming, whether or not anyone opens the chat.
-  `recover` never touches a session this process is generating in.
+  `recover` only touches a reply under its chat's lease, so never one a live
+  process is writing. With Redis the pass then goes on, every few seconds
+  (`sweep`): a process that dies mid-reply leaves its lease to expire, and the
+  next sweep of any process marks that reply interrupted and tells its tabs.
 - A change of two files cut in the middle (a session and the document that
   lists it): `AppState` writes them in an order whose leftovers read as absent
   (a listed id with no file; a session file no section lists); this pass
@@ -64,11 +67,16 @@ def _guarded(step: Callable[[str], T], item_id: str) -> T | None:
         return None
 
 
-class Repairer:
-    """Runs `repair` once in a background thread, so the server answers at once; stoppable."""
+SWEEP_SECONDS = 5.0
 
-    def __init__(self, state: AppState, recover: Callable[[str], int]) -> None:
-        self.state, self.recover = state, recover
+
+class Repairer:
+    """Runs `repair` once in a background thread, so the server answers at once, then `sweep` every
+    `sweep_every` seconds if given (Redis: chats whose generating process died); stoppable."""
+
+    def __init__(self, state: AppState, recover: Callable[[str], int], sweep: Callable[[], int] | None = None,
+                 sweep_every: float = SWEEP_SECONDS) -> None:
+        self.state, self.recover, self.sweep, self.sweep_every = state, recover, sweep, sweep_every
         self._stop = threading.Event()
         self.finished = threading.Event()
         self._thread: threading.Thread | None = None
@@ -84,6 +92,11 @@ class Repairer:
             log.exception("the repair pass failed")
         finally:
             self.finished.set()
+        while self.sweep is not None and not self._stop.wait(self.sweep_every):
+            try:
+                self.sweep()
+            except Exception:
+                log.exception("the sweep for interrupted replies failed")
 
     def shutdown(self, timeout: float = 5.0) -> None:
         self._stop.set()

@@ -22,7 +22,7 @@ from filelock import FileLock
 from .files import fsync_dir, is_temp_name
 from .store import KINDS, Store
 
-SKIP = {"locks"}
+SKIP = {"locks", "leases"}
 
 
 def _copy(src: Path, dest: Path) -> bool:

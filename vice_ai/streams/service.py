@@ -6,6 +6,13 @@ document tools, `send_notification` and `stop_notification_stream`, and
 delivers notifications to the session's sockets and, as toasts, to the rest of
 the document's. Definitions are saved in the session and listed in a small
 index file, so active streams start again after a restart.
+
+Each stream runs in the one process that holds its lease ("stream", id): a
+process starts the listed streams whose lease it gets, and looks again every
+`TAKEOVER_SECONDS` (`watch`), so a stream whose process died (its lease freed by
+the OS, or expired in Redis) is taken over. A stream stopped from another
+process is marked stopped in its chat's file; its runner sees that before its
+next check and ends.
 """
 from __future__ import annotations
 
@@ -19,7 +26,8 @@ from typing import TYPE_CHECKING, Any
 
 from ..chat.context import build_messages
 from ..chat.toolloop import run_tool_loop
-from ..domain.models import new_id, now, parse_time
+from ..coordination.leases import Lease, Leases, ProcessLeases
+from ..domain.models import ChatSession, new_id, now, parse_time
 from ..errors import ModelError
 from ..housekeeping.redaction import redact
 from ..llm.base import ChatRequest
@@ -36,6 +44,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 INDEX = "streams"
+# How often each process looks for listed streams nobody runs (their process died) and takes them over.
+TAKEOVER_SECONDS = 5.0
 # Tool rounds per check (then one more that must answer in text).
 MAX_TOOL_ROUNDS = 3
 STREAM_PROMPT = (
@@ -54,16 +64,20 @@ class _Running:
     record: dict[str, Any]
     stop: threading.Event = field(default_factory=threading.Event)
     thread: threading.Thread | None = None
+    lease: Lease | None = None
 
 
 class NotificationStreams:
     """Starts, runs, limits and stops every notification stream of the app."""
 
     def __init__(self, state: AppState, llm: LLMService, hub: Hub, registry: ToolRegistry,
-                 cfg: Mapping[str, Any]) -> None:
+                 cfg: Mapping[str, Any], leases: Leases | None = None) -> None:
         self._running: dict[str, _Running] = {}
         self._lock = threading.Lock()
         self._closed = False
+        self._watching = threading.Event()  # set: stop watching
+        self.leases = leases if leases is not None else ProcessLeases()
+        self.takeover_seconds = float(cfg.get("STREAM_TAKEOVER_SECONDS", TAKEOVER_SECONDS))
         self.state, self.llm, self.hub, self.registry = state, llm, hub, registry
         self.per_session = cfg["STREAMS_PER_SESSION"]
         self.total = cfg["STREAMS_TOTAL"]
@@ -94,26 +108,36 @@ class NotificationStreams:
             run = _Running(ctx.session_id, ctx.document_id, ctx.section_id, record)
             self._running[record["id"]] = run
         try:
+            run.lease = self.leases.acquire("stream", record["id"])  # a new id: free unless shutting down
+            if run.lease is None:
+                raise ToolError("The server is shutting down.")
             self._save_record(run)
         except BaseException:
             with self._lock:
                 self._running.pop(record["id"], None)
+            if run.lease is not None:
+                run.lease.release()
             raise
         self._spawn(run)
         return record
 
     def _spawn(self, run: _Running) -> None:
+        if run.lease is not None:
+            run.lease.on_lost(run.stop.set)  # another process runs it now
         run.thread = threading.Thread(target=self._loop, args=(run,), name=f"stream-{run.record['id'][:8]}",
                                       daemon=True)
         run.thread.start()
 
     def stop(self, session_id: str, stream_id: str, reason: str) -> bool:
-        """Stop a running stream of a session and save why; False if there is none."""
+        """Stop a running stream of a session (here or in another process) and save why; False if there is none."""
         with self._lock:
             run = self._running.get(stream_id)
             if run is None or run.session_id != session_id:
-                return False
-            self._running.pop(stream_id)
+                run = None
+            else:
+                self._running.pop(stream_id)
+        if run is None:
+            return self._stop_elsewhere(session_id, stream_id, reason)
         run.stop.set()
         run.record.update(status="stopped", stopped_reason=reason)
         self._save_record(run)
@@ -143,6 +167,7 @@ class NotificationStreams:
 
     def shutdown(self, timeout: float = 5.0) -> None:
         """Stop every thread (definitions stay 'running' on disk, so they start again next time)."""
+        self._watching.set()
         with self._lock:
             self._closed = True
             runs = list(self._running.values())
@@ -155,26 +180,73 @@ class NotificationStreams:
                 run.thread.join(max(0.0, deadline - time.monotonic()))
 
     def restore(self) -> int:
-        """Start again the streams the index lists as running; returns how many."""
+        """Start the streams the index lists as running that no process runs (whose lease we get); how many."""
         started = 0
         for stream_id, session_id in dict(read_meta(self.state.store, INDEX) or {}).items():
-            session = self.state.get_chat_session(session_id)
-            record = next((r for r in (session.streams if session else []) if r["id"] == stream_id), None)
-            if session is None or record is None or record.get("status") != "running":
-                self._unindex(stream_id)
-                continue
-            run = _Running(session.id, session.document_id, session.section_id, dict(record))
             with self._lock:
                 if self._closed or stream_id in self._running:
                     continue
+            if self._record(session_id, stream_id) is None:
+                self._unindex(stream_id)
+                continue
+            lease = self.leases.acquire("stream", stream_id)
+            if lease is None:
+                continue  # another process runs it
+            # Read again under the lease: it may have been stopped, or run and stopped, meanwhile.
+            found = self._record(session_id, stream_id)
+            with self._lock:
+                if found is None or self._closed or stream_id in self._running:
+                    lease.release()
+                    continue
+                session, record = found
+                run = _Running(session.id, session.document_id, session.section_id, dict(record), lease=lease)
                 self._running[stream_id] = run
             self._spawn(run)
             started += 1
         return started
 
+    def watch(self) -> None:
+        """`restore` now, then every `takeover_seconds` until shutdown (takes over streams whose process died)."""
+        while True:
+            try:
+                self.restore()
+            except Exception:
+                log.exception("looking for notification streams to run failed")
+            if self._watching.wait(self.takeover_seconds):
+                return
+
+    def _record(self, session_id: str, stream_id: str) -> tuple[ChatSession, dict[str, Any]] | None:
+        """The session and the stream's record, if it is still running on disk."""
+        session = self.state.get_chat_session(session_id)
+        record = next((r for r in (session.streams if session else []) if r["id"] == stream_id), None)
+        if session is None or record is None or record.get("status") != "running":
+            return None
+        return session, record
+
+    def _stop_elsewhere(self, session_id: str, stream_id: str, reason: str) -> bool:
+        """Mark a stream another process runs (or a dead one ran) stopped; its runner sees it before its next check."""
+        if self._record(session_id, stream_id) is None:
+            return False
+        with self.state.edit_session(session_id) as writer:
+            record = next((r for r in writer.session.streams if r["id"] == stream_id), None)
+            if record is None or record.get("status") != "running":
+                return False
+            others = [r for r in writer.session.streams if r["id"] != stream_id]
+            writer.set(streams=[*others, {**record, "status": "stopped", "stopped_reason": reason}])
+            document_id, section_id = writer.session.document_id, writer.session.section_id
+        self._unindex(stream_id)
+        self.hub.publish(session_id, document_id, {
+            "type": "notification", "kind": "stream_stopped", "stream_id": stream_id,
+            "text": f"Notification stream stopped: {reason}.", "section_id": section_id})
+        return True
+
     # -- persistence ------------------------------------------------------------------
     def _save_record(self, run: _Running) -> None:
         with self.state.edit_session(run.session_id) as writer:
+            mine = next((r for r in writer.session.streams if r["id"] == run.record["id"]), None)
+            if mine is not None and mine.get("status") != "running" and run.record["status"] == "running":
+                run.stop.set()  # stopped from another process meanwhile: that stands
+                return
             others = [r for r in writer.session.streams if r["id"] != run.record["id"]]
             writer.set(streams=[*others, dict(run.record)])
         if run.record["status"] == "running":
@@ -193,8 +265,20 @@ class NotificationStreams:
 
     # -- the worker -------------------------------------------------------------------
     def _loop(self, run: _Running) -> None:
+        try:
+            self._checks(run)
+        finally:
+            with self._lock:
+                if self._running.get(run.record["id"]) is run:
+                    self._running.pop(run.record["id"])
+            if run.lease is not None:
+                run.lease.release()
+
+    def _checks(self, run: _Running) -> None:
         failures = 0
         while not run.stop.wait(run.record["interval_seconds"] * (2 ** failures)):
+            if self._record(run.session_id, run.record["id"]) is None:
+                return  # stopped from another process (or its chat is gone)
             if datetime.now(UTC) >= parse_time(run.record["expires_at"]):
                 self.stop(run.session_id, run.record["id"], "it reached its maximum lifetime")
                 return
