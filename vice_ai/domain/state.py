@@ -6,9 +6,8 @@ So what is in memory is never ahead of what is on disk, and two processes
 sharing the data folder never lose each other's updates. Lock order is always
 document before session, and no lock is held during model calls or socket sends.
 
-Catching up costs one read of two counters kept in the lock file (see
-`locks.SidecarLock`) when nobody else wrote; the data files are read only when
-they moved. Files changed by hand while the app runs are seen after a restart.
+Catching up costs one read of two counters kept in the lock file (see `locks.SidecarLock`) when nobody else
+wrote; the data files are read only when they moved. Files changed by hand while the app runs are seen after a restart.
 """
 from __future__ import annotations
 
@@ -412,8 +411,10 @@ class SessionWriter:
     def put_message(self, message: Message) -> None:
         self._state._write_records(self.session, [{"op": "message", "message": message.to_dict()}])
 
+    def put_text(self, message_id: str, text: str) -> None:  # a streaming reply's checkpoint (records.py)
+        self._state._write_records(self.session, [{"op": "text", "message_id": message_id, "text": text}])
+
     def set(self, **fields: Any) -> None:
-        unknown = set(fields) - set(ChatSession.SETTABLE)
-        if unknown:
+        if unknown := set(fields) - set(ChatSession.SETTABLE):
             raise ValueError(f"not settable: {sorted(unknown)}")
         self._state._write_records(self.session, [{"op": "set", "fields": fields}])

@@ -1,0 +1,81 @@
+"""One model answer streaming into a reply: its delta events, now-and-then renders, and checkpoints.
+
+Checkpoints write only the text added since the last one (a `text` record in
+the session's journal, see `domain/records.py`), each piece redacted on its
+own. A piece ends where no secret can span the cut (`redaction.settled`): a tail
+that could be the start of a key waits for the next checkpoint, or for the
+final save, which redacts the whole reply again. So a crash leaves the reply so
+far on disk (marked `interrupted` by `ChatEngine.recover`) and no key split
+over several deltas ever reaches the disk whole.
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from ..domain.models import Message
+from ..domain.state import AppState
+from ..housekeeping.redaction import redact, settled
+from .render import render_markdown
+from .rounds import EventHandler
+
+# How often a streaming reply is written to disk, so a crash keeps most of it.
+CHECKPOINT_SECONDS = 1.0
+# How often (at most) a delta event carries the rendered HTML of the reply so far.
+RENDER_SECONDS = 0.1
+# Rendering the whole reply gets dearer as it grows, and the server may stream hundreds of replies:
+# a stream's next render waits RENDER_SPACING x (its last render's time) x (replies streaming), so all
+# the renders together take at most about 1/RENDER_SPACING of one core. The browser shows the raw
+# text between renders, and `done` carries the final HTML.
+RENDER_SPACING = 20
+
+
+class ReplyStream:
+    """Turns the model's text pieces into delta events and checkpoints of one reply (`prefix`: its text so far,
+    as stored when the reply began streaming)."""
+
+    def __init__(self, state: AppState, session_id: str, reply: Message, emit: EventHandler, prefix: str = "", *,
+                 watched: Callable[[], bool], streams: Callable[[], int]) -> None:
+        self.state, self.session_id, self.reply, self.emit = state, session_id, reply, emit
+        self.parts: list[str] = [prefix] if prefix else []
+        # The stored copy holds prefix[:settled(prefix)] (redaction.redact_message); the rest waits here.
+        self.held = prefix[settled(prefix):]
+        self.unsaved = len(self.parts)  # parts[unsaved:] are not checkpointed yet
+        self.watched, self.streams = watched, streams
+        now = time.monotonic()
+        self.next_save, self.next_render = now + CHECKPOINT_SECONDS, now + RENDER_SECONDS
+
+    def text(self) -> str:
+        return "".join(self.parts)
+
+    def on_text(self, text: str) -> None:
+        self.parts.append(text)
+        event: dict[str, Any] = {"type": "delta", "message_id": self.reply.id, "text": text}
+        now = time.monotonic()
+        if now >= self.next_render:
+            self._render(event)
+        self.emit(event)
+        if now >= self.next_save:
+            self.checkpoint()
+            self.next_save = time.monotonic() + CHECKPOINT_SECONDS
+
+    def _render(self, event: dict[str, Any]) -> None:
+        """The rendered reply so far, for the tabs watching (nobody watching: no render)."""
+        if not self.watched():
+            self.next_render = time.monotonic() + RENDER_SECONDS
+            return
+        started = time.monotonic()
+        event["html"] = render_markdown(self.text())
+        took = time.monotonic() - started
+        self.next_render = time.monotonic() + max(RENDER_SECONDS, RENDER_SPACING * took * max(1, self.streams()))
+
+    def checkpoint(self) -> None:
+        """Journal the settled text added since the last checkpoint, redacted on its own."""
+        pending = self.held + "".join(self.parts[self.unsaved:])
+        self.unsaved = len(self.parts)
+        cut = settled(pending)
+        piece, self.held = pending[:cut], pending[cut:]
+        if piece:
+            with self.state.edit_session(self.session_id) as writer:
+                writer.put_text(self.reply.id, redact(piece))
