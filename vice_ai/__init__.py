@@ -55,7 +55,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     state = AppState(store, compact_bytes=cfg["JOURNAL_COMPACT_BYTES"])
     accounts = Accounts(store, password_method=cfg["PASSWORD_METHOD"])
     access = Access(cfg["AUTH"], accounts)
-    hub = Hub(cfg["EVENT_BUFFER"])
+    hub = Hub(cfg["EVENT_BUFFER"], total_events=cfg["HUB_BUFFER_EVENTS"])
     hub.set_access(lambda user, document_id: access.may_read_document(user, document_id, state))
     llm = LLMService(cfg)
     tools = builtin_registry()
