@@ -352,8 +352,12 @@ class ChatEngine:
 
         try:
             _, calls = collect(self.llm.stream(request, rnd.cancel), rnd.cancel, out.on_text, on_retry)
-        finally:
+        except BaseException:
             reply.content = out.text()
+            out.close(quiet=True)  # the failure told is the one that stopped the stream
+            raise
+        reply.content = out.text()
+        out.close()
         return calls
 
     def _finish(self, rnd: Round, reply: Message | None, emit: EventHandler) -> None:

@@ -7,11 +7,19 @@ that could be the start of a key waits for the next checkpoint, or for the
 final save, which redacts the whole reply again. So a crash leaves the reply so
 far on disk (marked `interrupted` by `ChatEngine.recover`) and no key split
 over several deltas ever reaches the disk whole.
+
+The write itself (a journal append, fsynced) runs on a small pool of checkpoint
+threads, so a slow disk never holds up the tokens; a stream has at most one
+write in flight (a checkpoint due meanwhile waits and takes more text), and
+`close` waits for it, so the final save always comes after the last checkpoint.
+A failed write (disk full...) is raised by the stream's next token or `close`.
 """
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from ..domain.models import Message
@@ -29,6 +37,19 @@ RENDER_SECONDS = 0.1
 # the renders together take at most about 1/RENDER_SPACING of one core. The browser shows the raw
 # text between renders, and `done` carries the final HTML.
 RENDER_SPACING = 20
+# Threads writing checkpoints, for all the replies streaming in this process.
+CHECKPOINT_THREADS = 4
+
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def _writers() -> ThreadPoolExecutor:
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(CHECKPOINT_THREADS, thread_name_prefix="checkpoint")
+        return _pool
 
 
 class ReplyStream:
@@ -45,6 +66,7 @@ class ReplyStream:
         self.watched, self.streams = watched, streams
         now = time.monotonic()
         self.next_save, self.next_render = now + CHECKPOINT_SECONDS, now + RENDER_SECONDS
+        self._writing: Future[None] | None = None
 
     def text(self) -> str:
         return "".join(self.parts)
@@ -57,6 +79,12 @@ class ReplyStream:
             self._render(event)
         self.emit(event)
         if now >= self.next_save:
+            writing = self._writing
+            if writing is not None:
+                if not writing.done():
+                    return  # the last one is still being written: this one waits, and takes more text
+                self._writing = None
+                writing.result()  # a failed write fails the reply
             self.checkpoint()
             self.next_save = time.monotonic() + CHECKPOINT_SECONDS
 
@@ -71,11 +99,25 @@ class ReplyStream:
         self.next_render = time.monotonic() + max(RENDER_SECONDS, RENDER_SPACING * took * max(1, self.streams()))
 
     def checkpoint(self) -> None:
-        """Journal the settled text added since the last checkpoint, redacted on its own."""
+        """Journal the settled text added since the last checkpoint, redacted on its own (on a writer thread)."""
         pending = self.held + "".join(self.parts[self.unsaved:])
         self.unsaved = len(self.parts)
         cut = settled(pending)
         piece, self.held = pending[:cut], pending[cut:]
         if piece:
-            with self.state.edit_session(self.session_id) as writer:
-                writer.put_text(self.reply.id, redact(piece))
+            self._writing = _writers().submit(self._write, redact(piece))
+
+    def _write(self, piece: str) -> None:
+        with self.state.edit_session(self.session_id) as writer:
+            writer.put_text(self.reply.id, piece)
+
+    def close(self, quiet: bool = False) -> None:
+        """Wait for the checkpoint in flight (the reply's next write must follow it); raises its failure
+        (unless `quiet`: another one is being told)."""
+        writing, self._writing = self._writing, None
+        if writing is not None:
+            try:
+                writing.result()
+            except Exception:
+                if not quiet:
+                    raise

@@ -214,6 +214,10 @@ class Hub:
                     total += len(channel.buffer)
             self._buffered = total
 
+    def channels(self) -> int:
+        """How many channels the hub holds now."""
+        return len(self._channels)
+
     def buffered(self) -> int:
         """Events kept for resuming, in all channels (counted now)."""
         with self._lock:
