@@ -96,7 +96,7 @@ def test_a_reply_cut_off_mid_stream_is_rebuilt_from_its_checkpoints_after_compac
                                 JOURNAL_COMPACT_BYTES=200)
     engine = services(app).engine
     state = services(app).state
-    wait_for(lambda: len((state.get_chat_session(sid).messages[-1].content or "")) > 300)
+    wait_for(lambda: len(state.get_chat_session(sid).messages[-1].content or "") > 300)
     # What the disk says now, read by another reader (as after a crash): the reply so far, in order.
     reply = reader(data_dir).get_chat_session(sid).messages[-1]
     assert reply.role == "assistant" and len(reply.content) > 300
