@@ -284,8 +284,13 @@ def paced(fake: Child, app: Child, sessions: int, n_tokens: int, rate: float, re
         last_app = max(max(got[f"app:{t}"]) for t in tags)
         last_direct = max(max(got[f"direct:{t}"]) for t in tags)
         shares.append((last_direct - result["start"]) / (last_app - result["start"]))
-        added = [(a - sa) - (d - sd) for t in tags for a, sa, d, sd in zip(
-            got[f"app:{t}"], sent[f"app:{t}"], got[f"direct:{t}"], sent[f"direct:{t}"], strict=True)]
+        per_token = [(k, (a - sa) - (d - sd)) for t in tags for k, (a, sa, d, sd) in enumerate(zip(
+            got[f"app:{t}"], sent[f"app:{t}"], got[f"direct:{t}"], sent[f"direct:{t}"], strict=True))]
+        added = [x for _, x in per_token]
+        for low, high in ((0, 20), (20, n_tokens // 2), (n_tokens // 2, n_tokens)):
+            part = [x for k, x in per_token if low <= k < high]
+            print(f"  tokens {low}-{high - 1}: added p50 {pct(part, .5) * 1000:.1f} ms, p99 {pct(part, .99) * 1000:.1f} ms",
+                  flush=True)
         added_p50.append(pct(added, .5))
         added_p99.append(pct(added, .99))
         added_max.append(max(added))
