@@ -163,3 +163,23 @@ def test_pieces_cut_where_nothing_could_be_a_secret_redact_as_the_whole():
                 held = pending[at:]
             written.append(redact(held))
             assert "".join(written) == redact(text), (step, offset)
+
+
+def test_under_load_a_burst_of_tokens_goes_out_as_fewer_deltas_with_the_exact_text(
+        make_app, fake_openai, monkeypatch):
+    monkeypatch.setattr(streaming, "BATCH_FROM", 1)  # as if many replies were streaming
+    app = make_app(**model_config(fake_openai))
+    client = app.test_client()
+    session = make_session(client, make_document(client))
+    fake_openai.script(Reply(tokens=WORDS * 4))
+    events: list[dict] = []
+    rnd = services(app).engine.send_message(session["id"], "Write a long answer", handler=events.append)
+    try:
+        assert rnd.finished.wait(10)
+    finally:
+        shutdown(app)
+    deltas = [e for e in events if e["type"] == "delta"]
+    assert 1 <= len(deltas) < len(WORDS * 4)
+    assert "".join(e["text"] for e in deltas) == "".join(WORDS * 4) == events[-1]["message"]["content"]
+    assert events[-1]["type"] == "done" and events.index(deltas[-1]) < len(events) - 1
+    assert [e["seq"] for e in events] == list(range(events[0]["seq"], events[-1]["seq"] + 1))
