@@ -2,29 +2,31 @@
 
 Run from the repository root:
 
-    .venv/bin/python bench/stream.py            # 50 and 200 sessions x 500 tokens, then 200 paced
-    .venv/bin/python bench/stream.py --quick    # 10 and 50 sessions x 200 tokens
+    .venv/bin/python bench/stream.py                 # 200 sessions x 500 tokens, 3 repeats; then 200 paced
+    .venv/bin/python bench/stream.py --quick         # 50 sessions x 200 tokens, 2 repeats; 50 paced for 10 s
+    .venv/bin/python bench/stream.py --profile FILE  # cProfile every thread of the app into FILE
 
-For each load, in the same run:
+Three processes besides this driver, so nobody shares a GIL: the model server
+(bench/fake_model.py), the app (run as `run.py` does: werkzeug's threaded
+server) and the direct readers. The driver only starts them and reads reports.
 
-- direct: N threads read N streams from the fake OpenAI-compatible server
-  (tests/fake_openai.py, in this process) with the openai client;
-- app: N websocket clients each send one message to their own chat session on
-  the app (a separate process serving with werkzeug's threaded server, talking
-  to the same fake server), and read the delta events until `done`.
+- **direct (raw)**: N threads in their own process read N streams from the model
+  server as the app does: the openai client's raw streaming response, decoded by
+  the app's own SSE decoder (vice_ai/llm/sse.py). This is the fair baseline.
+- **direct (typed)**: the same with the openai client's typed chunks, beside it.
+- **app**: N websocket clients (in the direct readers' process) each send one
+  message to their own chat and read `delta` events until `done`.
 
-The loads: N streams "with no delay" (the fake server writes as fast as it
-can; the benchmark the goal is stated for), best of --repeat passes; then the
-largest N with each stream paced at --paced tokens per second (closer to a real
-model, one pass).
+Unpaced ("no delay": the model server writes as fast as it can), each pass runs
+raw, typed and app one after the other; the ratio app/raw is taken per pass and
+the median and range over --repeat passes are reported.
 
-Figures: throughput (tokens delivered per second); token latency, from the
-fake server writing a token to the reader having it; "app adds", from the
-app's model client handing a token over to the app starting to write it to the
-websocket (and to that write returning: a write waits while the reader's
-receive buffer is full); the app process's peak RSS and CPU. Both processes
-run on this machine, and time.monotonic() is the same clock in both (Linux).
-Other work on the machine skews every figure: the load average is printed.
+Paced (--paced tokens/s per stream): each app session's model request and one
+direct reader's request are the SAME stream (the model server waits for both,
+then writes token k to both at one scheduled instant), and both run at once.
+Delivered = tokens the app's sockets got per second / tokens the direct readers
+got; added latency per token = (websocket client has it - server wrote it to the
+app) - (direct reader has it - server wrote it to the reader).
 """
 from __future__ import annotations
 
@@ -32,62 +34,43 @@ import argparse
 import json
 import os
 import platform
-import resource
-import signal
+import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 import urllib.request
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from vice_ai.services import services
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
-
-MODEL = "fake-small"
-KEY = "sk-bench-not-a-real-key"
+MODEL, KEY = "fake-small", "sk-bench-not-a-real-key"
 
 
-def tokens(n: int) -> list[str]:
-    """n short word-like tokens, about the size of real ones."""
-    words = ("the", "budget", "covers", "two", "years", "of", "interviews", "with", "forty", "teams")
-    return [f"{words[k % len(words)]} " for k in range(n)]
+def call(url: str, method: str = "GET", body: Any = None) -> Any:
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(url, data=data, method=method,
+                                 headers={"Content-Type": "application/json", "X-VICE-CSRF": "1"})
+    with urllib.request.urlopen(req, timeout=120) as resp:
+        return json.loads(resp.read())
 
 
-def dump_stacks(*_: Any) -> None:
-    """Print where every thread is (a debugging aid: kill -USR1 <pid>)."""
-    import collections
-    import traceback
-
-    seen = collections.Counter(
-        "".join(traceback.format_stack(frame)[-8:]) for frame in sys._current_frames().values())
-    for stack, count in seen.most_common():
-        print(f"--- {count} thread(s):\n{stack}", file=sys.stderr, flush=True)
-
-
-# -- the app, in its own process ---------------------------------------------------------------
+# -- the app, in its own process -----------------------------------------------------------------
 
 def serve_app(data_dir: str, fake_url: str) -> None:
-    """Child process: the app in a threaded werkzeug server, instrumented, plus a /bench/report route."""
+    """Child process: the app in a threaded werkzeug server, plus a /bench/report route (CPU, RSS, profile)."""
     import logging
+    import resource
 
-    from flask import jsonify, request
+    from flask import jsonify
     from werkzeug.serving import make_server
 
     from vice_ai import create_app
-    from vice_ai.live.connection import SessionConnection
-    from vice_ai.llm.base import TextDelta
 
-    signal.signal(signal.SIGUSR1, dump_stacks)  # thread stacks on demand (kill -USR1)
     profiles: list[Any] = []
     if os.environ.get("BENCH_PROFILE"):
-        # Profile every thread (werkzeug handlers, websocket readers, chat workers).
         import cProfile
 
         original_run = threading.Thread.run
@@ -106,36 +89,8 @@ def serve_app(data_dir: str, fake_url: str) -> None:
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     logging.getLogger("httpx2").setLevel(logging.WARNING)
 
-    # When the app's model client hands over each token, and when the socket writer has
-    # written each delta: the difference is the time the app adds (both keyed by session).
-    received: dict[str, list[float]] = {}
-    written: dict[str, list[float]] = {}
-    writing: dict[str, list[float]] = {}
-    llm = services(app).llm
-    inner_stream = llm.backend.stream
-
-    def timed_stream(req: Any, cancel: threading.Event):
-        times = received.setdefault(str(req.messages[-1].get("content")).split()[-1], [])
-        for chunk in inner_stream(req, cancel):
-            if isinstance(chunk, TextDelta):
-                times.append(time.monotonic())
-            yield chunk
-
-    llm.backend.stream = timed_stream  # type: ignore[method-assign]
-    inner_send = SessionConnection._send_events
-
-    def timed_send(self: SessionConnection, events: list[dict[str, Any]]) -> None:
-        before = time.monotonic()
-        inner_send(self, events)
-        after = time.monotonic()
-        count = sum(1 for e in events if e.get("type") == "delta")
-        writing.setdefault(self.session_id, []).extend([before] * count)
-        written.setdefault(self.session_id, []).extend([after] * count)
-
-    SessionConnection._send_events = timed_send  # type: ignore[method-assign]
-
     @app.get("/bench/report")
-    def report():
+    def report():  # type: ignore[no-untyped-def]
         if profiles:
             import pstats
 
@@ -147,13 +102,8 @@ def serve_app(data_dir: str, fake_url: str) -> None:
                     pass  # a thread still running
             stats.dump_stats(os.environ["BENCH_PROFILE"])
         usage = resource.getrusage(resource.RUSAGE_SELF)
-        body = {"received": dict(received), "writing": dict(writing), "written": dict(written), "max_rss_kb": usage.ru_maxrss,
-                "cpu_seconds": usage.ru_utime + usage.ru_stime, "threads": threading.active_count()}
-        if request.args.get("reset"):
-            received.clear()
-            writing.clear()
-            written.clear()
-        return jsonify(body)
+        return jsonify({"max_rss_kb": usage.ru_maxrss, "cpu_seconds": usage.ru_utime + usage.ru_stime,
+                        "threads": threading.active_count()})
 
     server = make_server("127.0.0.1", 0, app, threaded=True)
     server.socket.listen(1024)  # hundreds of sockets connect at once
@@ -161,258 +111,243 @@ def serve_app(data_dir: str, fake_url: str) -> None:
     server.serve_forever()
 
 
-class AppProcess:
-    def __init__(self, data_dir: str, fake_url: str) -> None:
-        self.proc = subprocess.Popen([sys.executable, __file__, "--serve-app", data_dir, fake_url],
-                                     stdout=subprocess.PIPE, text=True)
-        assert self.proc.stdout is not None
-        self.port = int(self.proc.stdout.readline())
-        self.url = f"http://127.0.0.1:{self.port}"
+# -- the readers, in their own process -----------------------------------------------------------
 
-    def call(self, method: str, path: str, body: Any = None) -> Any:
-        data = json.dumps(body).encode() if body is not None else None
-        req = urllib.request.Request(self.url + path, data=data, method=method,
-                                     headers={"Content-Type": "application/json", "X-VICE-CSRF": "1"})
-        with urllib.request.urlopen(req, timeout=60) as resp:
-            return json.loads(resp.read())
+def read_raw(client: Any, tag: str, times: list[float]) -> None:
+    """One stream as the app reads it: the raw response, decoded by vice_ai/llm/sse.py."""
+    from vice_ai.llm import sse
+    from vice_ai.llm.base import TextDelta
 
-    def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(10)
-        if self.proc.stdout:
-            self.proc.stdout.close()
+    with client.chat.completions.with_streaming_response.create(
+            model=MODEL, messages=[{"role": "user", "content": f"Bench {tag}"}], stream=True,
+            extra_headers={"X-Bench-Reader": "direct"}) as response:
+        for event in sse.events(response.iter_lines()):
+            if event.data == sse.DONE:
+                break
+            for chunk in sse.decode(event).chunks:
+                if isinstance(chunk, TextDelta):
+                    times.append(time.monotonic())
 
 
-# -- measuring -----------------------------------------------------------------------------------
-
-@dataclass
-class Run:
-    """One pass at one concurrency level, direct or through the app."""
-
-    path: str
-    sessions: int
-    tokens: int
-    seconds: float
-    latencies: list[float] = field(default_factory=list)  # fake server wrote -> reader has it
-    # The app's model client has the token -> the app starts writing it to the socket / the write returned
-    # (a write blocks while the client's receive buffer is full: that part is the reader being slow).
-    handed: list[float] = field(default_factory=list)
-    added: list[float] = field(default_factory=list)
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def throughput(self) -> float:
-        return self.sessions * self.tokens / self.seconds
+def read_typed(client: Any, tag: str, times: list[float]) -> None:
+    """One stream through the openai client's typed chunks (what most code does)."""
+    stream = client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": f"Bench {tag}"}],
+                                            stream=True, extra_headers={"X-Bench-Reader": "direct"})
+    for chunk in stream:
+        if chunk.choices and chunk.choices[0].delta.content:
+            times.append(time.monotonic())
 
 
-def pct(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+def read_app(ws: Any, sid: str, times: list[float]) -> None:
+    """One websocket: send a message, then the arrival time of each token's delta (a merged delta: its tokens)."""
+    ws.send(json.dumps({"type": "send", "content": f"Bench {sid}"}))
+    while True:
+        raw = ws.receive(120)
+        now = time.monotonic()
+        if raw is None:
+            raise RuntimeError(f"{sid}: timed out")
+        event = json.loads(raw)
+        if event["type"] == "delta":
+            times.extend([now] * event["text"].count(" "))  # every bench token ends with one space
+        elif event["type"] in ("done", "error", "stopped"):
+            ws.close()
+            if event["type"] != "done":
+                raise RuntimeError(f"{sid}: {event['type']} {event.get('error')}")
+            return
 
 
-def gaps(earlier: list[float], later: list[float], what: str) -> list[float]:
-    """Per-token differences between two timestamp lists of one stream."""
-    if len(earlier) != len(later):
-        raise SystemExit(f"{what}: {len(earlier)} tokens at one end, {len(later)} at the other")
-    return [b - a for a, b in zip(earlier, later, strict=True)]
+def run_readers(spec: dict[str, Any]) -> dict[str, Any]:
+    """Child process: read streams in threads (direct raw/typed, app websockets, or paired both)."""
+    import httpx2
+    import openai
+    import simple_websocket
 
+    n = len(spec["tags"])
+    client = openai.OpenAI(base_url=spec["fake_url"], api_key=KEY, max_retries=0, timeout=120,
+                           http_client=httpx2.Client(limits=httpx2.Limits(max_connections=n + 10)))
+    jobs: list[tuple[str, Any, tuple[Any, ...]]] = []
+    got: dict[str, list[float]] = {}
+    for tag in spec["tags"]:
+        if spec["mode"] in ("raw", "paired"):
+            jobs.append((f"direct:{tag}", read_raw, (client, tag)))
+        if spec["mode"] == "typed":
+            jobs.append((f"direct:{tag}", read_typed, (client, tag)))
+        if spec["mode"] in ("app", "paired"):
+            ws = simple_websocket.Client.connect(f"ws://127.0.0.1:{spec['app_port']}/ws/sessions/{tag}")
+            jobs.append((f"app:{tag}", read_app, (ws, tag)))
+    barrier = threading.Barrier(len(jobs) + 1)
+    failures: list[str] = []
 
-def _cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
+    def worker(key: str, fn: Any, args: tuple[Any, ...]) -> None:
+        times = got.setdefault(key, [])
+        barrier.wait()
+        try:
+            fn(*args, times)
+        except Exception as exc:  # reported, and the run fails
+            failures.append(f"{key}: {exc!r}")
 
-
-def _race(reader, keys, barrier: threading.Barrier) -> float:
-    """Run reader(key) in one thread per key, all released together; seconds until the last ends."""
-    threads = [threading.Thread(target=reader, args=(key,)) for key in keys]
+    threads = [threading.Thread(target=worker, args=job) for job in jobs]
     for t in threads:
         t.start()
     barrier.wait()
     start = time.monotonic()
     for t in threads:
         t.join()
-    return time.monotonic() - start
+    return {"seconds": time.monotonic() - start, "start": start, "got": got, "failures": failures}
 
 
-def sent_times(fake: Any) -> dict[str, list[float]]:
-    """When the fake server wrote each token, by the tag at the end of the user's message."""
-    return {r.json["messages"][-1]["content"].split()[-1]: r.sent_at for r in fake.chat_requests}
+def readers(spec: dict[str, Any]) -> dict[str, Any]:
+    proc = subprocess.run([sys.executable, __file__, "--readers"], input=json.dumps(spec), text=True,
+                          capture_output=True, check=False)
+    if proc.returncode:
+        raise SystemExit(f"readers failed: {proc.stderr[-2000:]}")
+    result = json.loads(proc.stdout)
+    if result["failures"]:
+        raise SystemExit("readers failed: " + "; ".join(result["failures"][:5]))
+    return result
 
 
-def run_direct(fake: Any, sessions: int, n_tokens: int) -> Run:
-    """N openai clients read N streams straight from the fake server."""
-    import httpx2
-    import openai
+# -- the run ------------------------------------------------------------------------------------
 
-    client = openai.OpenAI(base_url=fake.url, api_key=KEY, max_retries=0, timeout=120,
-                           http_client=httpx2.Client(limits=httpx2.Limits(max_connections=sessions + 10)))
-    barrier = threading.Barrier(sessions + 1)
-    got: dict[str, list[float]] = {f"direct-{i}": [] for i in range(sessions)}
+class Child:
+    def __init__(self, *args: str) -> None:
+        self.proc = subprocess.Popen([sys.executable, *args], stdout=subprocess.PIPE, text=True)
+        assert self.proc.stdout is not None
+        self.port = int(self.proc.stdout.readline())
+        self.url = f"http://127.0.0.1:{self.port}"
 
-    def reader(tag: str) -> None:
-        times = got[tag]
-        barrier.wait()
-        stream = client.chat.completions.create(
-            model=MODEL, messages=[{"role": "user", "content": f"Bench {tag}"}], stream=True)
-        for chunk in stream:
-            if chunk.choices and chunk.choices[0].delta.content:
-                times.append(time.monotonic())
-
-    driver_before = _cpu()
-    fake.clear()
-    seconds = _race(reader, list(got), barrier)
-    client.close()
-    sent = sent_times(fake)
-    return Run("direct", sessions, n_tokens, seconds,
-               [x for tag, times in got.items() for x in gaps(sent[tag], times, tag)],
-               extra={"driver_cpu": _cpu() - driver_before})
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(10)
 
 
-def run_app(fake: Any, app: AppProcess, sessions: int, n_tokens: int) -> Run:
-    """N websocket clients on N sessions each send a message and read the reply's deltas."""
-    import simple_websocket
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
 
+
+def make_sessions(app: Child, count: int) -> list[str]:
+    """One document and one chat per session, as for separate users."""
     ids = []
-    for n in range(sessions):
-        # One document per session, as for separate users: a document's other sessions get
-        # a notification when a reply finishes there, which is a different load.
-        doc = app.call("POST", "/api/documents", {"title": f"Bench {n}", "sections": [
+    for n in range(count):
+        doc = call(app.url + "/api/documents", "POST", {"title": f"Bench {n}", "sections": [
             {"title": "Summary", "content": "We ask for funding. The budget is 40,000 euros."}]})
-        section = doc["sections"][0]["id"]
-        ids.append(app.call("POST", f"/api/documents/{doc['id']}/sections/{section}/sessions", {})["id"])
-    # No waiting for the hello: simple_websocket's client can leave a message that came
-    # with the handshake answer unread until more data arrives. Readers skip it; the
-    # server reads commands only once the socket is subscribed.
-    sockets = {sid: simple_websocket.Client.connect(f"ws://127.0.0.1:{app.port}/ws/sessions/{sid}")
-               for sid in ids}
-    barrier = threading.Barrier(sessions + 1)
-    got: dict[str, list[float]] = {sid: [] for sid in ids}
-    failures: list[str] = []
-
-    def reader(sid: str) -> None:
-        ws, times = sockets[sid], got[sid]
-        barrier.wait()
-        ws.send(json.dumps({"type": "send", "content": f"Bench {sid}"}))
-        while True:
-            raw = ws.receive(120)
-            now = time.monotonic()
-            if raw is None:
-                failures.append(f"{sid}: timed out")
-                return
-            event = json.loads(raw)
-            if event["type"] == "delta":
-                times.append(now)
-            elif event["type"] in ("done", "error", "stopped"):
-                if event["type"] != "done":
-                    failures.append(f"{sid}: {event['type']} {event.get('error')}")
-                return
-
-    cpu_before = app.call("GET", "/bench/report?reset=1")["cpu_seconds"]
-    driver_before = _cpu()
-    fake.clear()
-    seconds = _race(reader, ids, barrier)
-    for ws in sockets.values():
-        ws.close()
-    if failures:
-        raise SystemExit("app run failed: " + "; ".join(failures[:5]))
-    report = app.call("GET", "/bench/report?reset=1")
-    sent = sent_times(fake)
-    latencies, handed, added = [], [], []
-    for sid, times in got.items():
-        latencies += gaps(sent[sid], times, sid)
-        handed += gaps(report["received"][sid], report["writing"][sid], sid)
-        added += gaps(report["received"][sid], report["written"][sid], sid)
-    return Run("app", sessions, n_tokens, seconds, latencies, handed, added,
-               {"max_rss_mb": report["max_rss_kb"] / 1024, "cpu_seconds": report["cpu_seconds"] - cpu_before,
-                "driver_cpu": _cpu() - driver_before})
+        ids.append(call(f"{app.url}/api/documents/{doc['id']}/sections/{doc['sections'][0]['id']}/sessions",
+                        "POST", {})["id"])
+    return ids
 
 
-# -- report -------------------------------------------------------------------------------------
+def unpaced(fake: Child, app: Child, sessions: int, n_tokens: int, repeat: int) -> None:
+    call(fake.url + "/bench/config", "POST", {"tokens": n_tokens, "delay": 0, "pair": False})
+    rates: dict[str, list[float]] = {"raw": [], "typed": [], "app": []}
+    cpu: list[float] = []
+    for k in range(repeat):
+        for mode in ("raw", "typed", "app"):
+            tags = make_sessions(app, sessions) if mode == "app" else [f"{mode}{k}-{i}" for i in range(sessions)]
+            before = call(app.url + "/bench/report")["cpu_seconds"]
+            result = readers({"mode": mode, "tags": tags, "fake_url": fake.url + "/v1", "app_port": app.port})
+            if mode == "app":
+                cpu.append(call(app.url + "/bench/report")["cpu_seconds"] - before)
+            delivered = sum(len(t) for t in result["got"].values())
+            if delivered != sessions * n_tokens:
+                raise SystemExit(f"{mode}: {delivered} tokens of {sessions * n_tokens}")
+            rates[mode].append(delivered / result["seconds"])
+    ratio = [a / r for a, r in zip(rates["app"], rates["raw"], strict=True)]
+    typed = [a / t for a, t in zip(rates["app"], rates["typed"], strict=True)]
+    print(f"\n## {sessions} sessions x {n_tokens} tokens, no delay ({repeat} passes)\n")
+    print("| path | tokens/s median (min-max) |\n|---|---:|")
+    for mode, label in (("raw", "direct, raw SSE + app decoder"), ("typed", "direct, openai typed chunks"),
+                        ("app", "app, websockets")):
+        print(f"| {label} | {statistics.median(rates[mode]):,.0f} ({min(rates[mode]):,.0f}-{max(rates[mode]):,.0f}) |")
+    print(f"\napp / fair direct (raw): **{statistics.median(ratio):.2f}x** ({min(ratio):.2f}-{max(ratio):.2f}); "
+          f"app / typed direct: {statistics.median(typed):.2f}x ({min(typed):.2f}-{max(typed):.2f}); "
+          f"app CPU per token {statistics.median(cpu) / (sessions * n_tokens) * 1e6:.0f} us; "
+          f"goal >= 0.8x fair: {'met' if statistics.median(ratio) >= 0.8 else 'missed'}")
 
-def ms(x: float) -> str:
-    return f"{x * 1000:.1f}"
+
+def paced(fake: Child, app: Child, sessions: int, n_tokens: int, rate: float, repeat: int) -> None:
+    call(fake.url + "/bench/config", "POST", {"tokens": n_tokens, "delay": 1 / rate, "pair": True})
+    shares, added_p50, added_p99, added_max, cpu = [], [], [], [], []
+    for _ in range(repeat):
+        tags = make_sessions(app, sessions)
+        call(fake.url + "/bench/report?reset=1")
+        before = call(app.url + "/bench/report")["cpu_seconds"]
+        result = readers({"mode": "paired", "tags": tags, "fake_url": fake.url + "/v1", "app_port": app.port})
+        cpu.append(call(app.url + "/bench/report")["cpu_seconds"] - before)
+        sent = call(fake.url + "/bench/report?reset=1")
+        got = result["got"]
+        app_tokens = sum(len(got[f"app:{t}"]) for t in tags)
+        direct_tokens = sum(len(got[f"direct:{t}"]) for t in tags)
+        if app_tokens != direct_tokens:
+            raise SystemExit(f"app delivered {app_tokens} tokens, direct {direct_tokens}")
+        # Throughput over the run: the same tokens, so the ratio of the times until the last one arrived.
+        last_app = max(max(got[f"app:{t}"]) for t in tags)
+        last_direct = max(max(got[f"direct:{t}"]) for t in tags)
+        shares.append((last_direct - result["start"]) / (last_app - result["start"]))
+        per_token = [(k, (a - sa) - (d - sd)) for t in tags for k, (a, sa, d, sd) in enumerate(zip(
+            got[f"app:{t}"], sent[f"app:{t}"], got[f"direct:{t}"], sent[f"direct:{t}"], strict=True))]
+        added = [x for _, x in per_token]
+        for low, high in ((0, 20), (20, n_tokens // 2), (n_tokens // 2, n_tokens)):
+            part = [x for k, x in per_token if low <= k < high]
+            print(f"  tokens {low}-{high - 1}: added p50 {pct(part, .5) * 1000:.1f} ms, p99 {pct(part, .99) * 1000:.1f} ms",
+                  flush=True)
+        added_p50.append(pct(added, .5))
+        added_p99.append(pct(added, .99))
+        added_max.append(max(added))
+    m = statistics.median
+    print(f"\n## {sessions} sessions at {rate:g} tokens/s each, {n_tokens} tokens ({repeat} passes)\n")
+    print(f"- app throughput: **{m(shares):.1%}** of direct "
+          f"({min(shares):.1%}-{max(shares):.1%})")
+    print(f"- added latency per token: p50 {m(added_p50) * 1000:.1f} ms, **p99 {m(added_p99) * 1000:.1f} ms** "
+          f"({min(added_p99) * 1000:.1f}-{max(added_p99) * 1000:.1f}), max {m(added_max) * 1000:.1f} ms")
+    print(f"- app CPU per token {m(cpu) / (sessions * n_tokens) * 1e6:.0f} us")
+    ok = m(shares) >= 0.99 and m(added_p99) < 0.050
+    print(f"- goal (>= 99% delivered, added p99 < 50 ms): {'met' if ok else 'missed'}")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="10 and 50 sessions x 200 tokens")
-    parser.add_argument("--sessions", type=int, nargs="+", help="concurrency levels (default 50 200)")
-    parser.add_argument("--tokens", type=int, help="tokens per stream (default 500)")
-    parser.add_argument("--paced", type=float, default=None, metavar="TOKENS_PER_S",
-                        help="also run the largest level with streams paced at this rate (default 20; 0: skip)")
-    parser.add_argument("--repeat", type=int, default=2,
-                        help="passes per level, direct and app alternating; the best of each is kept (default 2)")
+    parser.add_argument("--quick", action="store_true", help="50 sessions x 200 tokens, 2 passes")
+    parser.add_argument("--sessions", type=int, help="concurrent sessions (default 200)")
+    parser.add_argument("--tokens", type=int, help="tokens per stream without delay (default 500)")
+    parser.add_argument("--repeat", type=int, help="passes (default 3; paced: 2)")
+    parser.add_argument("--paced", type=float, default=20.0, metavar="TOKENS_PER_S", help="0: skip (default 20)")
+    parser.add_argument("--paced-tokens", type=int, default=300, help="tokens per paced stream (default 300: 15 s)")
+    parser.add_argument("--only", choices=("unpaced", "paced"), help="run one of the two")
     parser.add_argument("--profile", metavar="FILE", help="cProfile every thread of the app into FILE")
     parser.add_argument("--serve-app", nargs=2, metavar=("DATA_DIR", "FAKE_URL"), help=argparse.SUPPRESS)
+    parser.add_argument("--readers", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve_app:
         serve_app(*args.serve_app)
         return 0
+    if args.readers:
+        print(json.dumps(run_readers(json.loads(sys.stdin.read()))), flush=True)
+        os._exit(0)  # no waiting for the clients' background threads
     if args.profile:
         os.environ["BENCH_PROFILE"] = os.path.abspath(args.profile)
-
-    from fake_openai import FakeOpenAI, Reply
-
-    signal.signal(signal.SIGUSR1, dump_stacks)
-    levels, n_tokens = ((10, 50), 200) if args.quick else ((50, 200), 500)
-    levels = tuple(args.sessions or levels)
-    n_tokens = args.tokens or n_tokens
-    pace = (0.0 if args.quick else 20.0) if args.paced is None else args.paced
-    # (label, sessions, delay between tokens, passes)
-    scenarios = [(f"{n}, no delay", n, 0.0, args.repeat) for n in levels]
-    if pace:
-        scenarios.append((f"{max(levels)}, {pace:g} tokens/s each", max(levels), 1 / pace, 1))
+    sessions = args.sessions or (50 if args.quick else 200)
+    n_tokens = args.tokens or (200 if args.quick else 500)
+    repeat = args.repeat or (2 if args.quick else 3)
+    paced_tokens = 200 if args.quick else args.paced_tokens
     print(f"# stream benchmark {time.strftime('%Y-%m-%d %H:%M')}: Python {platform.python_version()}, "
-          f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start, "
-          f"{n_tokens} tokens per stream, best of {args.repeat} without delay", flush=True)
-    results: list[tuple[str, Run, Run]] = []
-    with tempfile.TemporaryDirectory(prefix="vice-bench-") as tmp, \
-            FakeOpenAI(models=[MODEL], record_timing=True) as fake:
-        app = AppProcess(tmp, fake.url)
+          f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start", flush=True)
+    fake = Child(str(ROOT / "bench" / "fake_model.py"))
+    with tempfile.TemporaryDirectory(prefix="vice-bench-") as tmp:
+        app = Child(__file__, "--serve-app", tmp, fake.url + "/v1")
         try:
-            idle = app.call("GET", "/bench/report")
-            for label, sessions, delay, passes in scenarios:
-                fake.default = Reply(tokens=tokens(n_tokens), delay=delay)
-                direct: list[Run] = []
-                via_app: list[Run] = []
-                for _ in range(passes):
-                    direct.append(run_direct(fake, sessions, n_tokens))
-                    via_app.append(run_app(fake, app, sessions, n_tokens))
-                results.append((label, max(direct, key=lambda r: r.throughput),
-                                max(via_app, key=lambda r: r.throughput)))
+            idle = call(app.url + "/bench/report")
+            if args.only != "paced":
+                unpaced(fake, app, sessions, n_tokens, repeat)
+            if args.paced and args.only != "unpaced":
+                paced(fake, app, sessions, paced_tokens, args.paced, max(1, repeat - 1))
+            end = call(app.url + "/bench/report")
+            print(f"\napp process: {idle['max_rss_kb'] / 1024:.0f} MB RSS idle, {end['max_rss_kb'] / 1024:.0f} MB "
+                  f"peak; load average {os.getloadavg()[0]:.1f} at the end")
         finally:
             app.stop()
-
-    print(f"\napp process before the runs: {idle['max_rss_kb'] / 1024:.0f} MB peak RSS\n")
-    print("| sessions | path | tokens/s | token latency p50 / p99 ms | app adds p50 / p99 ms "
-          "(until its socket write starts; returns) | app peak RSS MB | CPU s: app; driver |")
-    print("|---|---|---:|---:|---:|---:|---:|")
-    for label, direct, app_run in results:
-        print(f"| {label} | direct | {direct.throughput:,.0f} "
-              f"| {ms(pct(direct.latencies, .5))} / {ms(pct(direct.latencies, .99))} | | "
-              f"| -; {direct.extra['driver_cpu']:.1f} |")
-        print(f"| {label} | app | {app_run.throughput:,.0f} "
-              f"| {ms(pct(app_run.latencies, .5))} / {ms(pct(app_run.latencies, .99))} "
-              f"| {ms(pct(app_run.handed, .5))} / {ms(pct(app_run.handed, .99))}; "
-              f"{ms(pct(app_run.added, .5))} / {ms(pct(app_run.added, .99))} "
-              f"| {app_run.extra['max_rss_mb']:.0f} "
-              f"| {app_run.extra['cpu_seconds']:.1f}; {app_run.extra['driver_cpu']:.1f} |")
-    print()
-    verdict = {}
-    for label, direct, app_run in results:
-        ratio = app_run.throughput / direct.throughput
-        added = pct(app_run.handed, .99)
-        print(f"{label}: app throughput {ratio:.2f} x direct; the app adds {ms(added)} ms p99 per token "
-              f"before writing it; end-to-end token latency p99 {ms(pct(app_run.latencies, .99))} ms "
-              f"(direct {ms(pct(direct.latencies, .99))} ms)")
-        verdict[label] = (ratio >= 0.5, added < 0.010)
-    top = f"{max(levels)}, no delay"
-    print(f"\ngoal at {max(levels)} sessions without delay: throughput >= 0.5 x direct "
-          f"{'met' if verdict[top][0] else 'missed'}; < 10 ms added p99 per token "
-          f"{'met' if verdict[top][1] else 'missed'}")
-    return 0 if all(verdict[top]) else 1
+            fake.stop()
+    return 0
 
 
 if __name__ == "__main__":

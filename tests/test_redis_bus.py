@@ -12,9 +12,9 @@ from conftest import make_document, make_session
 
 from vice_ai import services
 from vice_ai.accounts.identity import Credential
-from vice_ai.live.hub import QueueSubscriber
 from vice_ai.live.redis_hub import RedisHub
 from vice_ai.live.revocation import Revocation
+from vice_ai.live.subscriber import QueueSubscriber
 
 
 def drain(sub: QueueSubscriber, count: int, timeout: float = 5.0) -> list:

@@ -23,7 +23,7 @@ from conftest import connect_ws, make_document, make_session, model_config, ws_e
 from fake_openai import Reply
 
 from vice_ai import create_app, shutdown
-from vice_ai.chat import engine as engine_module
+from vice_ai.chat import streaming as streaming_module
 from vice_ai.services import services
 
 WORDS = [f"word{k} " for k in range(60)]
@@ -162,7 +162,7 @@ def test_a_full_disk_answers_507_keeps_reads_and_recovers(tmp_path, mounts):
 def test_disk_full_while_a_reply_streams_tells_the_tabs_and_loses_nothing(
         make_app, fake_openai, start_server, data_dir, monkeypatch):
     """ENOSPC mid-reply: the `error` event says storage_full (not model_error), GET still answers, 0 acknowledged lost."""
-    monkeypatch.setattr(engine_module, "CHECKPOINT_SECONDS", 0.05)
+    monkeypatch.setattr(streaming_module, "CHECKPOINT_SECONDS", 0.05)
     refusal = WriteRefusal(monkeypatch, data_dir, errno.ENOSPC)
     app = make_app(**model_config(fake_openai))
     client = app.test_client()
@@ -201,7 +201,7 @@ def test_disk_full_while_a_reply_streams_tells_the_tabs_and_loses_nothing(
 
 def test_a_blocking_round_whose_reply_cannot_be_saved_answers_507_with_both_messages(
         make_app, fake_openai, data_dir, monkeypatch):
-    monkeypatch.setattr(engine_module, "CHECKPOINT_SECONDS", 0.05)
+    monkeypatch.setattr(streaming_module, "CHECKPOINT_SECONDS", 0.05)
     refusal = WriteRefusal(monkeypatch, data_dir, errno.ENOSPC)
     app = make_app(**model_config(fake_openai))
     client = app.test_client()

@@ -52,6 +52,8 @@ DEFAULTS: dict[str, Any] = {
     "WS_PING_INTERVAL": 25,
     "WS_MAX_MESSAGE_SIZE": 256 * 1024,
     "EVENT_BUFFER": 2_000,
+    # Events the hub keeps for resuming, all channels together (live/hub.py).
+    "HUB_BUFFER_EVENTS": 100_000,
     # Accounts and web security (vice_ai/auth/): "password", "local" or "header".
     "AUTH": "password",
     "SIGNUP": "admin",
@@ -137,6 +139,7 @@ ENVIRONMENT: dict[str, tuple[str, Callable[[str], Any]]] = {
     "VICE_AI_RATE_SHARE_MISSES": ("RATE_SHARE_MISSES", str),
     "VICE_AI_ARCHIVE_AFTER_DAYS": ("ARCHIVE_AFTER_DAYS", float),
     "VICE_AI_REDIS_URL": ("REDIS_URL", str),
+    "VICE_AI_HUB_BUFFER_EVENTS": ("HUB_BUFFER_EVENTS", int),
 }
 
 

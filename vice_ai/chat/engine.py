@@ -27,8 +27,9 @@ from ..tools.calls import ToolCallAccumulator, collect
 from . import branching, recovery
 from .branching import END, Parent
 from .context import build_messages
-from .render import message_view, render_markdown
+from .render import message_view
 from .rounds import EventHandler, Round
+from .streaming import ReplyStream
 from .toolloop import run_tool_loop
 
 if TYPE_CHECKING:
@@ -37,14 +38,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# How often a streaming reply is written to disk, so a crash keeps most of it.
-CHECKPOINT_SECONDS = 1.0
-# How often (at most) a delta event carries the rendered HTML of the reply so far.
-RENDER_SECONDS = 0.1
-# Rendering the whole reply gets dearer as it grows and as the server gets busier
-# (hundreds of streams): the next render waits at least this many times as long as
-# the last one took, so rendering stays a small share of the time.
-RENDER_SPACING = 20
 BUSY = "A reply is already being generated in this chat. Stop it or wait for it to finish."
 # What the model is told (after its own cut-off reply) when the user asks it to continue.
 CONTINUE_PROMPT = ("Your previous reply was cut off. Continue it exactly where it stopped: do not repeat "
@@ -97,6 +90,10 @@ class ChatEngine:
             return self.hub.stop_elsewhere(session_id)
         rnd.cancel.set()
         return True
+
+    def _streaming(self) -> int:
+        """How many replies are being generated now (a dict's length needs no lock)."""
+        return len(self._rounds)
 
     def running(self, session_id: str) -> Round | None:
         with self._lock:
@@ -339,24 +336,8 @@ class ChatEngine:
     def _stream(self, rnd: Round, reply: Message, request: ChatRequest, emit: EventHandler,
                 prefix: str = "") -> ToolCallAccumulator:
         """Stream one model answer into `reply` (after `prefix`, its text so far), emitting deltas; its tool calls."""
-        parts: list[str] = [prefix] if prefix else []
-        timers = {"save": time.monotonic(), "render": time.monotonic(), "render_every": RENDER_SECONDS}
-
-        def on_text(text: str) -> None:
-            parts.append(text)
-            event = {"type": "delta", "message_id": reply.id, "text": text}
-            if time.monotonic() - timers["render"] > timers["render_every"]:
-                # The rendered reply so far, now and then, so a tab shows
-                # formatted text while streaming and nothing jumps at the end.
-                started = time.monotonic()
-                event["html"] = render_markdown("".join(parts))
-                timers["render"] = time.monotonic()
-                timers["render_every"] = max(RENDER_SECONDS, RENDER_SPACING * (timers["render"] - started))
-            emit(event)
-            if time.monotonic() - timers["save"] > CHECKPOINT_SECONDS:
-                reply.content = "".join(parts)
-                self._save(rnd.session_id, reply)
-                timers["save"] = time.monotonic()
+        out = ReplyStream(self.state, rnd.session_id, reply, emit, prefix,
+                          watched=lambda: bool(self.hub.subscribers(rnd.session_id)), streams=self._streaming)
 
         def on_retry(wait: Retrying) -> None:
             # The backend waits before trying again: say so, so a silent pause is not taken for a hang.
@@ -364,9 +345,13 @@ class ChatEngine:
                   "seconds": round(wait.seconds, 2), "reason": wait.reason, "message_id": reply.id})
 
         try:
-            _, calls = collect(self.llm.stream(request, rnd.cancel), rnd.cancel, on_text, on_retry)
-        finally:
-            reply.content = "".join(parts)
+            _, calls = collect(self.llm.stream(request, rnd.cancel), rnd.cancel, out.on_text, on_retry)
+        except BaseException:
+            reply.content = out.text()
+            out.close(quiet=True)  # the failure told is the one that stopped the stream
+            raise
+        reply.content = out.text()
+        out.close()
         return calls
 
     def _finish(self, rnd: Round, reply: Message | None, emit: EventHandler) -> None:

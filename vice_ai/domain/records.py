@@ -1,11 +1,14 @@
 """Journal records of a chat session: how a change is applied in memory, and a snapshot's data.
 
 A record is `{"seq", "at", "op": "message", "message": {...}}` (add or replace
-a message by id) or `{"seq", "at", "op": "set", "fields": {...}}` (top-level
-fields in `ChatSession.SETTABLE`).
+a message by id), `{"seq", "at", "op": "text", "message_id": id, "text": "..."}`
+(text added to a reply while it streams: its checkpoints, each redacted on its
+own; the final reply is a `message` record again) or
+`{"seq", "at", "op": "set", "fields": {...}}` (top-level fields in `ChatSession.SETTABLE`).
 """
 from __future__ import annotations
 
+import copy
 from dataclasses import fields
 from typing import Any
 
@@ -34,6 +37,12 @@ def apply_record(session: ChatSession, record: dict[str, Any], trusted: bool = F
         # come from another version, so it goes through from_dict's filter.
         data = record["message"]
         session.upsert_message(Message(**data) if trusted else Message.from_dict(data))
+    elif op == "text":
+        found = session.get_message(record["message_id"])
+        if found is not None:  # a changed copy: whoever holds the old one keeps what it read
+            grown = copy.copy(found)
+            grown.content = (found.content or "") + record["text"]
+            session.upsert_message(grown)
     elif op == "set":
         for name, value in record["fields"].items():
             if name in ChatSession.SETTABLE:

@@ -74,24 +74,35 @@ def redact_variables(variables: dict[str, Any]) -> dict[str, Any]:
     return {name: redact_json(value) for name, value in variables.items()}
 
 
-def _settled(text: str) -> str:
-    """A streaming reply up to its last whitespace: a half-arrived key is not yet recognisable."""
-    if not text or text[-1].isspace():
-        return text
-    cut = max(text.rfind(" "), text.rfind("\n"), text.rfind("\t"))
-    return text[:cut + 1]
+# What a secret still arriving may end with: a run of key characters, after "Bearer" and its separator if any.
+_OPEN_TAIL = re.compile(r"(?:Bearer[ \t:=]*)?[A-Za-z0-9._~+/=_-]*\Z", re.IGNORECASE)
+_BEGIN, _KEY_END = "-----BEGIN", re.compile(r"-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----")
+
+
+def settled(text: str) -> int:
+    """How much of a streaming text can be redacted on its own: the end of `text` minus a tail that could be
+    (the start of) a secret still arriving (a run of key characters, "Bearer ..." with its token, a private key
+    block without its end). No secret can span the cut, so redacting the pieces between cuts one by one gives
+    what redacting their whole gives; the tail waits for more text (or the end of the reply)."""
+    cut = _OPEN_TAIL.search(text).start()  # type: ignore[union-attr]  # matches at the end at least
+    begin = text.rfind(_BEGIN, 0, cut)
+    if begin >= 0:
+        end = _KEY_END.search(text, begin)
+        if end is None or end.end() > cut:
+            cut = begin
+    return cut
 
 
 def redact_message(message: Message) -> Message:
     """A copy of a message fit to store: content and tool-call arguments redacted.
 
-    A reply still streaming is stored only up to its last whitespace, so a key
+    A reply still streaming is stored only up to what is `settled`, so a key
     cut in half by a checkpoint never reaches the disk unredacted.
     """
     stored = copy.copy(message)
     content = message.content or ""
     if message.status == "streaming":
-        content = _settled(content)
+        content = content[:settled(content)]
     stored.content = redact(content)
     if message.tool_calls:
         calls = copy.deepcopy(message.tool_calls)

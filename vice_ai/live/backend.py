@@ -12,8 +12,8 @@ def hub_for(cfg: Mapping[str, Any]) -> Hub:
     """`RedisHub` when `REDIS_URL` is set (every process one app), else the embedded `Hub`."""
     if cfg.get("REDIS_URL"):
         from .redis_hub import RedisHub  # imports redis only when it is used
-        return RedisHub(cfg["REDIS_URL"], cfg["EVENT_BUFFER"])
-    return Hub(cfg["EVENT_BUFFER"])
+        return RedisHub(cfg["REDIS_URL"], cfg["EVENT_BUFFER"], total_events=cfg["HUB_BUFFER_EVENTS"])
+    return Hub(cfg["EVENT_BUFFER"], total_events=cfg["HUB_BUFFER_EVENTS"])
 
 
 def feed_for(hub: Hub) -> type[DocumentFeed]:

@@ -15,10 +15,19 @@ socket opens: the changes of its sections, chats and shares (`live/document_feed
 and the notifications of its sections, numbered like a session's events but
 stamped with `document_id`. Revalidation, sign-outs and `close_all` reach it like
 any session's channel.
+
+Memory is bounded: a channel is freed once it has had no subscriber and no
+reply running in it (between `user_message`/`round_start` and its final
+`done`/`stopped`/`error`) for `grace` seconds (a tab that lost its connection
+for a moment still resumes with a replay), and the buffers of all channels together hold at most
+`total_events` (when over, every channel is cut to its share, oldest first). A
+freed channel's session starts again, when next used, from the highest seq any
+freed channel reached (`_floor`), never from 0: so a seq a tab holds from before
+is either still exact or below what the buffer reaches, and `since` answers it
+with `sync` (None) rather than a wrong replay.
 """
 from __future__ import annotations
 
-import queue
 import secrets
 import threading
 import time
@@ -28,6 +37,9 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from ..errors import NotFound, ViceError
+from .subscriber import Event, QueueSubscriber
+
+__all__ = ["DOCUMENT", "Hub", "QueueSubscriber", "Subscriber", "document_key", "stamp"]
 
 
 class Subscriber(Protocol):
@@ -59,13 +71,28 @@ class _Channel:
     # for the hub: with hundreds of streams a shared lock taken per token convoys
     # behind the GIL (docs/bench-stream.md).
     lock: threading.Lock = field(default_factory=threading.Lock)
+    running: bool = False  # a reply is being generated: kept, even without subscribers
+    freed: bool = False  # taken out of the hub: whoever holds it takes the channel anew
+    idle_since: float | None = None  # when it last lost its last subscriber or finished its reply
+
+# Seconds an idle channel (no subscriber, no reply running) is kept before it is freed.
+CHANNEL_GRACE = 30.0
+# Events that start and end a running reply.
+_STARTS, _ENDS = frozenset({"user_message", "round_start"}), frozenset({"done", "stopped", "error"})
 
 
 class Hub:
     """Routes events from worker threads to the sockets watching a session or its document."""
 
-    def __init__(self, buffer_size: int = 2000) -> None:
+    def __init__(self, buffer_size: int = 2000, total_events: int = 100_000, grace: float = CHANNEL_GRACE) -> None:
         self.buffer_size = buffer_size
+        self.grace = grace
+        self._next_sweep = 0.0
+        self.total_events = max(1, total_events)
+        # Events buffered in all channels (updated without a lock: recounted exactly when it looks over).
+        self._buffered = 0
+        # The highest seq a freed channel had: a channel made later starts there.
+        self._floor = 0
         # This run of the server: seqs from another epoch cannot be resumed.
         self.epoch = secrets.token_hex(8)
         # Set by close_all: the last event each socket gets (new subscribers get it at once).
@@ -107,24 +134,95 @@ class Hub:
             with self._lock:
                 channel = self._channels.get(session_id)
                 if channel is None:
-                    channel = _Channel(document_id, buffer=deque(maxlen=self.buffer_size))
+                    channel = _Channel(document_id, seq=self._floor, buffer=deque(maxlen=self.buffer_size))
                     self._channels[session_id] = channel
+            self._sweep()
         return channel
 
     def publish(self, session_id: str, document_id: str, event: dict[str, Any],
                 only: set[Subscriber] | None = None) -> dict[str, Any]:
         """Number an event, keep it for catch-up, and hand it to every subscriber of the session (or `only` those)."""
-        channel = self._channel(session_id, document_id)
-        with channel.lock:
-            channel.seq += 1
-            event = {**event, "seq": channel.seq, **stamp(session_id), "epoch": self.epoch}
-            channel.buffer.append(event)
-            # Queues never block, so delivering under the lock keeps every
-            # subscriber's order identical to the seq order.
-            for sub in channel.subscribers:
-                if only is None or sub in only:
-                    sub.put(event)
-        return event
+        while True:
+            channel = self._channel(session_id, document_id)
+            with channel.lock:
+                if channel.freed:
+                    continue  # freed meanwhile: numbered by the channel that replaces it
+                channel.seq += 1
+                published = Event(event, seq=channel.seq, **stamp(session_id), epoch=self.epoch)
+                if len(channel.buffer) < self.buffer_size:
+                    self._buffered += 1
+                channel.buffer.append(published)
+                kind = event.get("type")
+                if kind in _STARTS:
+                    channel.running, channel.idle_since = True, None
+                elif kind in _ENDS:
+                    channel.running = False
+                # Queues never block, so delivering under the lock keeps every
+                # subscriber's order identical to the seq order.
+                for sub in channel.subscribers:
+                    if only is None or sub in only:
+                        sub.put(published)
+                idle = not channel.subscribers and not channel.running
+            break
+        if idle:
+            self._idle(session_id, channel)
+        if self._buffered > self.total_events:
+            self._trim()
+        return published
+
+    def _idle(self, session_id: str, channel: _Channel) -> None:
+        """A channel lost its last subscriber or finished its reply: freed now, or after the grace period."""
+        if self.grace <= 0:
+            self._free(session_id, channel)
+        elif channel.idle_since is None:
+            channel.idle_since = time.monotonic()
+        self._sweep()
+
+    def _sweep(self) -> None:
+        """Free the channels idle for longer than the grace period (every grace/2 seconds at most)."""
+        now = time.monotonic()
+        if now < self._next_sweep or self.grace <= 0:
+            return
+        self._next_sweep = now + max(1.0, self.grace / 2)
+        with self._lock:
+            idle = [(sid, ch) for sid, ch in self._channels.items()
+                    if ch.idle_since is not None and now - ch.idle_since >= self.grace]
+        for sid, channel in idle:
+            self._free(sid, channel)
+
+    def _free(self, session_id: str, channel: _Channel) -> None:
+        """Forget a channel nobody listens to and no reply runs in (its seq lives on in `_floor`)."""
+        with self._lock, channel.lock:
+            if channel.freed or channel.subscribers or channel.running or self._channels.get(session_id) is not channel:
+                channel.idle_since = None
+                return
+            channel.freed = True
+            del self._channels[session_id]
+            self._floor = max(self._floor, channel.seq)
+            self._buffered -= len(channel.buffer)
+
+    def _trim(self) -> None:
+        """Cut every channel's buffer to its share of `total_events` (to 90% of it, so this runs now and then)."""
+        with self._lock:
+            channels = list(self._channels.values())
+            share = max(1, self.total_events * 9 // 10 // max(1, len(channels)))
+            total = 0
+            for channel in channels:
+                with channel.lock:
+                    while len(channel.buffer) > share:
+                        channel.buffer.popleft()
+                    total += len(channel.buffer)
+            self._buffered = total
+
+    def channels(self) -> int:
+        """How many channels the hub holds now."""
+        return len(self._channels)
+
+    def buffered(self) -> int:
+        """Events kept for resuming, in all channels (counted now)."""
+        with self._lock:
+            channels = list(self._channels.values())
+        return sum(len(channel.buffer) for channel in channels)
 
     def publish_document(self, document_id: str, event: dict[str, Any]) -> dict[str, Any] | None:
         """Publish to a document's own channel, if a socket ever opened on it (else nobody could resume it)."""
@@ -174,6 +272,9 @@ class Hub:
             with channel.lock:
                 found = [sub for sub in channel.subscribers if match(sub)]
                 channel.subscribers.difference_update(found)
+                idle = bool(found) and not channel.subscribers and not channel.running
+            if idle:
+                self._idle(sid, channel)
             gone += [(sid, sub) for sub in found]
         self._close(gone, error)
         return len(gone)
@@ -197,12 +298,19 @@ class Hub:
 
     def subscribe(self, session_id: str, document_id: str, sub: Subscriber) -> int:
         """Start delivering a session's events to `sub`; returns the current seq."""
-        channel = self._channel(session_id, document_id)
-        with channel.lock:
-            closing = self._closing
-            if closing is None:
-                channel.subscribers.add(sub)
-            seq = channel.seq
+        while True:
+            channel = self._channel(session_id, document_id)
+            with channel.lock:
+                if channel.freed:
+                    continue
+                closing = self._closing
+                if closing is None:
+                    channel.subscribers.add(sub)
+                    channel.idle_since = None
+                seq = channel.seq
+            break
+        if closing is not None:
+            self._idle(session_id, channel)
         if closing is not None:  # the server is stopping: this socket only hears so
             sub.put(closing)
             sub.put(None)
@@ -241,12 +349,18 @@ class Hub:
         if channel is not None:
             with channel.lock:
                 channel.subscribers.discard(sub)
+                idle = not channel.subscribers and not channel.running
+            if idle:
+                self._idle(session_id, channel)
 
     def since(self, session_id: str, after: int) -> tuple[list[dict[str, Any]] | None, int]:
         """Buffered events after `after`, or None when the buffer no longer reaches back that far."""
         channel = self._channels.get(session_id)
         if channel is None:
-            return ([] if after == 0 else None), 0
+            # Never used, or freed: nothing buffered. The next channel starts at the floor.
+            with self._lock:
+                floor = self._floor
+            return ([] if after == floor else None), floor
         with channel.lock:
             if after > channel.seq:
                 return None, channel.seq  # a seq from before a restart
@@ -266,6 +380,11 @@ class Hub:
         """Forget a deleted session; its subscribers get a final event and are released."""
         with self._lock:
             channel = self._channels.pop(session_id, None)
+            if channel:
+                with channel.lock:
+                    channel.freed = True
+                    self._buffered -= len(channel.buffer)
+                    self._floor = max(self._floor, channel.seq + 1)
         if channel:
             with channel.lock:
                 subs, seq = list(channel.subscribers), channel.seq
@@ -285,19 +404,3 @@ class Hub:
         """Redis as this process sees it (`ok`, `unreachable`), or None without Redis."""
         return None
 
-
-class QueueSubscriber:
-    """A subscriber backed by a bounded queue; overflow marks it so its socket can close."""
-
-    def __init__(self, user: Any = None, maxsize: int = 10_000, credential: Any = None) -> None:
-        self.user = user
-        # The sign-in the socket was opened with (password mode), so ending it can close the socket.
-        self.credential = credential
-        self.queue: queue.Queue[dict[str, Any] | None] = queue.Queue(maxsize=maxsize)
-        self.overflowed = False
-
-    def put(self, event: dict[str, Any] | None) -> None:
-        try:
-            self.queue.put_nowait(event)
-        except queue.Full:
-            self.overflowed = True

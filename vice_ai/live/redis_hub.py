@@ -61,8 +61,8 @@ class _Remote(ViceError):
 class RedisHub(Hub):
     """A hub whose channels are shared by every process on the same Redis."""
 
-    def __init__(self, url: str, buffer_size: int = 2000, ttl: int | None = None) -> None:
-        super().__init__(buffer_size)
+    def __init__(self, url: str, buffer_size: int = 2000, ttl: int | None = None, total_events: int = 100_000) -> None:
+        super().__init__(buffer_size, total_events=total_events)
         self.bus = RedisBus(url, maxlen=buffer_size, **({"ttl": ttl} if ttl else {}))
         try:
             self.epoch = self.bus.epoch(self.epoch)

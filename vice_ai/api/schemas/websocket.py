@@ -144,12 +144,15 @@ class RoundStartEvent(SessionEvent):
 
 
 class DeltaEvent(SessionEvent):
-    """More text of the reply; now and then `html`, the reply so far rendered."""
+    """More text of the reply; now and then `html`, the reply so far rendered. Deltas queued for a socket that
+    fell behind are merged into one: it carries `first_seq` and stands for the events `first_seq`..`seq`."""
 
     type: Literal["delta"]
     message_id: str
     text: str
     html: str | None = Field(None, description="The whole reply so far, rendered and sanitized (sometimes)")
+    first_seq: int | None = Field(None, ge=1, description="A merged delta: the seq of the first delta it covers "
+                                                          "(its `seq` is the last's)")
 
 
 class ToolCallEvent(SessionEvent):

@@ -356,8 +356,10 @@ class SessionWriter:
     def put_message(self, message: Message) -> None:
         self._state._write_records(self.session, [{"op": "message", "message": message.to_dict()}])
 
+    def put_text(self, message_id: str, text: str) -> None:  # a streaming reply's checkpoint (records.py)
+        self._state._write_records(self.session, [{"op": "text", "message_id": message_id, "text": text}])
+
     def set(self, **fields: Any) -> None:
-        unknown = set(fields) - set(ChatSession.SETTABLE)
-        if unknown:
+        if unknown := set(fields) - set(ChatSession.SETTABLE):
             raise ValueError(f"not settable: {sorted(unknown)}")
         self._state._write_records(self.session, [{"op": "set", "fields": fields}])

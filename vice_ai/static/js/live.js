@@ -111,7 +111,8 @@ export class SessionSocket {
     // connection sets the epoch first, so this is a stray from an earlier socket.
     if (event.epoch && this.epoch && event.epoch !== this.epoch) return;
     if (this.lastSeq !== null && event.seq <= this.lastSeq) return;
-    this.held.set(event.seq, event);
+    // A merged delta stands for the events first_seq..seq: it is due after first_seq - 1.
+    this.held.set(typeof event.first_seq === "number" ? event.first_seq : event.seq, event);
     this.drain();
   }
 
@@ -174,11 +175,18 @@ export class SessionSocket {
         return;
       }
     }
+    // A merged event that began at or before what was applied cannot be cut: a resume replays the rest.
+    let partly = false;
+    for (const [key, held] of this.held) {
+      if (key > this.lastSeq) continue;
+      this.held.delete(key);
+      if (held.seq > this.lastSeq) partly = true;
+    }
     clearTimeout(this.gapTimer);
-    if (this.held.size) {
+    if (this.held.size || partly) {
       // A hole in the sequence that does not fill: ask the server for what is missing.
       this.gapTimer = setTimeout(() => {
-        if (this.held.size && this.isOpen) {
+        if ((this.held.size || partly) && this.isOpen) {
           this.ws.send(JSON.stringify({ type: "resume", after: this.lastSeq, epoch: this.epoch }));
         }
       }, GAP_WAIT_MS);
