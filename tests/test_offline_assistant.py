@@ -134,7 +134,7 @@ def test_through_the_api_the_reply_is_the_same_in_two_apps(make_app, tmp_path):
 def test_health_and_models_say_offline(client):
     health = client.get("/api/health").get_json()
     assert health == {"status": "ok", "offline": True, "default_model": OFFLINE_MODEL, "read_only": False,
-                      "storage": "ok", "storage_message": None}
+                      "storage": "ok", "storage_message": None, "redis": None}
     assert client.get("/api/models").get_json() == {"default": OFFLINE_MODEL, "offline": True, "models": [OFFLINE_MODEL]}
 
 

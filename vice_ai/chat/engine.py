@@ -337,7 +337,8 @@ class ChatEngine:
                 prefix: str = "") -> ToolCallAccumulator:
         """Stream one model answer into `reply` (after `prefix`, its text so far), emitting deltas; its tool calls."""
         out = ReplyStream(self.state, rnd.session_id, reply, emit, prefix,
-                          watched=lambda: bool(self.hub.subscribers(rnd.session_id)), streams=self._streaming)
+                          watched=lambda: bool(self.hub.subscribers(rnd.session_id)), streams=self._streaming,
+                          lease=rnd.lease)
 
         def on_retry(wait: Retrying) -> None:
             # The backend waits before trying again: say so, so a silent pause is not taken for a hang.

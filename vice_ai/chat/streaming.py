@@ -29,6 +29,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
+from ..coordination.leases import Lease
 from ..domain.models import Message
 from ..domain.state import AppState
 from ..housekeeping.redaction import redact, settled
@@ -102,8 +103,9 @@ class ReplyStream:
     as stored when the reply began streaming)."""
 
     def __init__(self, state: AppState, session_id: str, reply: Message, emit: EventHandler, prefix: str = "", *,
-                 watched: Callable[[], bool], streams: Callable[[], int]) -> None:
+                 watched: Callable[[], bool], streams: Callable[[], int], lease: Lease | None = None) -> None:
         self.state, self.session_id, self.reply, self.emit = state, session_id, reply, emit
+        self.lease = lease  # the generation's: a checkpoint is fenced by it like every write of the reply
         self.parts: list[str] = [prefix] if prefix else []
         # The stored copy holds prefix[:settled(prefix)] (redaction.redact_message); the rest waits here.
         self.held = prefix[settled(prefix):]
@@ -177,6 +179,8 @@ class ReplyStream:
 
     def _write(self, piece: str) -> None:
         with self.state.edit_session(self.session_id) as writer:
+            if self.lease is not None and self.lease.fenced:
+                self.lease.check()  # under the chat's locks: never after a new holder's write
             writer.put_text(self.reply.id, piece)
 
     def close(self, quiet: bool = False) -> None:

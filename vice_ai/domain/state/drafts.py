@@ -19,6 +19,7 @@ Records (besides `seq` and `at`):
 """
 from __future__ import annotations
 
+from copy import deepcopy
 from dataclasses import fields
 from typing import Any, SupportsIndex
 
@@ -29,10 +30,10 @@ SECTION_FIELDS = tuple(f.name for f in fields(Section) if f.name != "history")
 
 
 def copy_section(section: Section) -> Section:
-    """A copy an edit may change freely (its lists and history entries are its own)."""
+    """A copy an edit may change freely (its lists and history entries, nested dicts included, are its own)."""
     copy = Section.__new__(Section)
     copy.__dict__.update(section.__dict__)
-    copy.history = [dict(entry) for entry in section.history]
+    copy.history = deepcopy(section.history)
     copy.session_ids = list(section.session_ids)
     return copy
 
