@@ -32,6 +32,7 @@ from ..records import apply_record
 from . import drafts
 from .compaction import Compactor
 from .documents import SHAPE_ERRORS, DocumentsHalf, Moved
+from .listing import DocumentCards
 from .table import DiskMark, Held, ResourceTable
 
 log = logging.getLogger(__name__)
@@ -53,6 +54,7 @@ class AppState(DocumentsHalf):
         self.chat_sessions: dict[str, ChatSession] = self._table.caches["sessions"]
         self._session_marks = self._table.marks["sessions"]
         self.compactor = Compactor(self.compact)
+        self._listing = DocumentCards(self)
         self._listeners: list[Callable[[str, Any], None]] = []
 
     def add_listener(self, listener: Callable[[str, Any], None]) -> None:
