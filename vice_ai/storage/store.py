@@ -278,15 +278,21 @@ class Store(JournalFiles):
         with self.folder.writing(kind):
             return write_temp(self._path(kind, item_id), payload)
 
-    def commit_snapshot(self, kind: str, item_id: str, temp: str) -> tuple[int, int, int]:
-        """Rename a staged snapshot into place (hold the lock); returns its new stat key."""
+    def commit_snapshot(self, kind: str, item_id: str, temp: str, durable: bool = True) -> tuple[int, int, int]:
+        """Rename a staged snapshot into place (hold the lock); returns its new stat key. `durable=False`: the
+        caller calls `sync_folder` (the lock need not be held) before anything depends on the new name."""
         path = self._path(kind, item_id)
         with self.folder.writing(kind):
             self.lock(kind, item_id).bump(snapshot=True)
-            commit_temp(temp, path)
+            commit_temp(temp, path, durable)
             key = stat_key(path)
         assert key is not None
         return key
+
+    def sync_folder(self, kind: str) -> None:
+        """Make the names in a kind's folder durable (after `commit_snapshot(durable=False)`)."""
+        with self.folder.writing(kind):
+            fsync_dir(self.root / kind)
 
     def discard_staged(self, temp: str) -> None:
         try:
