@@ -24,8 +24,9 @@ mixed: `--workers` clients for `--minutes`: each creates documents, edits sectio
 opens a websocket on a chat and sends through it (the offline assistant streams the
 reply), reads the document, the list and the chat, deletes chats and documents
 (a client keeps at most a few documents). RSS, threads and descriptors are sampled
-every 5 s; after the first quarter (the warm-up) and at the end the clients pause
-and the server idles 2 s before a measurement. Goal: the end within 10% of the
+every 5 s; after the first quarter (the warm-up) and at the end the clients delete
+their documents and pause, and the server idles 2 s before a measurement (so both
+measure the same working set: none). Goal: the end within 10% of the
 warm-up level.
 """
 from __future__ import annotations
@@ -307,6 +308,11 @@ class Mixed:
                 self.server.request("GET", f"/api/sessions/{self.rand.choice(doc['chats'])}")
         self.ops[op] = self.ops.get(op, 0) + 1
 
+    def drain(self) -> None:
+        """Delete this client's documents (before a measurement: the same working set, none, each time)."""
+        while self.docs:
+            self.server.request("DELETE", f"/api/documents/{self.docs.pop()['id']}")
+
     def _chat(self, doc: dict[str, Any]) -> None:
         import simple_websocket
         chats = doc.setdefault("chats", [])
@@ -343,11 +349,13 @@ def part_mixed(args: argparse.Namespace, tmp: str) -> None:
         try:
             while not stop.is_set():
                 if not running.is_set():
+                    client.drain()
                     server.close_connection()
                     waiting.release()
                     running.wait()
                     continue
                 client.step()
+            client.drain()
         except BaseException as exc:  # reported after the run
             errors.append(exc)
             stop.set()
