@@ -7,6 +7,7 @@ Layout::
     <data>/sessions/<id>.journal   records appended since that snapshot, one JSON per line
     <data>/presets/<id>.json       a user's instruction preset (users/ holds the accounts)
     <data>/locks/<kind>-<id>.lock  filelock sidecars (never the data files themselves), removed with the resource
+    <data>/locks/documents.changes a random mark rewritten on every document write (see `WATCHED`)
     <data>/quarantine/             corrupt files, moved aside
 
 Snapshots are replaced atomically (`files.write_atomic`); journals are padded
