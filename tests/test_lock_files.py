@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def lock_files(data_dir: str) -> list[str]:
-    return sorted(p.name for p in (Path(data_dir) / "locks").iterdir())
+    return sorted(p.name for p in (Path(data_dir) / "locks").iterdir() if p.suffix == ".lock")
 
 
 def test_create_delete_churn_leaves_locks_proportional_to_live_resources(data_dir):

@@ -134,7 +134,7 @@ def test_compaction_interrupted_before_journal_reset(data_dir, monkeypatch):
     doc, session = seed(state, messages=2)
     journal = Path(data_dir) / "sessions" / f"{session.id}.journal"
 
-    def die(kind: str, item_id: str) -> None:
+    def die(*args: object) -> None:
         raise _Crash
 
     monkeypatch.setattr(state.store, "reset_journal", die)

@@ -8,7 +8,8 @@ cannot be probed.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .users import LOCAL_ID, Accounts, User
 
@@ -16,6 +17,17 @@ if TYPE_CHECKING:
     from ..domain.models import ChatSession, Document
 
 READ, EDIT, OWNER = "read", "edit", "owner"
+
+
+class Shareable(Protocol):
+    """What the document rules look at: a Document, or the card the document list keeps of one."""
+
+    @property
+    def owner(self) -> str: ...
+
+    @property
+    def shared_with(self) -> Sequence[dict[str, str]]: ...
+
 SHARE_LEVELS = (READ, EDIT)
 _RANK = {READ: 1, EDIT: 2, OWNER: 3}
 
@@ -44,7 +56,7 @@ class Access:
         heir = self.accounts.first_admin()
         return heir.id if heir else None
 
-    def document_level(self, doc: Document, user: User | None, heir: Any = None) -> str | None:
+    def document_level(self, doc: Shareable, user: User | None, heir: Any = None) -> str | None:
         """"owner", "edit", "read" or None for what `user` may do with `doc`.
 
         `heir`: `owner_id("local")` when the caller already knows it (a list asks once, not per document).
@@ -61,7 +73,7 @@ class Access:
                 return share["access"]
         return None
 
-    def document_levels(self, docs: list[Document], user: User | None) -> list[str | None]:
+    def document_levels(self, docs: Sequence[Shareable], user: User | None) -> list[str | None]:
         """`document_level` of each document, the heir of local files looked up once for them all."""
         needs_heir = self.mode != "local" and any(d.owner == LOCAL_ID for d in docs)
         heir = (self.owner_id(LOCAL_ID) or "") if needs_heir else None

@@ -42,7 +42,7 @@ def document_page(limit: int = DEFAULT_LIMIT, cursor: str | None = None) -> dict
     """`{"documents": [summary + access], "has_more", "next_cursor"}` for the current user."""
     after = decode_cursor(cursor) if cursor is not None else None
     found = services()
-    docs = found.state.list_documents()
+    docs = found.state.document_cards()
     levels = found.access.document_levels(docs, current_user())
     visible = sorted(((d.updated_at, d.id, d, level) for d, level in zip(docs, levels, strict=True) if level),
                      key=lambda row: (row[0], row[1]), reverse=True)

@@ -73,14 +73,16 @@ def write_temp(path: Path, payload: bytes | Iterable[bytes]) -> str:
     return tmp
 
 
-def commit_temp(tmp: str, path: Path) -> None:
-    """The second half: rename the temp file over `path`, then make the name durable."""
+def commit_temp(tmp: str, path: Path, durable: bool = True) -> None:
+    """The second half: rename the temp file over `path`, then make the name durable (`durable=False`: the
+    caller syncs the folder itself, before anything depends on the new name)."""
     try:
         os.replace(tmp, path)
     except BaseException:
         _unlink(tmp)
         raise
-    fsync_dir(path.parent)
+    if durable:
+        fsync_dir(path.parent)
 
 
 def _unlink(tmp: str) -> None:

@@ -9,7 +9,7 @@ import os
 from typing import TYPE_CHECKING, Any
 
 from .failures import READ_ONLY_ERRNOS
-from .files import dumps, fsync_dir, write_atomic
+from .files import commit_temp, dumps, fsync_dir, write_atomic, write_temp
 from .journal import (
     JournalMoved,
     clear_padding,
@@ -176,13 +176,28 @@ class JournalFiles:
             fsync_dir(os.path.dirname(path))
         return stop
 
+    def stage_journal(self, kind: str, item_id: str, tail: bytes) -> str:
+        """A journal holding only `tail`, written and fsynced to a temp file beside it (no lock needed)."""
+        with self.folder.writing(kind):
+            return write_temp(self._path(kind, item_id, ".journal"), tail)
+
+    def commit_journal(self, kind: str, item_id: str, temp: str) -> None:
+        """Rename a staged journal into place (hold the lock; nothing may have been appended since its tail).
+
+        Counted as a snapshot write: the journal file is another one now, and every process's offsets in it
+        (and journal descriptors, see `_journal_fd`) belong to the old one."""
+        with self.folder.writing(kind):
+            self.lock(kind, item_id).bump(snapshot=True)
+            self._forget_journal(kind, item_id)
+            commit_temp(temp, self._path(kind, item_id, ".journal"))
+
     def reset_journal(self, kind: str, item_id: str, tail: bytes = b"") -> None:
         """Empty a journal after its records went into a snapshot, keeping `tail` (records appended since
         the snapshot was taken: the file is then replaced atomically, never rewritten in place)."""
         path = self._path(kind, item_id, ".journal")
         if path.exists() or tail:
             with self.folder.writing(kind):
-                self.lock(kind, item_id).bump(snapshot=False)
+                self.lock(kind, item_id).bump(snapshot=True)  # a new journal: see `commit_journal`
                 if tail:
                     self._forget_journal(kind, item_id)
                     write_atomic(path, tail)

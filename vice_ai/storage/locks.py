@@ -52,9 +52,11 @@ class SidecarLock:
     _kept = 0
     _kept_guard = threading.RLock()  # re-entrant: __del__ may run (GC) while this thread holds it
 
-    def __init__(self, path: str, translate: Callable[[OSError], BaseException] | None = None) -> None:
+    def __init__(self, path: str, translate: Callable[[OSError], BaseException] | None = None,
+                 after_bump: Callable[[], None] | None = None) -> None:
         self.path = path
         self._translate = translate
+        self._after_bump = after_bump  # told after each bump (the store's folder-wide change mark)
         self._fd: int | None = None
         self._writable = False  # _fd was opened read-write
         self._inode: tuple[int, int] = (0, 0)  # (device, inode) of the file _fd is
@@ -212,12 +214,34 @@ class SidecarLock:
                     raise OSError(errno.EROFS, os.strerror(errno.EROFS), self.path)
                 # No fsync: after a power cut every process starts with an empty cache.
                 os.pwrite(self._fd, _GENERATIONS.pack(*bumped), 0)
+                if self._after_bump is not None:
+                    self._after_bump()
             except OSError as exc:
                 if self._translate is None:
                     raise
                 raise self._translate(exc) from exc
             self._generations = bumped
             return bumped
+
+    @staticmethod
+    def peek(path: str) -> tuple[int, int] | None:
+        """The counters in a lock file read without locking it (None: no file, or nothing counted yet).
+
+        Safe for "did it change since I last held it": a bump is one 16-byte
+        pwrite made before the write it counts, so a read that starts after a
+        writer finished sees it, and a read racing a bump sees the old counters
+        (the write is still under way: the caller's locked read waits for it)
+        or a mix of old and new, which differs from the old counters anyway.
+        """
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        except OSError:
+            return None
+        try:
+            raw = os.pread(fd, _GENERATIONS.size, 0)
+        finally:
+            os.close(fd)
+        return _GENERATIONS.unpack(raw) if len(raw) == _GENERATIONS.size else None
 
     def unlink(self) -> None:
         """Remove the lock file of a resource that is gone for good (hold the lock; see the class)."""

@@ -7,6 +7,7 @@ Layout::
     <data>/sessions/<id>.journal   records appended since that snapshot, one JSON per line
     <data>/presets/<id>.json       a user's instruction preset (users/ holds the accounts)
     <data>/locks/<kind>-<id>.lock  filelock sidecars (never the data files themselves), removed with the resource
+    <data>/locks/documents.changes a random mark rewritten on every document write (see `WATCHED`)
     <data>/quarantine/             corrupt files, moved aside
 
 Snapshots are replaced atomically (`files.write_atomic`); journals are padded
@@ -23,6 +24,7 @@ import functools
 import json
 import logging
 import os
+import secrets
 import threading
 import time
 from collections.abc import Iterable, Iterator
@@ -55,6 +57,11 @@ log = logging.getLogger(__name__)
 
 KINDS = ("documents", "sessions", "users", "presets")
 FOLDERS = (*KINDS, "locks", "quarantine")
+
+# Kinds with a folder-wide change mark (`changes`): every write to one of them, from any process, first
+# writes a new random mark after bumping the resource's own counters, so a reader that finds the mark
+# where it left it knows no resource of the kind changed, was created or was deleted since (the list).
+WATCHED = ("documents",)
 
 # A snapshot temp file older than this belongs to a writer that died.
 STALE_TEMP_SECONDS = 600.0
@@ -158,9 +165,38 @@ class Store(JournalFiles):
         with self._locks_guard:
             lock = self._locks.get(name)
             if lock is None:
-                lock = self._locks[name] = SidecarLock(os.path.join(self.root, "locks", f"{name}.lock"),
-                                                       functools.partial(self.folder.translate, sub="locks"))
+                lock = self._locks[name] = SidecarLock(
+                    os.path.join(self.root, "locks", f"{name}.lock"),
+                    functools.partial(self.folder.translate, sub="locks"),
+                    functools.partial(self._mark_changed, kind) if kind in WATCHED else None)
             return lock
+
+    def _mark_changed(self, kind: str) -> None:
+        """A write to a resource of `kind` is about to happen: a new random mark in `locks/<kind>.changes`."""
+        fd = os.open(os.path.join(self.root, "locks", f"{kind}.changes"), os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC,
+                     0o644)
+        try:
+            os.pwrite(fd, secrets.token_bytes(8), 0)
+        finally:
+            os.close(fd)
+
+    def changes(self, kind: str) -> bytes | None:
+        """The folder-wide change mark of a watched kind, read without a lock (see `WATCHED`); None if none yet."""
+        try:
+            fd = os.open(os.path.join(self.root, "locks", f"{kind}.changes"), os.O_RDONLY | os.O_CLOEXEC)
+        except OSError:
+            return None
+        try:
+            mark = os.pread(fd, 8, 0)
+        finally:
+            os.close(fd)
+        return mark if len(mark) == 8 else None
+
+    def peek_generations(self, kind: str, item_id: str) -> tuple[int, int] | None:
+        """A resource's counters read without its lock (see `SidecarLock.peek`): equal to what a holder last
+        saw means nobody wrote since, unless a write is under way right now."""
+        self._base(kind, item_id)
+        return SidecarLock.peek(os.path.join(self.root, "locks", f"{kind}-{item_id}.lock"))
 
     def drop_lock(self, kind: str, item_id: str) -> None:
         """Remove the lock file of a resource found not to exist (hold its lock): a reader that waited on
@@ -243,15 +279,21 @@ class Store(JournalFiles):
         with self.folder.writing(kind):
             return write_temp(self._path(kind, item_id), payload)
 
-    def commit_snapshot(self, kind: str, item_id: str, temp: str) -> tuple[int, int, int]:
-        """Rename a staged snapshot into place (hold the lock); returns its new stat key."""
+    def commit_snapshot(self, kind: str, item_id: str, temp: str, durable: bool = True) -> tuple[int, int, int]:
+        """Rename a staged snapshot into place (hold the lock); returns its new stat key. `durable=False`: the
+        caller calls `sync_folder` (the lock need not be held) before anything depends on the new name."""
         path = self._path(kind, item_id)
         with self.folder.writing(kind):
             self.lock(kind, item_id).bump(snapshot=True)
-            commit_temp(temp, path)
+            commit_temp(temp, path, durable)
             key = stat_key(path)
         assert key is not None
         return key
+
+    def sync_folder(self, kind: str) -> None:
+        """Make the names in a kind's folder durable (after `commit_snapshot(durable=False)`)."""
+        with self.folder.writing(kind):
+            fsync_dir(self.root / kind)
 
     def discard_staged(self, temp: str) -> None:
         try:

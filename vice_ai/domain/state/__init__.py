@@ -32,6 +32,7 @@ from ..records import apply_record
 from . import drafts
 from .compaction import Compactor
 from .documents import SHAPE_ERRORS, DocumentsHalf, Moved
+from .listing import DocumentCards
 from .table import DiskMark, Held, ResourceTable
 
 log = logging.getLogger(__name__)
@@ -53,6 +54,7 @@ class AppState(DocumentsHalf):
         self.chat_sessions: dict[str, ChatSession] = self._table.caches["sessions"]
         self._session_marks = self._table.marks["sessions"]
         self.compactor = Compactor(self.compact)
+        self._listing = DocumentCards(self)
         self._listeners: list[Callable[[str, Any], None]] = []
 
     def add_listener(self, listener: Callable[[str, Any], None]) -> None:
@@ -121,19 +123,51 @@ class AppState(DocumentsHalf):
                 found, mark = refresh(item_id), marks.get(item_id)
                 if found is None or mark is None or mark.generations[0] != seen or mark.offset < offset:
                     return False  # deleted, or another process wrote a snapshot meanwhile
-                tail = self.store.journal_bytes(kind, item_id, offset, mark.offset)
                 assert temp is not None
-                mark.key, temp = self.store.commit_snapshot(kind, item_id, temp), None
-                if tail:
-                    self.store.reset_journal(kind, item_id, tail)
-                else:
-                    self.store.reset_journal(kind, item_id)
-                mark.offset = len(tail)
+                mark.key, temp = self.store.commit_snapshot(kind, item_id, temp, durable=False), None
                 mark.generations = self.store.generations(kind, item_id)
-                return True
+                seen = mark.generations[0]
         finally:
             if temp is not None:
                 self.store.discard_staged(temp)
+        # The whole journal stays valid beside the new snapshot (records it holds are skipped by seq), so
+        # its name is made durable without the lock; only then may the journal lose those records.
+        self.store.sync_folder(kind)
+        self._trim_journal(kind, item_id, seen, offset)
+        return True
+
+    def _trim_journal(self, kind: str, item_id: str, seen: int, start: int) -> None:
+        """Replace the journal by its records after `start` (appended since the snapshot's view): the new
+        file is written without the lock and renamed in under it if nothing was appended meanwhile, else
+        again (the last time under the lock): an append waits for a rename and a folder sync at most."""
+        refresh = self._refresh_document if kind == "documents" else self._refresh_session
+        marks = self._table.marks[kind]
+        for attempt in range(4):
+            with self._hold(kind, item_id):
+                found, mark = refresh(item_id), marks.get(item_id)
+                if found is None or mark is None or mark.generations[0] != seen:
+                    return  # deleted, or another snapshot since: its journal is its own business
+                stop = mark.offset
+                tail = self.store.journal_bytes(kind, item_id, start, stop)
+                if not tail or attempt == 3:
+                    self.store.reset_journal(kind, item_id, tail)
+                    mark.offset, mark.generations = len(tail), self.store.generations(kind, item_id)
+                    return
+            staged: str | None = self.store.stage_journal(kind, item_id, tail)
+            try:
+                with self._hold(kind, item_id):
+                    found, mark = refresh(item_id), marks.get(item_id)
+                    if found is None or mark is None or mark.generations[0] != seen:
+                        return
+                    if mark.offset == stop:
+                        assert staged is not None
+                        self.store.commit_journal(kind, item_id, staged)
+                        staged = None
+                        mark.offset, mark.generations = len(tail), self.store.generations(kind, item_id)
+                        return
+            finally:
+                if staged is not None:
+                    self.store.discard_staged(staged)
 
     @staticmethod
     def _session_view(session: ChatSession) -> dict[str, Any]:

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from ...storage.store import Store
+    from .listing import DocumentCard, DocumentCards
     from .table import Held, ResourceTable
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,7 @@ class DocumentsHalf:
 
     store: Store
     _table: ResourceTable
+    _listing: DocumentCards
     if TYPE_CHECKING:
         _hold: Callable[[str, str], Held]
         tell: Callable[[str, Any], None]
@@ -134,8 +136,25 @@ class DocumentsHalf:
             return self._refresh_document(doc_id)
 
     def list_documents(self) -> list[Document]:
+        """Every stored document, loaded (for sweeps and search; the list the API shows uses `document_cards`)."""
         docs = [self.get_document(doc_id) for doc_id in self.store.ids("documents")]
         return [d for d in docs if d is not None]
+
+    def document_cards(self) -> list[DocumentCard]:
+        """A card (summary, owner, shares) of every stored document, at the cost of what changed (`listing`)."""
+        return self._listing.cards()
+
+    def peek_document(self, doc_id: str) -> tuple[Document, tuple[int, int]] | None:
+        """A stored document and its lock file's counters, read under its locks; kept loaded only if it was."""
+        with self._hold("documents", doc_id):
+            cached = doc_id in self._table.caches["documents"]
+            doc = self._refresh_document(doc_id)
+            mark = self._table.marks["documents"].get(doc_id)
+            if doc is None or mark is None:
+                return None
+            if not cached:
+                self._table.drop("documents", doc_id)
+            return doc, mark.generations
 
     def create_document(self, doc: Document) -> Document:
         with self._hold("documents", doc.id):
