@@ -6,7 +6,8 @@ Every process of one app (gunicorn workers, hosts) talks to the same Redis:
   channel's Stream under the id `<seq>-1` (trimmed to about the hub's buffer,
   `MAXLEN ~`), EXPIRE both (`ttl`, renewed by each event), PUBLISH it on
   `vice:ev`. Being one script, seqs are gap-free across processes and the
-  pub/sub order is the seq order.
+  pub/sub order is the seq order. `publish_many` sends several of them in one
+  pipeline (the hub's publisher thread: one round trip for all that queued).
 - One listener thread per process reads `vice:ev` and `vice:ctl` and hands each
   message to the hub (`on_event`, `on_control`), which delivers to this
   process's own sockets. When the listener's connection breaks it reconnects
@@ -97,6 +98,8 @@ class RedisBus:
         self.on_event: Callable[[str, int, str, str], None] = lambda channel, seq, epoch, payload: None
         self.on_control: Callable[[dict[str, Any]], None] = lambda message: None
         self.on_reconnect: Callable[[], None] = lambda: None
+        # Called by the listener about once a second (the hub renews what its sockets watch).
+        self.on_tick: Callable[[], None] = lambda: None
         self.connected = False
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
@@ -128,10 +131,14 @@ class RedisBus:
                     log.warning("Redis is reachable again; catching up the open sockets")
                     self.on_reconnect()
                 first = False
+                tick = time.monotonic() + 1.0
                 while not self._stopping.is_set():
                     message = pubsub.get_message(timeout=1.0)
                     if message is not None:
                         self._handle(message["channel"], message["data"])
+                    if time.monotonic() >= tick:
+                        tick = time.monotonic() + 1.0
+                        self._tick()
             except redis.RedisError as exc:
                 if self.connected or first:
                     log.error("Redis is not reachable (%s): live events between processes wait for it", exc)
@@ -143,6 +150,12 @@ class RedisBus:
                     pubsub.close()
                 except Exception:  # closing a broken connection
                     pass
+
+    def _tick(self) -> None:
+        try:
+            self.on_tick()
+        except Exception:
+            log.exception("the listener's periodic work failed")
 
     def _handle(self, channel: str, data: str) -> None:
         try:
@@ -157,10 +170,26 @@ class RedisBus:
     # -- events ----------------------------------------------------------------------
     def publish(self, channel: str, payload: str) -> tuple[int, str]:
         """Number an event (its JSON without seq and epoch) and send it to every process; (seq, epoch)."""
+        return self.publish_many([(channel, payload)])[0]
+
+    def publish_many(self, items: list[tuple[str, str]]) -> list[tuple[int, str]]:
+        """Number several events (channel, JSON) in one round trip, in order; their (seq, epoch)."""
         with guarded("publish"):
-            seq, epoch = self._script(keys=[seq_key(channel), stream_key(channel), EPOCH],
-                                      args=[payload, self.maxlen, self.ttl, secrets.token_hex(8), channel, EVENTS])
-        return int(seq), str(epoch)
+            results = self._pipeline_publish(items)
+            if any(isinstance(r, redis.exceptions.NoScriptError) for r in results):
+                self.client.script_load(_PUBLISH)  # first use, or Redis restarted: load it (again)
+                results = self._pipeline_publish(items)
+            for result in results:
+                if isinstance(result, Exception):
+                    raise result
+        return [(int(seq), str(epoch)) for seq, epoch in results]
+
+    def _pipeline_publish(self, items: list[tuple[str, str]]) -> list[Any]:
+        pipe = self.client.pipeline(transaction=False)
+        for channel, payload in items:
+            pipe.evalsha(self._script.sha, 3, seq_key(channel), stream_key(channel), EPOCH,
+                         payload, self.maxlen, self.ttl, secrets.token_hex(8), channel, EVENTS)
+        return list(pipe.execute(raise_on_error=False))
 
     def current(self, channel: str) -> tuple[int, str | None]:
         """A channel's seq now, and the epoch (None before any event since Redis last lost its data)."""
@@ -194,12 +223,23 @@ class RedisBus:
         with guarded("delete"):
             self.client.delete(seq_key(channel), stream_key(channel))
 
-    def add_to_set(self, key: str, member: str) -> None:
+    def watch(self, key: str, members: dict[str, float], window: float) -> None:
+        """Score members of a sorted set by when they were last watched; cut those older than `window` s."""
         with guarded("subscribe"):
             pipe = self.client.pipeline(transaction=False)
-            pipe.sadd(key, member)
-            pipe.expire(key, self.ttl)
+            pipe.zadd(key, members)
+            pipe.zremrangebyscore(key, "-inf", f"({max(members.values()) - window}")
+            pipe.expire(key, int(window) + 60)
             pipe.execute()
+
+    def watched(self, key: str, since: float) -> list[str]:
+        """Members of a sorted set watched since `since` (older ones are cut)."""
+        with guarded("notify"):
+            pipe = self.client.pipeline(transaction=False)
+            pipe.zremrangebyscore(key, "-inf", f"({since}")
+            pipe.zrange(key, 0, -1)
+            _, members = pipe.execute()
+        return [str(m) for m in members]
 
     def keep(self, keys: list[str]) -> None:
         """Renew the TTL of keys something in this process still uses."""
