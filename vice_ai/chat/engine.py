@@ -340,7 +340,7 @@ class ChatEngine:
     def _stream(self, rnd: Round, reply: Message, request: ChatRequest, emit: EventHandler,
                 prefix: str = "") -> ToolCallAccumulator:
         """Stream one model answer into `reply` (after `prefix`, its text so far), emitting deltas; its tool calls."""
-        out = ReplyStream(self.state, rnd.session_id, reply, emit, prefix,
+        out = ReplyStream(recovery.fenced_state(self.state, rnd.lease), rnd.session_id, reply, emit, prefix,
                           watched=lambda: bool(self.hub.subscribers(rnd.session_id)), streams=self._streaming)
 
         def on_retry(wait: Retrying) -> None:

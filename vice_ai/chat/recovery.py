@@ -10,13 +10,15 @@ tabs, and gives the lease back.
 
 With Redis a lease can be lost while its process lives (paused past the time to
 live): each write of the reply then checks the lease under the chat's locks
-first (`fenced_append`), so it never lands after the new holder's.
+first (`fenced_append`; its checkpoints through `fenced_state`), so it never lands after the new holder's.
 """
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
-from typing import Any
+from typing import Any, cast
 
 from ..coordination.leases import Lease, Leases
 from ..domain.models import Message
@@ -84,6 +86,30 @@ def sweep(state: AppState, hub: Hub, leases: Leases) -> int:
         if forget is not None:
             forget("session", session_id)
     return marked
+
+
+class _FencedState:
+    """An `AppState` whose `edit_session` checks a lease under the chat's locks before handing out the writer:
+    what a streaming reply's checkpoints write through (`streaming.ReplyStream`), so they are fenced too."""
+
+    def __init__(self, state: AppState, lease: Lease) -> None:
+        self._state, self._lease = state, lease
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._state, name)
+
+    @contextmanager
+    def edit_session(self, session_id: str) -> Iterator[Any]:
+        with self._state.edit_session(session_id) as writer:
+            self._lease.check()
+            yield writer
+
+
+def fenced_state(state: AppState, lease: Lease | None) -> AppState:
+    """`state`, or with a lease that can be lost, a view of it whose session edits check the lease first."""
+    if lease is None or not lease.fenced:
+        return state
+    return cast(AppState, _FencedState(state, lease))
 
 
 def fenced_append(state: AppState, lease: Lease | None, session_id: str, message: Message,
