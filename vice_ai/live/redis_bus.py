@@ -98,8 +98,9 @@ class RedisBus:
         self.client = redis.Redis.from_url(url, decode_responses=True, socket_timeout=TIMEOUT,
                                            socket_connect_timeout=TIMEOUT, health_check_interval=30)
         self._script = self.client.register_script(_PUBLISH)
-        # The publisher's own connection (`publish_many`), made on first use.
-        self._connection: Any = None
+        # Connections of `publish_many` (not redis-py's pool: written and read directly), made as needed.
+        self._idle: list[Any] = []
+        self._closed_connections = False
         self._publishing = threading.Lock()
         self._fresh = secrets.token_hex(8)
         # This process, so it can tell its own control messages from the others'.
@@ -123,9 +124,10 @@ class RedisBus:
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout)
         with self._publishing:
-            if self._connection is not None:
-                self._connection.disconnect()
-                self._connection = None
+            self._closed_connections = True
+            idle, self._idle = self._idle, []
+        for connection in idle:
+            connection.disconnect()
 
     def wait_connected(self, timeout: float) -> bool:
         deadline = time.monotonic() + timeout
@@ -219,17 +221,24 @@ class RedisBus:
 
         On a connection of its own, written and read directly: the pipeline machinery of redis-py costs
         several times the round trip's own CPU, for every batch."""
-        with self._publishing, guarded("publish"):
-            if self._connection is None:
-                self._connection = self.client.connection_pool.make_connection()
+        with guarded("publish"):
+            with self._publishing:
+                connection = self._idle.pop() if self._idle else None
+            if connection is None:
+                connection = self.client.connection_pool.make_connection()
             try:
-                results = self._send_publish(self._connection, items)
+                results = self._send_publish(connection, items)
                 if any(isinstance(r, redis.exceptions.NoScriptError) for r in results):
                     self.client.script_load(_PUBLISH)  # first use, or Redis restarted: load it (again)
-                    results = self._send_publish(self._connection, items)
+                    results = self._send_publish(connection, items)
             except redis.RedisError:
-                self._connection.disconnect()  # a reply may be half read: the next batch connects anew
+                connection.disconnect()  # a reply may be half read: not used again
                 raise
+            with self._publishing:
+                if self._closed_connections:
+                    connection.disconnect()
+                else:
+                    self._idle.append(connection)
             for result in results:
                 if isinstance(result, Exception):
                     raise result
