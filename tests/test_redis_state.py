@@ -8,14 +8,18 @@ from __future__ import annotations
 import json
 import time
 
-from conftest import ws_events
-from fake_openai import Reply
-from test_leases_processes import env_for as stream_env
-from test_leases_processes import make_app_for_streams, wait_for  # noqa: F401 (a fixture)
-from test_redis_processes import call, is_final, new_chat, open_ws, pair  # noqa: F401 (a fixture)
-
+import test_leases_processes
+import test_redis_processes
 from app_process import AppProcess
-from fake_openai import FakeOpenAI
+from conftest import ws_events
+from fake_openai import FakeOpenAI, Reply
+from test_leases_processes import env_for as stream_env
+from test_leases_processes import wait_for
+from test_redis_processes import call, is_final, new_chat, open_ws
+
+# The fixtures of those modules, here too.
+pair = test_redis_processes.pair
+make_app_for_streams = test_leases_processes.make_app_for_streams
 
 
 def test_a_chat_generating_on_b_is_generating_on_a(pair, fake_openai):
@@ -61,7 +65,7 @@ def test_a_document_socket_on_a_sees_section_edits_and_new_chats_made_on_b(pair)
 
 
 def test_a_notification_stream_running_in_one_process_is_running_from_both(data_dir, redis_url,
-                                                                          make_app_for_streams):  # noqa: F811
+                                                                          make_app_for_streams):
     session, stream_id = make_app_for_streams(data_dir)
     fakes = [FakeOpenAI().start(), FakeOpenAI().start()]
     try:

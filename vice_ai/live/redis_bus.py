@@ -39,7 +39,7 @@ import redis
 try:
     import hiredis
 except ImportError:  # redis-py's own parser then (slower)
-    hiredis = None
+    hiredis = None  # type: ignore[assignment]
 
 from ..errors import Unavailable
 
