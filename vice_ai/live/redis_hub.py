@@ -126,6 +126,7 @@ class RedisHub(Hub):
 
     def _numbered(self, item: Outgoing, seq: int, epoch: str) -> None:
         """One of this process's events, numbered (the publisher thread): to this process's sockets now."""
+        self.epoch = epoch
         self._on_event(item.key, seq, epoch, item.payload, item.event)
 
     def publish_document(self, document_id: str, event: dict[str, Any]) -> dict[str, Any] | None:
@@ -280,7 +281,15 @@ class RedisHub(Hub):
     def disconnect(self, match: Any, error: ViceError) -> int:
         if isinstance(match, Revocation):
             self._tell({"op": "disconnect", "match": match.to_wire(), "error": error.error_object()})
-        return super().disconnect(match, error)
+        return self._disconnect_here(match, error)
+
+    def _disconnect_here(self, match: Any, error: ViceError) -> int:
+        closed = super().disconnect(match, error)
+        if closed:  # channels left without a socket here: nothing to deliver to any more
+            with self._deliver_lock:
+                for key in [key for key in self._delivered if not self.subscribers(key)]:
+                    del self._delivered[key]
+        return closed
 
     def drop_session(self, session_id: str) -> None:
         self.flush()  # its last events first, so none lands after its keys are gone
@@ -342,7 +351,7 @@ class RedisHub(Hub):
             # It reads files: off the listener thread, so events keep flowing meanwhile.
             threading.Thread(target=super().revalidate, args=(message["document_id"],), daemon=True).start()
         elif op == "disconnect":
-            super().disconnect(Revocation.from_wire(message["match"]), _Remote(message["error"]))
+            self._disconnect_here(Revocation.from_wire(message["match"]), _Remote(message["error"]))
         elif op == "drop":
             self._drop_here(message["key"], int(message.get("seq", 0)))
 
