@@ -4,6 +4,7 @@ Run from the repository root (needs `redis-server` on PATH):
 
     .venv/bin/python bench/redis_scale.py             # streams 40..320, 40 tokens each at 20 tokens/s
     .venv/bin/python bench/redis_scale.py --quick     # streams 20..80
+    .venv/bin/python bench/redis_scale.py --steps 40,80 --only embedded,redis1 --repeats 5
 
 A model server in its own process writes each token as the time it wrote it
 (CLOCK_MONOTONIC, the same clock in every process on Linux), 20 tokens per
@@ -17,9 +18,14 @@ hops through Redis). Configurations, each on its own data folder in one run:
 - redis, 2 processes: two `run.py` on one folder and one Redis, the clients
   split between them (every event still goes through Redis to both).
 
-For each, the streams rise step by step until a step's added-latency p99 is
-above the bound (--bound, ms) or a stream fails; "held" is the largest step
-within it. Other work on the machine skews every figure: the load is printed.
+All three run side by side (each Redis configuration on a redis-server of its
+own: pub/sub reaches every client of a server), and each step runs each
+configuration --repeats times, interleaved and in a rotating order, so load
+from elsewhere on the machine falls on all of them alike; a step's figures are
+the medians of its runs. The streams rise step by step until a configuration's
+median added-latency p99 is above the bound (--bound, ms) or a stream fails;
+"held" is the largest step within it. The app's CPU per token (all its
+processes, from /proc) is printed too: it is what the machine's load skews least.
 """
 from __future__ import annotations
 
@@ -27,6 +33,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -97,8 +104,14 @@ def stream(proc, session_id: str, added: list[float], failures: list[str]) -> No
         failures.append(repr(exc))
 
 
-def step(procs: list, n: int) -> tuple[float, float, int]:
-    """n paced streams, split between the processes; (p50 ms, p99 ms, failures)."""
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def step(procs: list, n: int) -> tuple[float, float, int, float]:
+    """n paced streams, split between the processes; (p50 ms, p99 ms, failures, app CPU us per token)."""
     sessions = []
     for i in range(n):
         proc = procs[i % len(procs)]
@@ -109,41 +122,31 @@ def step(procs: list, n: int) -> tuple[float, float, int]:
     added: list[float] = []
     failures: list[str] = []
     threads = [threading.Thread(target=stream, args=(proc, sid, added, failures)) for proc, sid in sessions]
+    cpu = sum(cpu_seconds(proc.proc.pid) for proc in procs)
     for t in threads:
         t.start()
     for t in threads:
         t.join()
+    cpu = sum(cpu_seconds(proc.proc.pid) for proc in procs) - cpu
     added.sort()
     if not added:
-        return float("inf"), float("inf"), len(failures) or n
+        return float("inf"), float("inf"), len(failures) or n, float("inf")
     return (added[len(added) // 2] * 1000, added[min(len(added) - 1, int(len(added) * 0.99))] * 1000,
-            len(failures))
+            len(failures), cpu * 1e6 / len(added))
 
 
-def run_config(name: str, count: int, redis_url: str | None, model_url: str, steps: list[int],
-               bound: float) -> tuple[int, dict[int, tuple[float, float, int]]]:
+def median(values: list[float]) -> float:
+    return sorted(values)[len(values) // 2]
+
+
+def start_config(count: int, redis_url: str | None, model_url: str, folder: str) -> list:
     from app_process import AppProcess
 
     env = {"OPENAI_BASE_URL": model_url, "OPENAI_API_KEY": "bench", "VICE_AI_MODEL": "paced",
            "VICE_AI_MODELS": "paced", **({"VICE_AI_REDIS_URL": redis_url} if redis_url else {})}
-    with tempfile.TemporaryDirectory(prefix="vice-scale-") as folder:
-        data = os.path.join(folder, "data")
-        os.mkdir(data)
-        procs = [AppProcess(data, env=env) for _ in range(count)]
-        held, figures = 0, {}
-        try:
-            for n in steps:
-                p50, p99, failed = step(procs, n)
-                figures[n] = (p50, p99, failed)
-                print(f"  {name:<18} {n:>4} streams: added p50 {p50:7.1f} ms  p99 {p99:7.1f} ms  failed {failed}",
-                      flush=True)
-                if failed or p99 > bound:
-                    break
-                held = n
-        finally:
-            for proc in procs:
-                proc.stop()
-    return held, figures
+    data = os.path.join(folder, "data")
+    os.mkdir(data)
+    return [AppProcess(data, env=env) for _ in range(count)]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -152,8 +155,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tokens", type=int, default=40)
     parser.add_argument("--rate", type=float, default=20.0)
     parser.add_argument("--bound", type=float, default=100.0, help="added-latency p99 bound, ms")
+    parser.add_argument("--repeats", type=int, default=3, help="runs of each step per configuration (median)")
+    parser.add_argument("--steps", help="comma-separated stream counts (instead of the default steps)")
+    parser.add_argument("--only", help="comma-separated configurations to run: embedded, redis1, redis2")
     args = parser.parse_args(argv)
     steps = [20, 40, 60, 80] if args.quick else [40, 80, 120, 160, 200, 240, 280, 320]
+    if args.steps:
+        steps = [int(n) for n in args.steps.split(",")]
+    wanted = set(args.only.split(",")) if args.only else {"embedded", "redis1", "redis2"}
 
     from app_process import free_port
     from redis_server import RedisServer
@@ -161,31 +170,61 @@ def main(argv: list[str] | None = None) -> int:
     port = free_port()
     model = subprocess.Popen([sys.executable, __file__, "--serve-model", str(port), str(args.tokens),
                               str(args.rate)])
-    folder = tempfile.mkdtemp(prefix="vice-scale-redis-")
-    redis = RedisServer(folder)
+    folder = tempfile.mkdtemp(prefix="vice-scale-")
+    # One Redis per configuration: pub/sub reaches every client of a server, whatever its db.
+    redis = {name: RedisServer(tempfile.mkdtemp(prefix="vice-scale-redis-")) for name in ("redis1", "redis2")}
     print(f"load average {os.getloadavg()}; {args.tokens} tokens per stream at {args.rate}/s; "
-          f"bound p99 {args.bound} ms", flush=True)
+          f"bound p99 {args.bound} ms; median of {args.repeats} runs per step, configurations interleaved",
+          flush=True)
+    configs: dict[str, list] = {}
+    figures: dict[str, dict[int, tuple[float, float, int, float]]] = {}
+    held: dict[str, int] = {}
     try:
         time.sleep(0.5)
         url = f"http://127.0.0.1:{port}/v1"
-        results = {}
-        for name, count, with_redis in (("embedded, 1 proc", 1, False), ("redis, 1 proc", 1, True),
-                                        ("redis, 2 procs", 2, True)):
-            redis.flush()
-            results[name] = run_config(name, count, redis.url if with_redis else None, url, steps, args.bound)
+        for name, count in (("embedded", 1), ("redis1", 1), ("redis2", 2)):
+            if name in wanted:
+                configs[name] = start_config(count, redis[name].url if name in redis else None, url,
+                                             tempfile.mkdtemp(dir=folder))
+                figures[name], held[name] = {}, 0
+        active = list(configs)
+        for n in steps:
+            if not active:
+                break
+            runs: dict[str, list[tuple[float, float, int, float]]] = {name: [] for name in active}
+            for repeat in range(args.repeats):
+                order = active[repeat % len(active):] + active[:repeat % len(active)]  # who goes first rotates
+                for name in order:
+                    runs[name].append(step(configs[name], n))
+            for name in list(active):
+                p50, p99 = median([r[0] for r in runs[name]]), median([r[1] for r in runs[name]])
+                failed, cpu = sum(r[2] for r in runs[name]), median([r[3] for r in runs[name]])
+                figures[name][n] = (p50, p99, failed, cpu)
+                print(f"  {name:<9} {n:>4} streams: added p50 {p50:7.1f} ms  p99 {p99:7.1f} ms (runs: "
+                      f"{', '.join(f'{r[1]:.0f}' for r in runs[name])})  app CPU {cpu:4.0f} us/token  "
+                      f"failed {failed}", flush=True)
+                if failed or p99 > args.bound:
+                    active.remove(name)
+                else:
+                    held[name] = n
     finally:
-        redis.stop()
+        for procs in configs.values():
+            for proc in procs:
+                proc.stop()
+        for server in redis.values():
+            server.stop()
         model.terminate()
         model.wait()
-    held = {name: r[0] for name, r in results.items()}
-    print(f"held within p99 {args.bound} ms: {held}")
-    one, two = held["redis, 1 proc"], held["redis, 2 procs"]
-    print(f"2 procs / 1 proc (redis): {two / one if one else float('nan'):.2f}x (goal >= 1.6x)")
-    common = [n for n in results["embedded, 1 proc"][1] if n in results["redis, 1 proc"][1]]
-    for n in common:
-        embedded, redis_p99 = results["embedded, 1 proc"][1][n][1], results["redis, 1 proc"][1][n][1]
-        print(f"  {n} streams: added p99 redis {redis_p99:.1f} ms / embedded {embedded:.1f} ms = "
-              f"{redis_p99 / embedded:.2f}x (goal <= 2x)")
+        shutil.rmtree(folder, ignore_errors=True)
+    print(f"held within p99 {args.bound} ms: {held}  (load average now {os.getloadavg()})")
+    if "redis1" in held and "redis2" in held:
+        one, two = held["redis1"], held["redis2"]
+        print(f"2 procs / 1 proc (redis): {two / one if one else float('nan'):.2f}x (goal >= 1.6x)")
+    if "embedded" in figures and "redis1" in figures:
+        for n in [n for n in figures["embedded"] if n in figures["redis1"]]:
+            embedded, redis_p99 = figures["embedded"][n][1], figures["redis1"][n][1]
+            print(f"  {n} streams: added p99 redis {redis_p99:.1f} ms / embedded {embedded:.1f} ms = "
+                  f"{redis_p99 / embedded:.2f}x (goal <= 2x)")
     return 0
 
 

@@ -80,6 +80,7 @@ def test_a_lost_message_is_filled_from_the_stream(hubs, redis_url):
     deaf.subscribe("s2", "d1", sub)
     for i in range(3):
         last = a.publish("s2", "d1", {"type": "delta", "text": str(i)})
+    assert a.flush()
     deaf._on_event("s2", 3, last["epoch"], json.dumps({"type": "delta", "text": "2"}))
     assert [(e["seq"], e["text"]) for e in drain(sub, 3)] == [(1, "0"), (2, "1"), (3, "2")]
 

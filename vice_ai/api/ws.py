@@ -74,6 +74,9 @@ class GuardedEngine:
     def running(self, session_id: str) -> Round | None:
         return self.engine.running(session_id)
 
+    def generating(self, session_id: str) -> bool:
+        return self.engine.generating(session_id)
+
 
 def parse_command(raw: str | bytes, config: Mapping[str, Any] | None = None, *,
                   commands: Mapping[str, Any] = COMMANDS, model: Any = Command) -> Any:

@@ -99,6 +99,10 @@ class ChatEngine:
         with self._lock:
             return self._rounds.get(session_id)
 
+    def generating(self, session_id: str) -> bool:
+        """Whether a reply is being generated in the chat, here or (with Redis) in any process (its lease)."""
+        return self.running(session_id) is not None or self.leases.held_anywhere("session", session_id)
+
     def shutdown(self, timeout: float = 5.0) -> None:
         """Stop every generation and wait for the workers (each saves its partial reply)."""
         with self._lock:

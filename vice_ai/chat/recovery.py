@@ -10,7 +10,7 @@ tabs, and gives the lease back.
 
 With Redis a lease can be lost while its process lives (paused past the time to
 live): each write of the reply then checks the lease under the chat's locks
-first (`fenced_append`), so it never lands after the new holder's.
+first (`fenced_append`; its checkpoints through `fenced_state`), so it never lands after the new holder's.
 """
 from __future__ import annotations
 

@@ -139,6 +139,10 @@ class Leases:
         with self._guard:
             return (kind, item_id) in self._held
 
+    def held_anywhere(self, kind: str, item_id: str) -> bool:
+        """True while some process (this one included) holds that lease; without Redis, this process only."""
+        return self.holds(kind, item_id)
+
     def still_held(self, lease: Lease) -> bool:
         return not lease.released
 

@@ -1,8 +1,9 @@
 """Leases as keys in Redis: taken with SET NX PX, renewed by a thread, checked before each write, fenced.
 
 The key `vice:lease:<kind>:<id>` holds `<fence>:<random token>`; the fence
-comes from INCR on `vice:fence:<kind>:<id>`, so every grant of a name has a
-larger number than the one before. A thread renews every held lease (a Lua
+comes from INCR on `vice:fence:<kind>:<id>` (kept a day after the last grant),
+so every grant of a name has a larger number than the one before within a day.
+`held_anywhere` asks whether the key exists: a chat generating in any process. A thread renews every held lease (a Lua
 compare-and-PEXPIRE) every quarter of the time to live; a lease whose key is no
 longer its own (it expired: the process was paused or cut off from Redis longer
 than the TTL, and another took it) is marked lost and its callbacks run.
@@ -29,6 +30,9 @@ from .leases import Lease, Leases
 log = logging.getLogger(__name__)
 
 PREFIX = "vice:"
+# Seconds a name's fence counter is kept after its last grant. Fencing compares tokens (random), so a counter
+# that expired and starts again at 1 is still never taken for the token of the lease before.
+FENCE_TTL = 24 * 3600
 
 _RENEW = """
 if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) end
@@ -76,7 +80,10 @@ class RedisLeases(Leases):
     def _take(self, kind: str, item_id: str) -> Lease | None:
         started = time.monotonic()
         try:
-            fence = int(self.redis.incr(f"{PREFIX}fence:{kind}:{item_id}"))
+            pipe = self.redis.pipeline(transaction=False)
+            pipe.incr(f"{PREFIX}fence:{kind}:{item_id}")
+            pipe.expire(f"{PREFIX}fence:{kind}:{item_id}", FENCE_TTL)  # no key per id ever leased, for ever
+            fence = int(pipe.execute()[0])
             token = f"{fence}:{secrets.token_hex(16)}"
             if not self.redis.set(self._key(kind, item_id), token, nx=True, px=int(self.ttl * 1000)):
                 return None
@@ -93,6 +100,15 @@ class RedisLeases(Leases):
         self._renewed.pop(id(lease), None)
         self._release(keys=[self._key(lease.kind, lease.item_id), f"{PREFIX}leased:{lease.kind}"],
                       args=[lease.token, lease.item_id])
+
+    def held_anywhere(self, kind: str, item_id: str) -> bool:
+        if self.holds(kind, item_id):
+            return True
+        try:
+            return bool(self.redis.exists(self._key(kind, item_id)))
+        except redis.RedisError as exc:
+            log.warning("could not ask whether %s %s is held elsewhere: %s", kind, item_id, exc)
+            return False
 
     def still_held(self, lease: Lease) -> bool:
         if lease.released:

@@ -18,7 +18,7 @@ def chosen_leaf(session: ChatSession, message_id: str) -> str:
     """The leaf `PATCH {active_leaf}` stores for `message_id`: itself, or its newest descendant."""
     if session.get_message(message_id) is None:
         raise NotFound("No message with that active_leaf in this chat.", field="active_leaf")
-    if services().engine.running(session.id) is not None:
+    if services().engine.generating(session.id):
         raise Busy("A reply is being written on the active branch. Wait for it or stop it, then switch branches.")
     return newest_descendant(session, message_id)
 

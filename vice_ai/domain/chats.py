@@ -251,9 +251,12 @@ def suggestion_views(session_id: str) -> list[dict[str, Any]]:
 
 
 def stream_views(session_id: str) -> list[dict[str, Any]]:
-    """A chat's notification streams, each saying whether it runs now."""
+    """A chat's notification streams, each saying whether it runs now, here or (with Redis) in any process."""
     session = load_session(session_id)
-    running = set(services().streams.running(session.id))
+    streams = services().streams
+    running = set(streams.running(session.id))
+    running.update(r["id"] for r in session.streams if r["id"] not in running and r.get("status") == "running"
+                   and streams.leases.held_anywhere("stream", r["id"]))
     return [{**r, "running": r["id"] in running} for r in session.streams]
 
 

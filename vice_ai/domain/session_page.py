@@ -120,7 +120,7 @@ def session_view(session_id: str, limit: int = DEFAULT_LIMIT, before: str | None
     data["access"] = session_level(session, doc)
     # Here, or in another process: a reply still streaming after `recover` is one a live process writes
     # (while a reply streams nothing is added after it, so it is the newest message).
-    data["generating"] = found.engine.running(session_id) is not None or bool(
+    data["generating"] = found.engine.generating(session_id) or bool(
         session.messages and session.messages[-1].status == "streaming")
     messages = []
     for message, (ids, index) in zip(taken["page"], taken["siblings"], strict=True):

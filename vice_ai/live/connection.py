@@ -77,7 +77,7 @@ class SessionConnection:
     def hello(self, seq: int) -> dict[str, Any]:
         """The first event: the channel's seq when the socket opened, and whether a reply is running."""
         return {"type": "hello", "local": True, "seq": seq, "epoch": self.hub.epoch, "session_id": self.session_id,
-                "generating": self.engine.running(self.session_id) is not None}
+                "generating": self.engine.generating(self.session_id)}
 
     def _close_for_restart(self, timeout: float = 2.0) -> None:
         """Close with 1012 (service restart) and wait for the client's answer before the socket goes.

@@ -4,18 +4,30 @@
 its access checks (`set_access`: each process checks its own sockets), and moves
 what must be shared to Redis (`redis_bus.py`):
 
-- `publish` numbers the event in Redis; it reaches this process's sockets, like
-  every other process's, through the listener thread (`_on_event`), in seq
-  order. Each channel remembers the last seq it delivered here: a seq that
-  skips ahead (a message lost while the listener reconnected) is filled from the
-  Stream first, so a socket never sees a gap; one the Stream no longer has ends
-  its sockets (they reconnect and `resume`, or get `sync`).
+- `publish` queues the event for the publisher thread (`redis_publisher.py`),
+  which numbers it in Redis (many events per round trip) and delivers it at once
+  to this process's sockets; the other processes get it from the listener
+  thread (`_on_event`). Either way a channel's events reach a socket in seq order:
+  each channel remembers the last seq it delivered here (whichever of the
+  publisher and the pub/sub echo comes first delivers, the other is skipped), and
+  a seq that skips ahead (a message lost while the listener reconnected) is
+  filled from the Stream first, so a socket never sees a gap; one the Stream no
+  longer has ends its sockets (they reconnect and `resume`, or get `sync`). The
+  event `publish` returns gets its `seq` once Redis numbered it (`flush` waits).
+- Each event is decoded at most once per process and its JSON for the sockets
+  made once (the wire JSON with seq, id and epoch spliced on), as the embedded hub does.
 - `subscribe` answers Redis's seq (and epoch); events at or below it that were
   still on their way are not delivered to that socket (it starts after them).
 - `since` reads the Stream: a tab that saw seq 40 on process A resumes on B with 41...
 - `notify_document` reaches every session of the document watched in any
-  process (a set in Redis); each process delivers it only to the sockets whose
-  user may see the document.
+  process (a sorted set in Redis, each chat scored by when a socket last
+  watched it; processes renew their sockets' scores, and entries older than
+  `WATCH_SECONDS` are cut, so the set never grows per chat ever opened); each
+  process delivers it only to the sockets whose user may see the document.
+- Memory here is bounded like the embedded hub's: a channel's local table
+  (`_delivered`) goes with its last socket, each socket's start (`_starts`) with
+  the socket, and idle channels are freed after the grace period; a freed channel
+  resumes from the Stream in Redis like any other.
 - `revalidate`, `disconnect` (with a `Revocation`), `drop_session` run here at
   once and in every other process through a control message; `stop_elsewhere`
   asks every process to stop a session's generation and says whether one had it.
@@ -29,22 +41,35 @@ import json
 import logging
 import threading
 import time
+import weakref
 from typing import Any
 
 from ..errors import Unavailable, ViceError
-from .hub import DOCUMENT, Hub, Subscriber, document_key, stamp
+from .hub import CHANNEL_GRACE, DOCUMENT, Hub, Subscriber, document_key, stamp
 from .redis_bus import PREFIX, RedisBus, seq_key, stream_key
+from .redis_publisher import Outgoing, Publisher
 from .revocation import Revocation
+from .subscriber import Event
 
 log = logging.getLogger(__name__)
 
 # How often the keys of channels this process's sockets watch get their TTL renewed.
 RENEW_SECONDS = 600.0
+# A chat counts as watched (notifications go to it) this long after a socket last watched it.
+WATCH_SECONDS = 3 * RENEW_SECONDS
+# Keys an event's own fields may not have for its JSON to be spliced (the hub adds them).
+_STAMPED = frozenset({"seq", "epoch", "session_id", "document_id", "_for_readers_of"})
 
 
 def watch_key(document_id: str) -> str:
-    """The set of a document's channels some socket (in any process) watches."""
-    return f"{PREFIX}watch:{document_id}"
+    """The sorted set of a document's channels some socket (in any process) watched, by when."""
+    return f"{PREFIX}watching:{document_id}"
+
+
+def stamped_text(payload: str, key: str, seq: int, epoch: str) -> str:
+    """The JSON a socket gets: the event's wire JSON with seq, its id and the epoch added (as `stamp` does)."""
+    extra = json.dumps({"seq": seq, **stamp(key), "epoch": epoch}, ensure_ascii=False)
+    return payload[:-1] + ", " + extra[1:] if payload != "{}" else extra
 
 
 class _Remote(ViceError):
@@ -61,8 +86,9 @@ class _Remote(ViceError):
 class RedisHub(Hub):
     """A hub whose channels are shared by every process on the same Redis."""
 
-    def __init__(self, url: str, buffer_size: int = 2000, ttl: int | None = None, total_events: int = 100_000) -> None:
-        super().__init__(buffer_size, total_events=total_events)
+    def __init__(self, url: str, buffer_size: int = 2000, ttl: int | None = None, total_events: int = 100_000,
+                 grace: float = CHANNEL_GRACE) -> None:
+        super().__init__(buffer_size, total_events=total_events, grace=grace)
         self.bus = RedisBus(url, maxlen=buffer_size, **({"ttl": ttl} if ttl else {}))
         try:
             self.epoch = self.bus.epoch(self.epoch)
@@ -70,7 +96,8 @@ class RedisHub(Hub):
             log.error("Redis is not reachable at start: live events between processes wait for it")
         # The last seq delivered here, per channel; and each new socket's start (events up to it are not its).
         self._delivered: dict[str, int] = {}
-        self._starts: dict[Subscriber, int] = {}
+        # Weak: a socket that ended without unsubscribing (its channel dropped, say) leaves nothing behind.
+        self._starts: weakref.WeakKeyDictionary[Subscriber, int] = weakref.WeakKeyDictionary()
         # Taken by the listener for each event and by `subscribe` while it reads the seq: a socket
         # joins between two events, never in the middle of one.
         self._deliver_lock = threading.Lock()
@@ -79,6 +106,8 @@ class RedisHub(Hub):
         self.bus.on_event = self._on_event
         self.bus.on_control = self._on_control
         self.bus.on_reconnect = self._catch_up
+        self.bus.on_tick = self._renew
+        self.publisher = Publisher(self.bus, self._numbered)
         self.bus.start()
 
     # -- events --------------------------------------------------------------------------
@@ -87,32 +116,38 @@ class RedisHub(Hub):
         wire = dict(event)
         if only is not None:  # each process checks its own sockets' access (`notify_document`)
             wire["_for_readers_of"] = document_id
-        try:
-            seq, epoch = self.bus.publish(session_id, json.dumps(wire, ensure_ascii=False))
-        except Unavailable as err:
-            log.error("event of %s not sent: %s", session_id, err.message)
-            return {**event, "seq": 0, **stamp(session_id), "epoch": self.epoch}
+        returned = {**event, **stamp(session_id), "epoch": self.epoch}  # its seq comes once Redis numbered it
+        self.publisher.put(Outgoing(session_id, json.dumps(wire, ensure_ascii=False), wire, returned))
+        return returned
+
+    def flush(self, timeout: float = 5.0) -> bool:
+        """Wait until every event published so far is numbered in Redis (and delivered here)."""
+        return self.publisher.flush(timeout)
+
+    def _numbered(self, item: Outgoing, seq: int, epoch: str) -> None:
+        """One of this process's events, numbered (the publisher thread): to this process's sockets now."""
         self.epoch = epoch
-        return {**event, "seq": seq, **stamp(session_id), "epoch": epoch}
+        self._on_event(item.key, seq, epoch, item.payload, item.event)
 
     def publish_document(self, document_id: str, event: dict[str, Any]) -> dict[str, Any] | None:
         # The feed publishes only for documents some socket watches (redis_feed.py).
         return self.publish(document_key(document_id), document_id, event)
 
-    def _on_event(self, key: str, seq: int, epoch: str, payload: str) -> None:
-        """One event from Redis (the listener thread): to this process's sockets on its channel."""
-        channel = self._channels.get(key)
-        if channel is None:
+    def _on_event(self, key: str, seq: int, epoch: str, payload: str, event: dict[str, Any] | None = None) -> None:
+        """One numbered event (the listener's, or the publisher's for this process's own): to this process's
+        sockets on its channel, once."""
+        last = self._delivered.get(key)  # a dict read needs no lock: most echoes stop here
+        if last is None or seq <= last:
             return
         with self._deliver_lock:
             last = self._delivered.get(key)
             if last is None:
                 return  # no socket here
             if seq <= last:
-                return  # already delivered (filled in from the Stream), or before its sockets came
+                return  # already delivered (filled in from the Stream, or by the publisher), or before its sockets
             if seq > last + 1 and not self._fill(key, last, seq):
                 return
-            self._deliver(key, seq, epoch, payload)
+            self._deliver(key, seq, epoch, payload, event)
 
     def _fill(self, key: str, last: int, seq: int) -> bool:
         """Deliver the events between `last` and `seq` from the Stream; False (sockets ended) if it lost them."""
@@ -128,20 +163,28 @@ class RedisHub(Hub):
             self._deliver(key, s, self.epoch, payload)
         return True
 
-    def _deliver(self, key: str, seq: int, epoch: str, payload: str) -> None:
-        self._delivered[key] = seq
+    def _deliver(self, key: str, seq: int, epoch: str, payload: str, wire: dict[str, Any] | None = None) -> None:
         channel = self._channels.get(key)
         if channel is None:
+            self._delivered.pop(key, None)  # freed or dropped: nothing here to deliver to
             return
         with channel.lock:
+            if not channel.subscribers:  # its sockets were closed (a sign-out, say): nothing to remember
+                self._delivered.pop(key, None)
+                return
+            self._delivered[key] = seq
             subs = [sub for sub in channel.subscribers if self._starts.get(sub, 0) < seq]
         if not subs:
             return
-        event = json.loads(payload)
+        if wire is None:
+            wire = json.loads(payload)
+        event = Event(wire)
         readers_of = event.pop("_for_readers_of", None)
         if readers_of is not None:
             allowed = self._allowed(subs, readers_of)
             subs = [sub for sub in subs if sub in allowed]
+        elif _STAMPED.isdisjoint(wire):
+            event._text = stamped_text(payload, key, seq, epoch)  # encoded once, for every socket here
         event.update({"seq": seq, **stamp(key), "epoch": epoch})
         self.epoch = epoch
         for sub in subs:
@@ -157,6 +200,7 @@ class RedisHub(Hub):
             subs = list(channel.subscribers)
             channel.subscribers.clear()
         for sub in subs:
+            self._starts.pop(sub, None)
             sub.put(None)
 
     def _catch_up(self) -> None:
@@ -189,7 +233,7 @@ class RedisHub(Hub):
             if epoch:
                 self.epoch = epoch
             if not session_id.startswith(DOCUMENT):
-                self.bus.add_to_set(watch_key(document_id), session_id)
+                self.bus.watch(watch_key(document_id), {session_id: time.time()}, WATCH_SECONDS)
         except Exception as exc:
             self.unsubscribe(session_id, sub)
             err = exc if isinstance(exc, Unavailable) else Unavailable("Redis is not reachable.", reason="redis")
@@ -218,7 +262,7 @@ class RedisHub(Hub):
 
     def notify_document(self, document_id: str, payload: dict[str, Any], exclude_session: str | None = None) -> int:
         try:
-            watched = {str(key) for key in self.bus.client.smembers(watch_key(document_id))}
+            watched = set(self.bus.watched(watch_key(document_id), time.time() - WATCH_SECONDS))
             if self.bus.client.exists(seq_key(document_key(document_id))):
                 watched.add(document_key(document_id))
         except Exception as exc:
@@ -237,9 +281,18 @@ class RedisHub(Hub):
     def disconnect(self, match: Any, error: ViceError) -> int:
         if isinstance(match, Revocation):
             self._tell({"op": "disconnect", "match": match.to_wire(), "error": error.error_object()})
-        return super().disconnect(match, error)
+        return self._disconnect_here(match, error)
+
+    def _disconnect_here(self, match: Any, error: ViceError) -> int:
+        closed = super().disconnect(match, error)
+        if closed:  # channels left without a socket here: nothing to deliver to any more
+            with self._deliver_lock:
+                for key in [key for key in self._delivered if not self.subscribers(key)]:
+                    del self._delivered[key]
+        return closed
 
     def drop_session(self, session_id: str) -> None:
+        self.flush()  # its last events first, so none lands after its keys are gone
         try:
             seq, _ = self.bus.current(session_id)
             self.bus.forget(session_id)
@@ -251,11 +304,15 @@ class RedisHub(Hub):
     def _drop_here(self, key: str, seq: int) -> None:
         with self._lock:
             channel = self._channels.pop(key, None)
+            if channel:
+                with channel.lock:
+                    channel.freed = True
         self._delivered.pop(key, None)
         if channel:
             with channel.lock:
                 subs = list(channel.subscribers)
             for sub in subs:
+                self._starts.pop(sub, None)
                 sub.put({"type": "deleted", **stamp(key), "seq": seq + 1, "epoch": self.epoch})
 
     def set_running(self, running: Any) -> None:
@@ -268,6 +325,7 @@ class RedisHub(Hub):
         return "ok" if self.bus.ping() else "unreachable"
 
     def close_all(self, event: dict[str, Any], timeout: float = 5.0) -> int:
+        self.publisher.close()
         left = super().close_all(event, timeout)
         self.bus.close()
         return left
@@ -293,18 +351,23 @@ class RedisHub(Hub):
             # It reads files: off the listener thread, so events keep flowing meanwhile.
             threading.Thread(target=super().revalidate, args=(message["document_id"],), daemon=True).start()
         elif op == "disconnect":
-            super().disconnect(Revocation.from_wire(message["match"]), _Remote(message["error"]))
+            self._disconnect_here(Revocation.from_wire(message["match"]), _Remote(message["error"]))
         elif op == "drop":
             self._drop_here(message["key"], int(message.get("seq", 0)))
 
     def _renew(self) -> None:
-        """Now and then: the TTL of the channels this process's sockets watch (an idle chat keeps its seq)."""
+        """Now and then (the listener's tick, and each subscribe): the TTL of the channels this process's sockets
+        watch (an idle chat keeps its seq), and their score in their document's watch set."""
         if time.monotonic() - self._renewed < RENEW_SECONDS:
             return
         self._renewed = time.monotonic()
         with self._lock:
-            keys = [key for key, ch in self._channels.items() if ch.subscribers]
+            watched = [(key, ch.document_id) for key, ch in self._channels.items() if ch.subscribers]
+        now = time.time()
         try:
-            self.bus.keep([k for key in keys for k in (seq_key(key), stream_key(key))])
+            self.bus.keep([k for key, _ in watched for k in (seq_key(key), stream_key(key))])
+            for key, document_id in watched:
+                if not key.startswith(DOCUMENT):
+                    self.bus.watch(watch_key(document_id), {key: now}, WATCH_SECONDS)
         except Unavailable:
             pass
