@@ -76,7 +76,7 @@ def serve_app(data_dir: str, fake_url: str) -> None:
         original_run = threading.Thread.run
 
         def profiled_run(self: threading.Thread) -> None:
-            prof = cProfile.Profile()
+            prof = cProfile.Profile(time.thread_time)  # CPU time: a thread waiting costs nothing
             profiles.append(prof)
             prof.runcall(original_run, self)
 
@@ -157,24 +157,35 @@ def read_app(ws: Any, sid: str, times: list[float]) -> None:
 
 
 def run_readers(spec: dict[str, Any]) -> dict[str, Any]:
-    """Child process: read streams in threads (direct raw/typed, app websockets, or paired both)."""
+    """Child process: read streams (direct raw/typed in threads, as the app reads its model; app websockets
+    in one selector thread, or with --ws-threads a simple_websocket client and thread each; paired: both)."""
+    import resource
+
     import httpx2
     import openai
-    import simple_websocket
 
     n = len(spec["tags"])
     client = openai.OpenAI(base_url=spec["fake_url"], api_key=KEY, max_retries=0, timeout=120,
                            http_client=httpx2.Client(limits=httpx2.Limits(max_connections=n + 10)))
     jobs: list[tuple[str, Any, tuple[Any, ...]]] = []
     got: dict[str, list[float]] = {}
+    sockets: list[Any] = []
     for tag in spec["tags"]:
         if spec["mode"] in ("raw", "paired"):
             jobs.append((f"direct:{tag}", read_raw, (client, tag)))
         if spec["mode"] == "typed":
             jobs.append((f"direct:{tag}", read_typed, (client, tag)))
         if spec["mode"] in ("app", "paired"):
-            ws = simple_websocket.Client.connect(f"ws://127.0.0.1:{spec['app_port']}/ws/sessions/{tag}")
-            jobs.append((f"app:{tag}", read_app, (ws, tag)))
+            path = f"/ws/sessions/{tag}"
+            if spec.get("ws_threads"):
+                import simple_websocket
+
+                ws = simple_websocket.Client.connect(f"ws://127.0.0.1:{spec['app_port']}{path}")
+                jobs.append((f"app:{tag}", read_app, (ws, tag)))
+            else:
+                sockets.append(_app_socket(spec["app_port"], tag, got.setdefault(f"app:{tag}", [])))
+    if sockets:
+        jobs.append(("app-sockets", _read_sockets, (sockets,)))
     barrier = threading.Barrier(len(jobs) + 1)
     failures: list[str] = []
 
@@ -189,11 +200,44 @@ def run_readers(spec: dict[str, Any]) -> dict[str, Any]:
     threads = [threading.Thread(target=worker, args=job) for job in jobs]
     for t in threads:
         t.start()
+    cpu = resource.getrusage(resource.RUSAGE_SELF)
     barrier.wait()
     start = time.monotonic()
     for t in threads:
         t.join()
-    return {"seconds": time.monotonic() - start, "start": start, "got": got, "failures": failures}
+    end = resource.getrusage(resource.RUSAGE_SELF)
+    got.pop("app-sockets", None)
+    failures += [f"app:{ws.tag}: {ws.failure}" for ws in sockets if ws.failure]
+    return {"seconds": time.monotonic() - start, "start": start, "got": got, "failures": failures,
+            "cpu_seconds": end.ru_utime + end.ru_stime - cpu.ru_utime - cpu.ru_stime}
+
+
+def _app_socket(port: int, tag: str, times: list[float]) -> Any:
+    """One app websocket for the selector reader: the arrival time of each token's delta, until `done`."""
+    from wsclient import Socket
+
+    def on_message(ws: Any, raw: str, now: float) -> bool:
+        event = json.loads(raw)
+        kind = event["type"]
+        if kind == "delta":
+            times.extend([now] * event["text"].count(" "))  # every bench token ends with one space
+        elif kind in ("done", "error", "stopped"):
+            if kind != "done":
+                ws.failure = f"{kind} {event.get('error')}"
+            return False
+        return True
+
+    ws = Socket(port, f"/ws/sessions/{tag}", on_message)
+    ws.tag = tag
+    return ws
+
+
+def _read_sockets(sockets: list[Any], _times: list[float]) -> None:
+    from wsclient import read_all, send_command
+
+    for ws in sockets:
+        send_command(ws, {"type": "send", "content": f"Bench {ws.tag}"})
+    read_all(sockets)
 
 
 def readers(spec: dict[str, Any]) -> dict[str, Any]:
@@ -237,17 +281,38 @@ def make_sessions(app: Child, count: int) -> list[str]:
     return ids
 
 
+# Set by main: the websocket readers as one thread per socket (simple_websocket), as before 2026-12.
+WS_THREADS = False
+
+
+def cpu_now(fake: Child, app: Child) -> tuple[float, float]:
+    """CPU seconds used so far by the model server and the app."""
+    return call(fake.url + "/bench/cpu")["cpu_seconds"], call(app.url + "/bench/report")["cpu_seconds"]
+
+
+def run_pass(fake: Child, app: Child, spec: dict[str, Any], usage: dict[str, list[float]]) -> dict[str, Any]:
+    """One run of the readers; the CPU seconds each process used in it are added to `usage`."""
+    model0, app0 = cpu_now(fake, app)
+    result = readers({**spec, "fake_url": fake.url + "/v1", "app_port": app.port, "ws_threads": WS_THREADS})
+    model1, app1 = cpu_now(fake, app)
+    for name, value in (("model", model1 - model0), ("readers", result["cpu_seconds"]), ("app", app1 - app0)):
+        usage.setdefault(name, []).append(value)
+    return result
+
+
+def print_cpu(title: str, usage: dict[str, list[float]], tokens: int) -> None:
+    print(f"- CPU per token, {title}: " + ", ".join(
+        f"{name} {statistics.median(values) / tokens * 1e6:.0f} us" for name, values in usage.items()))
+
+
 def unpaced(fake: Child, app: Child, sessions: int, n_tokens: int, repeat: int) -> None:
     call(fake.url + "/bench/config", "POST", {"tokens": n_tokens, "delay": 0, "pair": False})
     rates: dict[str, list[float]] = {"raw": [], "typed": [], "app": []}
-    cpu: list[float] = []
+    usage: dict[str, dict[str, list[float]]] = {"raw": {}, "typed": {}, "app": {}}
     for k in range(repeat):
         for mode in ("raw", "typed", "app"):
             tags = make_sessions(app, sessions) if mode == "app" else [f"{mode}{k}-{i}" for i in range(sessions)]
-            before = call(app.url + "/bench/report")["cpu_seconds"]
-            result = readers({"mode": mode, "tags": tags, "fake_url": fake.url + "/v1", "app_port": app.port})
-            if mode == "app":
-                cpu.append(call(app.url + "/bench/report")["cpu_seconds"] - before)
+            result = run_pass(fake, app, {"mode": mode, "tags": tags}, usage[mode])
             delivered = sum(len(t) for t in result["got"].values())
             if delivered != sessions * n_tokens:
                 raise SystemExit(f"{mode}: {delivered} tokens of {sessions * n_tokens}")
@@ -261,19 +326,19 @@ def unpaced(fake: Child, app: Child, sessions: int, n_tokens: int, repeat: int) 
         print(f"| {label} | {statistics.median(rates[mode]):,.0f} ({min(rates[mode]):,.0f}-{max(rates[mode]):,.0f}) |")
     print(f"\napp / fair direct (raw): **{statistics.median(ratio):.2f}x** ({min(ratio):.2f}-{max(ratio):.2f}); "
           f"app / typed direct: {statistics.median(typed):.2f}x ({min(typed):.2f}-{max(typed):.2f}); "
-          f"app CPU per token {statistics.median(cpu) / (sessions * n_tokens) * 1e6:.0f} us; "
-          f"goal >= 0.8x fair: {'met' if statistics.median(ratio) >= 0.8 else 'missed'}")
+          f"goal >= 0.8x fair: {'met' if statistics.median(ratio) >= 0.8 else 'missed'}\n")
+    for mode in ("raw", "app"):
+        print_cpu(f"{mode} passes", usage[mode], sessions * n_tokens)
 
 
 def paced(fake: Child, app: Child, sessions: int, n_tokens: int, rate: float, repeat: int) -> None:
     call(fake.url + "/bench/config", "POST", {"tokens": n_tokens, "delay": 1 / rate, "pair": True})
-    shares, added_p50, added_p99, added_max, cpu = [], [], [], [], []
+    shares, added_p50, added_p99, added_max = [], [], [], []
+    usage: dict[str, list[float]] = {}
     for _ in range(repeat):
         tags = make_sessions(app, sessions)
         call(fake.url + "/bench/report?reset=1")
-        before = call(app.url + "/bench/report")["cpu_seconds"]
-        result = readers({"mode": "paired", "tags": tags, "fake_url": fake.url + "/v1", "app_port": app.port})
-        cpu.append(call(app.url + "/bench/report")["cpu_seconds"] - before)
+        result = run_pass(fake, app, {"mode": "paired", "tags": tags}, usage)
         sent = call(fake.url + "/bench/report?reset=1")
         got = result["got"]
         app_tokens = sum(len(got[f"app:{t}"]) for t in tags)
@@ -300,7 +365,8 @@ def paced(fake: Child, app: Child, sessions: int, n_tokens: int, rate: float, re
           f"({min(shares):.1%}-{max(shares):.1%})")
     print(f"- added latency per token: p50 {m(added_p50) * 1000:.1f} ms, **p99 {m(added_p99) * 1000:.1f} ms** "
           f"({min(added_p99) * 1000:.1f}-{max(added_p99) * 1000:.1f}), max {m(added_max) * 1000:.1f} ms")
-    print(f"- app CPU per token {m(cpu) / (sessions * n_tokens) * 1e6:.0f} us")
+    print_cpu("both readers of each token together (model and readers: twice the tokens)", usage,
+              sessions * n_tokens)
     ok = m(shares) >= 0.99 and m(added_p99) < 0.050
     print(f"- goal (>= 99% delivered, added p99 < 50 ms): {'met' if ok else 'missed'}")
 
@@ -314,6 +380,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--paced", type=float, default=20.0, metavar="TOKENS_PER_S", help="0: skip (default 20)")
     parser.add_argument("--paced-tokens", type=int, default=300, help="tokens per paced stream (default 300: 15 s)")
     parser.add_argument("--only", choices=("unpaced", "paced"), help="run one of the two")
+    parser.add_argument("--ws-threads", action="store_true",
+                        help="websocket readers as one simple_websocket client and thread each (the old readers)")
     parser.add_argument("--profile", metavar="FILE", help="cProfile every thread of the app into FILE")
     parser.add_argument("--serve-app", nargs=2, metavar=("DATA_DIR", "FAKE_URL"), help=argparse.SUPPRESS)
     parser.add_argument("--readers", action="store_true", help=argparse.SUPPRESS)
@@ -324,6 +392,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.readers:
         print(json.dumps(run_readers(json.loads(sys.stdin.read()))), flush=True)
         os._exit(0)  # no waiting for the clients' background threads
+    global WS_THREADS
+    WS_THREADS = args.ws_threads
     if args.profile:
         os.environ["BENCH_PROFILE"] = os.path.abspath(args.profile)
     sessions = args.sessions or (50 if args.quick else 200)
