@@ -69,6 +69,8 @@ def serve_app(data_dir: str, fake_url: str) -> None:
 
     from vice_ai import create_app
 
+    if os.environ.get("BENCH_SWITCH_INTERVAL"):  # try another GIL hand-off interval in the app process
+        sys.setswitchinterval(float(os.environ["BENCH_SWITCH_INTERVAL"]))
     profiles: list[Any] = []
     if os.environ.get("BENCH_PROFILE"):
         import cProfile
@@ -89,6 +91,24 @@ def serve_app(data_dir: str, fake_url: str) -> None:
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     logging.getLogger("httpx2").setLevel(logging.WARNING)
 
+    gc_pauses: list[float] = []
+    if os.environ.get("BENCH_GC_LOG"):
+        import gc
+
+        started: list[float] = []
+
+        def on_gc(phase: str, info: dict[str, Any]) -> None:
+            if phase == "start":
+                started[:] = [time.perf_counter()]
+            elif started and info.get("generation") == 2:
+                gc_pauses.append(time.perf_counter() - started[0])
+
+        gc.callbacks.append(on_gc)
+    if os.environ.get("BENCH_GC_FREEZE") != "0":  # as run.py does (BENCH_GC_FREEZE=0: as before)
+        from vice_ai.serving import settle_heap
+
+        settle_heap()
+
     @app.get("/bench/report")
     def report():  # type: ignore[no-untyped-def]
         if profiles:
@@ -103,7 +123,9 @@ def serve_app(data_dir: str, fake_url: str) -> None:
             stats.dump_stats(os.environ["BENCH_PROFILE"])
         usage = resource.getrusage(resource.RUSAGE_SELF)
         return jsonify({"max_rss_kb": usage.ru_maxrss, "cpu_seconds": usage.ru_utime + usage.ru_stime,
-                        "threads": threading.active_count()})
+                        "sys_seconds": usage.ru_stime, "switches": usage.ru_nvcsw + usage.ru_nivcsw,
+                        "threads": threading.active_count(), "gc2": [len(gc_pauses), sum(gc_pauses),
+                                                                     max(gc_pauses, default=0)]})
 
     server = make_server("127.0.0.1", 0, app, threaded=True)
     server.socket.listen(1024)  # hundreds of sockets connect at once
@@ -111,137 +133,8 @@ def serve_app(data_dir: str, fake_url: str) -> None:
     server.serve_forever()
 
 
-# -- the readers, in their own process -----------------------------------------------------------
-
-def read_raw(client: Any, tag: str, times: list[float]) -> None:
-    """One stream as the app reads it: the raw response, decoded by vice_ai/llm/sse.py."""
-    from vice_ai.llm import sse
-    from vice_ai.llm.base import TextDelta
-
-    with client.chat.completions.with_streaming_response.create(
-            model=MODEL, messages=[{"role": "user", "content": f"Bench {tag}"}], stream=True,
-            extra_headers={"X-Bench-Reader": "direct"}) as response:
-        for event in sse.events(response.iter_lines()):
-            if event.data == sse.DONE:
-                break
-            for chunk in sse.decode(event).chunks:
-                if isinstance(chunk, TextDelta):
-                    times.append(time.monotonic())
-
-
-def read_typed(client: Any, tag: str, times: list[float]) -> None:
-    """One stream through the openai client's typed chunks (what most code does)."""
-    stream = client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": f"Bench {tag}"}],
-                                            stream=True, extra_headers={"X-Bench-Reader": "direct"})
-    for chunk in stream:
-        if chunk.choices and chunk.choices[0].delta.content:
-            times.append(time.monotonic())
-
-
-def read_app(ws: Any, sid: str, times: list[float]) -> None:
-    """One websocket: send a message, then the arrival time of each token's delta (a merged delta: its tokens)."""
-    ws.send(json.dumps({"type": "send", "content": f"Bench {sid}"}))
-    while True:
-        raw = ws.receive(120)
-        now = time.monotonic()
-        if raw is None:
-            raise RuntimeError(f"{sid}: timed out")
-        event = json.loads(raw)
-        if event["type"] == "delta":
-            times.extend([now] * event["text"].count(" "))  # every bench token ends with one space
-        elif event["type"] in ("done", "error", "stopped"):
-            ws.close()
-            if event["type"] != "done":
-                raise RuntimeError(f"{sid}: {event['type']} {event.get('error')}")
-            return
-
-
-def run_readers(spec: dict[str, Any]) -> dict[str, Any]:
-    """Child process: read streams (direct raw/typed in threads, as the app reads its model; app websockets
-    in one selector thread, or with --ws-threads a simple_websocket client and thread each; paired: both)."""
-    import resource
-
-    import httpx2
-    import openai
-
-    n = len(spec["tags"])
-    client = openai.OpenAI(base_url=spec["fake_url"], api_key=KEY, max_retries=0, timeout=120,
-                           http_client=httpx2.Client(limits=httpx2.Limits(max_connections=n + 10)))
-    jobs: list[tuple[str, Any, tuple[Any, ...]]] = []
-    got: dict[str, list[float]] = {}
-    sockets: list[Any] = []
-    for tag in spec["tags"]:
-        if spec["mode"] in ("raw", "paired"):
-            jobs.append((f"direct:{tag}", read_raw, (client, tag)))
-        if spec["mode"] == "typed":
-            jobs.append((f"direct:{tag}", read_typed, (client, tag)))
-        if spec["mode"] in ("app", "paired"):
-            path = f"/ws/sessions/{tag}"
-            if spec.get("ws_threads"):
-                import simple_websocket
-
-                ws = simple_websocket.Client.connect(f"ws://127.0.0.1:{spec['app_port']}{path}")
-                jobs.append((f"app:{tag}", read_app, (ws, tag)))
-            else:
-                sockets.append(_app_socket(spec["app_port"], tag, got.setdefault(f"app:{tag}", [])))
-    if sockets:
-        jobs.append(("app-sockets", _read_sockets, (sockets,)))
-    barrier = threading.Barrier(len(jobs) + 1)
-    failures: list[str] = []
-
-    def worker(key: str, fn: Any, args: tuple[Any, ...]) -> None:
-        times = got.setdefault(key, [])
-        barrier.wait()
-        try:
-            fn(*args, times)
-        except Exception as exc:  # reported, and the run fails
-            failures.append(f"{key}: {exc!r}")
-
-    threads = [threading.Thread(target=worker, args=job) for job in jobs]
-    for t in threads:
-        t.start()
-    cpu = resource.getrusage(resource.RUSAGE_SELF)
-    barrier.wait()
-    start = time.monotonic()
-    for t in threads:
-        t.join()
-    end = resource.getrusage(resource.RUSAGE_SELF)
-    got.pop("app-sockets", None)
-    failures += [f"app:{ws.tag}: {ws.failure}" for ws in sockets if ws.failure]
-    return {"seconds": time.monotonic() - start, "start": start, "got": got, "failures": failures,
-            "cpu_seconds": end.ru_utime + end.ru_stime - cpu.ru_utime - cpu.ru_stime}
-
-
-def _app_socket(port: int, tag: str, times: list[float]) -> Any:
-    """One app websocket for the selector reader: the arrival time of each token's delta, until `done`."""
-    from wsclient import Socket
-
-    def on_message(ws: Any, raw: str, now: float) -> bool:
-        event = json.loads(raw)
-        kind = event["type"]
-        if kind == "delta":
-            times.extend([now] * event["text"].count(" "))  # every bench token ends with one space
-        elif kind in ("done", "error", "stopped"):
-            if kind != "done":
-                ws.failure = f"{kind} {event.get('error')}"
-            return False
-        return True
-
-    ws = Socket(port, f"/ws/sessions/{tag}", on_message)
-    ws.tag = tag
-    return ws
-
-
-def _read_sockets(sockets: list[Any], _times: list[float]) -> None:
-    from wsclient import read_all, send_command
-
-    for ws in sockets:
-        send_command(ws, {"type": "send", "content": f"Bench {ws.tag}"})
-    read_all(sockets)
-
-
 def readers(spec: dict[str, Any]) -> dict[str, Any]:
-    proc = subprocess.run([sys.executable, __file__, "--readers"], input=json.dumps(spec), text=True,
+    proc = subprocess.run([sys.executable, str(ROOT / "bench" / "stream_readers.py")], input=json.dumps(spec), text=True,
                           capture_output=True, check=False)
     if proc.returncode:
         raise SystemExit(f"readers failed: {proc.stderr[-2000:]}")
@@ -293,8 +186,13 @@ def cpu_now(fake: Child, app: Child) -> tuple[float, float]:
 def run_pass(fake: Child, app: Child, spec: dict[str, Any], usage: dict[str, list[float]]) -> dict[str, Any]:
     """One run of the readers; the CPU seconds each process used in it are added to `usage`."""
     model0, app0 = cpu_now(fake, app)
+    r0 = call(app.url + "/bench/report")
     result = readers({**spec, "fake_url": fake.url + "/v1", "app_port": app.port, "ws_threads": WS_THREADS})
     model1, app1 = cpu_now(fake, app)
+    r1 = call(app.url + "/bench/report")
+    print(f"  app: sys {r1['sys_seconds'] - r0['sys_seconds']:.2f} s of {app1 - app0:.2f} s CPU, "
+          f"{r1['switches'] - r0['switches']} context switches; full GCs so far (count, s, max s) {r1['gc2']}",
+          file=sys.stderr, flush=True)
     for name, value in (("model", model1 - model0), ("readers", result["cpu_seconds"]), ("app", app1 - app0)):
         usage.setdefault(name, []).append(value)
     return result
@@ -384,14 +282,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="websocket readers as one simple_websocket client and thread each (the old readers)")
     parser.add_argument("--profile", metavar="FILE", help="cProfile every thread of the app into FILE")
     parser.add_argument("--serve-app", nargs=2, metavar=("DATA_DIR", "FAKE_URL"), help=argparse.SUPPRESS)
-    parser.add_argument("--readers", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve_app:
         serve_app(*args.serve_app)
         return 0
-    if args.readers:
-        print(json.dumps(run_readers(json.loads(sys.stdin.read()))), flush=True)
-        os._exit(0)  # no waiting for the clients' background threads
     global WS_THREADS
     WS_THREADS = args.ws_threads
     if args.profile:

@@ -35,8 +35,11 @@ from ..housekeeping.redaction import redact, settled
 from .render import render_markdown
 from .rounds import EventHandler
 
-# How often a streaming reply is written to disk, so a crash keeps most of it.
+# How often a streaming reply is written to disk, so a crash keeps most of it: every CHECKPOINT_SECONDS while up
+# to CHECKPOINT_STREAMS replies stream; with more, less often, so that all of them together write about
+# CHECKPOINT_STREAMS checkpoints a second (one costs ~0.3 ms of CPU: at 200 streams, 5% of a core saved).
 CHECKPOINT_SECONDS = 1.0
+CHECKPOINT_STREAMS = 50
 # How often (at most) a delta event carries the rendered HTML of the reply so far.
 RENDER_SECONDS = 0.1
 # Rendering the whole reply gets dearer as it grows, and the server may stream hundreds of replies:
@@ -138,7 +141,7 @@ class ReplyStream:
                 self._writing = None
                 writing.result()  # a failed write fails the reply
             self.checkpoint()
-            self.next_save = time.monotonic() + CHECKPOINT_SECONDS
+            self.next_save = time.monotonic() + CHECKPOINT_SECONDS * max(1.0, self.streams() / CHECKPOINT_STREAMS)
 
     def _delta(self, now: float, render: bool = False) -> None:
         """Send the text not sent yet as one delta (under `_lock`)."""
