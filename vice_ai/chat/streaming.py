@@ -1,6 +1,8 @@
 """One model answer streaming into a reply: its delta events, now-and-then renders, and checkpoints.
 
-Checkpoints write only the text added since the last one (a `text` record in
+Checkpoints (every second; with more than CHECKPOINT_STREAMS replies streaming, less
+often, so that all of them together write about that many a second) write only
+the text added since the last one (a `text` record in
 the session's journal, see `domain/records.py`), each piece redacted on its
 own. A piece ends where no secret can span the cut (`redaction.settled`): a tail
 that could be the start of a key waits for the next checkpoint, or for the

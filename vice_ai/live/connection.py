@@ -1,8 +1,11 @@
 """One websocket connection on a chat session: a reader thread for commands, one writer.
 
-Only the writer (the thread that runs the connection) ever calls `ws.send`:
-worker threads publish to the hub, the hub puts events on this connection's
-queue, and the writer sends them. Events about the session carry the session's
+Worker threads publish to the hub, the hub puts events on this connection's
+queue, and the writer (the thread that runs the connection) sends them. While
+the writer waits on an empty queue, the publishing thread frames and writes the
+event itself without blocking (`_send_now`: no second thread woken per token);
+what the socket cannot take at once the writer sends next, so only one thread
+writes at a time and the order is kept. Events about the session carry the session's
 `seq` and the server run's `epoch`; replies meant for this connection only carry
 `"local": true`. A `resume` from another epoch (a tab that was open before a
 restart), or without one, gets `sync`: its seq may count events of a run that is gone.
