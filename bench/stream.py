@@ -4,18 +4,21 @@ Run from the repository root:
 
     .venv/bin/python bench/stream.py                 # 200 sessions x 500 tokens, 3 repeats; then 200 paced
     .venv/bin/python bench/stream.py --quick         # 50 sessions x 200 tokens, 2 repeats; 50 paced for 10 s
-    .venv/bin/python bench/stream.py --profile FILE  # cProfile every thread of the app into FILE
+    .venv/bin/python bench/stream.py --profile FILE  # cProfile (CPU time) of every app thread into FILE
+    .venv/bin/python bench/stream.py --ws-threads    # the readers as before (a thread or two per stream)
 
 Three processes besides this driver, so nobody shares a GIL: the model server
 (bench/fake_model.py), the app (run as `run.py` does: werkzeug's threaded
-server) and the direct readers. The driver only starts them and reads reports.
+server) and the readers (bench/stream_readers.py). The driver only starts them
+and reads reports, and prints each process's CPU time per token.
 
 - **direct (raw)**: N threads in their own process read N streams from the model
   server as the app does: the openai client's raw streaming response, decoded by
   the app's own SSE decoder (vice_ai/llm/sse.py). This is the fair baseline.
 - **direct (typed)**: the same with the openai client's typed chunks, beside it.
-- **app**: N websocket clients (in the direct readers' process) each send one
-  message to their own chat and read `delta` events until `done`.
+- **app**: N websockets (in the readers' process, all read by one selector
+  thread) each send one message to their own chat and read `delta` events
+  until `done`.
 
 Unpaced ("no delay": the model server writes as fast as it can), each pass runs
 raw, typed and app one after the other; the ratio app/raw is taken per pass and
@@ -23,7 +26,9 @@ the median and range over --repeat passes are reported.
 
 Paced (--paced tokens/s per stream): each app session's model request and one
 direct reader's request are the SAME stream (the model server waits for both,
-then writes token k to both at one scheduled instant), and both run at once.
+then writes token k to both at one scheduled instant), and both run at once;
+the direct readers, the latency reference, are read by the same selector thread
+as the websockets (through the app's SSE decoder).
 Delivered = tokens the app's sockets got per second / tokens the direct readers
 got; added latency per token = (websocket client has it - server wrote it to the
 app) - (direct reader has it - server wrote it to the reader).
@@ -46,7 +51,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-MODEL, KEY = "fake-small", "sk-bench-not-a-real-key"
+from stream_readers import KEY, MODEL  # noqa: E402 - bench/ is on the path when run as a script
 
 
 def call(url: str, method: str = "GET", body: Any = None) -> Any:
@@ -78,7 +83,9 @@ def serve_app(data_dir: str, fake_url: str) -> None:
         original_run = threading.Thread.run
 
         def profiled_run(self: threading.Thread) -> None:
-            prof = cProfile.Profile(time.thread_time)  # CPU time: a thread waiting costs nothing
+            # CPU time: a thread waiting costs nothing. A thread still running at the report shows
+            # nonsense for the calls it is in (closed with the reporting thread's clock).
+            prof = cProfile.Profile(time.thread_time)
             profiles.append(prof)
             prof.runcall(original_run, self)
 
@@ -178,18 +185,17 @@ def make_sessions(app: Child, count: int) -> list[str]:
 WS_THREADS = False
 
 
-def cpu_now(fake: Child, app: Child) -> tuple[float, float]:
-    """CPU seconds used so far by the model server and the app."""
-    return call(fake.url + "/bench/cpu")["cpu_seconds"], call(app.url + "/bench/report")["cpu_seconds"]
+def cpu_now(fake: Child, app: Child) -> tuple[float, dict[str, Any]]:
+    """CPU seconds used so far by the model server, and the app's report (CPU, context switches, GC)."""
+    return call(fake.url + "/bench/cpu")["cpu_seconds"], call(app.url + "/bench/report")
 
 
 def run_pass(fake: Child, app: Child, spec: dict[str, Any], usage: dict[str, list[float]]) -> dict[str, Any]:
     """One run of the readers; the CPU seconds each process used in it are added to `usage`."""
-    model0, app0 = cpu_now(fake, app)
-    r0 = call(app.url + "/bench/report")
+    model0, r0 = cpu_now(fake, app)
     result = readers({**spec, "fake_url": fake.url + "/v1", "app_port": app.port, "ws_threads": WS_THREADS})
-    model1, app1 = cpu_now(fake, app)
-    r1 = call(app.url + "/bench/report")
+    model1, r1 = cpu_now(fake, app)
+    app0, app1 = r0["cpu_seconds"], r1["cpu_seconds"]
     print(f"  app: sys {r1['sys_seconds'] - r0['sys_seconds']:.2f} s of {app1 - app0:.2f} s CPU, "
           f"{r1['switches'] - r0['switches']} context switches; full GCs so far (count, s, max s) {r1['gc2']}",
           file=sys.stderr, flush=True)
@@ -279,7 +285,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--paced-tokens", type=int, default=300, help="tokens per paced stream (default 300: 15 s)")
     parser.add_argument("--only", choices=("unpaced", "paced"), help="run one of the two")
     parser.add_argument("--ws-threads", action="store_true",
-                        help="websocket readers as one simple_websocket client and thread each (the old readers)")
+                        help="the readers as before: a simple_websocket client and thread per websocket, "
+                             "paced direct readers a thread each")
     parser.add_argument("--profile", metavar="FILE", help="cProfile every thread of the app into FILE")
     parser.add_argument("--serve-app", nargs=2, metavar=("DATA_DIR", "FAKE_URL"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)

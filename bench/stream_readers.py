@@ -123,14 +123,16 @@ class SSEStream:
         self.times, self.tag = times, tag
         self.buf, self.body, self.headers_done, self.done = b"", b"", False, False
         self.failure: str | None = None
+        from vice_ai.llm import sse  # imported before the run, not while reading
+        from vice_ai.llm.base import TextDelta
+
+        self.sse, self.text_delta = sse, TextDelta
 
     def start(self) -> None:
         self.sock.sendall(self.request)
 
     def feed(self, now: float) -> None:
-        from vice_ai.llm import sse
-        from vice_ai.llm.base import TextDelta
-
+        sse, text_delta = self.sse, self.text_delta
         if not self.headers_done:
             head, found, rest = self.buf.partition(b"\r\n\r\n")
             if not found:
@@ -162,7 +164,7 @@ class SSEStream:
                 self.done = True
                 return
             for chunk in sse.decode(event).chunks:
-                if isinstance(chunk, TextDelta):
+                if isinstance(chunk, text_delta):
                     self.times.append(now)
 
 
