@@ -8,7 +8,7 @@ from collections.abc import Mapping
 
 from vice_ai import create_app, services, shutdown
 from vice_ai.security.hosts import allowed_hosts
-from vice_ai.serving import make_json_server, serve_until_signalled
+from vice_ai.serving import make_json_server, serve_until_signalled, settle_heap
 
 LOCALHOST = ("127.0.0.1", "localhost", "::1")
 
@@ -39,7 +39,9 @@ def main(argv: list[str] | None = None) -> int:
           "(VICE_AI_ALLOWED_HOSTS sets them)", flush=True)
     # SIGTERM (systemd, docker stop) and SIGINT (Ctrl-C) alike: stop accepting, save running
     # replies as stopped, tell open pages the server is restarting, exit 0.
-    return serve_until_signalled(make_json_server(args.host, args.port, app), lambda: shutdown(app))
+    server = make_json_server(args.host, args.port, app)
+    settle_heap()
+    return serve_until_signalled(server, lambda: shutdown(app))
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ process on Linux).
 from __future__ import annotations
 
 import json
+import os
 import sys
 import threading
 import time
@@ -71,6 +72,9 @@ class Handler(BaseHTTPRequestHandler):
         if self.path.startswith("/v1/models"):
             self._json({"object": "list", "data": [{"id": "fake-small", "object": "model", "created": 0,
                                                    "owned_by": "bench"}]})
+        elif self.path.startswith("/bench/cpu"):
+            cpu = os.times()
+            self._json({"cpu_seconds": cpu.user + cpu.system})
         else:
             with MODEL.lock:
                 sent = dict(MODEL.sent)

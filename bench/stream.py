@@ -4,18 +4,21 @@ Run from the repository root:
 
     .venv/bin/python bench/stream.py                 # 200 sessions x 500 tokens, 3 repeats; then 200 paced
     .venv/bin/python bench/stream.py --quick         # 50 sessions x 200 tokens, 2 repeats; 50 paced for 10 s
-    .venv/bin/python bench/stream.py --profile FILE  # cProfile every thread of the app into FILE
+    .venv/bin/python bench/stream.py --profile FILE  # cProfile (CPU time) of every app thread into FILE
+    .venv/bin/python bench/stream.py --ws-threads    # the readers as before (a thread or two per stream)
 
 Three processes besides this driver, so nobody shares a GIL: the model server
 (bench/fake_model.py), the app (run as `run.py` does: werkzeug's threaded
-server) and the direct readers. The driver only starts them and reads reports.
+server) and the readers (bench/stream_readers.py). The driver only starts them
+and reads reports, and prints each process's CPU time per token.
 
 - **direct (raw)**: N threads in their own process read N streams from the model
   server as the app does: the openai client's raw streaming response, decoded by
   the app's own SSE decoder (vice_ai/llm/sse.py). This is the fair baseline.
 - **direct (typed)**: the same with the openai client's typed chunks, beside it.
-- **app**: N websocket clients (in the direct readers' process) each send one
-  message to their own chat and read `delta` events until `done`.
+- **app**: N websockets (in the readers' process, all read by one selector
+  thread) each send one message to their own chat and read `delta` events
+  until `done`.
 
 Unpaced ("no delay": the model server writes as fast as it can), each pass runs
 raw, typed and app one after the other; the ratio app/raw is taken per pass and
@@ -23,7 +26,9 @@ the median and range over --repeat passes are reported.
 
 Paced (--paced tokens/s per stream): each app session's model request and one
 direct reader's request are the SAME stream (the model server waits for both,
-then writes token k to both at one scheduled instant), and both run at once.
+then writes token k to both at one scheduled instant), and both run at once;
+the direct readers, the latency reference, are read by the same selector thread
+as the websockets (through the app's SSE decoder).
 Delivered = tokens the app's sockets got per second / tokens the direct readers
 got; added latency per token = (websocket client has it - server wrote it to the
 app) - (direct reader has it - server wrote it to the reader).
@@ -46,7 +51,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-MODEL, KEY = "fake-small", "sk-bench-not-a-real-key"
+from stream_readers import KEY, MODEL  # noqa: E402 - bench/ is on the path when run as a script
 
 
 def call(url: str, method: str = "GET", body: Any = None) -> Any:
@@ -69,6 +74,8 @@ def serve_app(data_dir: str, fake_url: str) -> None:
 
     from vice_ai import create_app
 
+    if os.environ.get("BENCH_SWITCH_INTERVAL"):  # try another GIL hand-off interval in the app process
+        sys.setswitchinterval(float(os.environ["BENCH_SWITCH_INTERVAL"]))
     profiles: list[Any] = []
     if os.environ.get("BENCH_PROFILE"):
         import cProfile
@@ -76,7 +83,9 @@ def serve_app(data_dir: str, fake_url: str) -> None:
         original_run = threading.Thread.run
 
         def profiled_run(self: threading.Thread) -> None:
-            prof = cProfile.Profile()
+            # CPU time: a thread waiting costs nothing. A thread still running at the report shows
+            # nonsense for the calls it is in (closed with the reporting thread's clock).
+            prof = cProfile.Profile(time.thread_time)
             profiles.append(prof)
             prof.runcall(original_run, self)
 
@@ -88,6 +97,24 @@ def serve_app(data_dir: str, fake_url: str) -> None:
     })
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     logging.getLogger("httpx2").setLevel(logging.WARNING)
+
+    gc_pauses: list[float] = []
+    if os.environ.get("BENCH_GC_LOG"):
+        import gc
+
+        started: list[float] = []
+
+        def on_gc(phase: str, info: dict[str, Any]) -> None:
+            if phase == "start":
+                started[:] = [time.perf_counter()]
+            elif started and info.get("generation") == 2:
+                gc_pauses.append(time.perf_counter() - started[0])
+
+        gc.callbacks.append(on_gc)
+    if os.environ.get("BENCH_GC_FREEZE") != "0":  # as run.py does (BENCH_GC_FREEZE=0: as before)
+        from vice_ai.serving import settle_heap
+
+        settle_heap()
 
     @app.get("/bench/report")
     def report():  # type: ignore[no-untyped-def]
@@ -103,7 +130,9 @@ def serve_app(data_dir: str, fake_url: str) -> None:
             stats.dump_stats(os.environ["BENCH_PROFILE"])
         usage = resource.getrusage(resource.RUSAGE_SELF)
         return jsonify({"max_rss_kb": usage.ru_maxrss, "cpu_seconds": usage.ru_utime + usage.ru_stime,
-                        "threads": threading.active_count()})
+                        "sys_seconds": usage.ru_stime, "switches": usage.ru_nvcsw + usage.ru_nivcsw,
+                        "threads": threading.active_count(), "gc2": [len(gc_pauses), sum(gc_pauses),
+                                                                     max(gc_pauses, default=0)]})
 
     server = make_server("127.0.0.1", 0, app, threaded=True)
     server.socket.listen(1024)  # hundreds of sockets connect at once
@@ -111,93 +140,8 @@ def serve_app(data_dir: str, fake_url: str) -> None:
     server.serve_forever()
 
 
-# -- the readers, in their own process -----------------------------------------------------------
-
-def read_raw(client: Any, tag: str, times: list[float]) -> None:
-    """One stream as the app reads it: the raw response, decoded by vice_ai/llm/sse.py."""
-    from vice_ai.llm import sse
-    from vice_ai.llm.base import TextDelta
-
-    with client.chat.completions.with_streaming_response.create(
-            model=MODEL, messages=[{"role": "user", "content": f"Bench {tag}"}], stream=True,
-            extra_headers={"X-Bench-Reader": "direct"}) as response:
-        for event in sse.events(response.iter_lines()):
-            if event.data == sse.DONE:
-                break
-            for chunk in sse.decode(event).chunks:
-                if isinstance(chunk, TextDelta):
-                    times.append(time.monotonic())
-
-
-def read_typed(client: Any, tag: str, times: list[float]) -> None:
-    """One stream through the openai client's typed chunks (what most code does)."""
-    stream = client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": f"Bench {tag}"}],
-                                            stream=True, extra_headers={"X-Bench-Reader": "direct"})
-    for chunk in stream:
-        if chunk.choices and chunk.choices[0].delta.content:
-            times.append(time.monotonic())
-
-
-def read_app(ws: Any, sid: str, times: list[float]) -> None:
-    """One websocket: send a message, then the arrival time of each token's delta (a merged delta: its tokens)."""
-    ws.send(json.dumps({"type": "send", "content": f"Bench {sid}"}))
-    while True:
-        raw = ws.receive(120)
-        now = time.monotonic()
-        if raw is None:
-            raise RuntimeError(f"{sid}: timed out")
-        event = json.loads(raw)
-        if event["type"] == "delta":
-            times.extend([now] * event["text"].count(" "))  # every bench token ends with one space
-        elif event["type"] in ("done", "error", "stopped"):
-            ws.close()
-            if event["type"] != "done":
-                raise RuntimeError(f"{sid}: {event['type']} {event.get('error')}")
-            return
-
-
-def run_readers(spec: dict[str, Any]) -> dict[str, Any]:
-    """Child process: read streams in threads (direct raw/typed, app websockets, or paired both)."""
-    import httpx2
-    import openai
-    import simple_websocket
-
-    n = len(spec["tags"])
-    client = openai.OpenAI(base_url=spec["fake_url"], api_key=KEY, max_retries=0, timeout=120,
-                           http_client=httpx2.Client(limits=httpx2.Limits(max_connections=n + 10)))
-    jobs: list[tuple[str, Any, tuple[Any, ...]]] = []
-    got: dict[str, list[float]] = {}
-    for tag in spec["tags"]:
-        if spec["mode"] in ("raw", "paired"):
-            jobs.append((f"direct:{tag}", read_raw, (client, tag)))
-        if spec["mode"] == "typed":
-            jobs.append((f"direct:{tag}", read_typed, (client, tag)))
-        if spec["mode"] in ("app", "paired"):
-            ws = simple_websocket.Client.connect(f"ws://127.0.0.1:{spec['app_port']}/ws/sessions/{tag}")
-            jobs.append((f"app:{tag}", read_app, (ws, tag)))
-    barrier = threading.Barrier(len(jobs) + 1)
-    failures: list[str] = []
-
-    def worker(key: str, fn: Any, args: tuple[Any, ...]) -> None:
-        times = got.setdefault(key, [])
-        barrier.wait()
-        try:
-            fn(*args, times)
-        except Exception as exc:  # reported, and the run fails
-            failures.append(f"{key}: {exc!r}")
-
-    threads = [threading.Thread(target=worker, args=job) for job in jobs]
-    for t in threads:
-        t.start()
-    barrier.wait()
-    start = time.monotonic()
-    for t in threads:
-        t.join()
-    return {"seconds": time.monotonic() - start, "start": start, "got": got, "failures": failures}
-
-
 def readers(spec: dict[str, Any]) -> dict[str, Any]:
-    proc = subprocess.run([sys.executable, __file__, "--readers"], input=json.dumps(spec), text=True,
+    proc = subprocess.run([sys.executable, str(ROOT / "bench" / "stream_readers.py")], input=json.dumps(spec), text=True,
                           capture_output=True, check=False)
     if proc.returncode:
         raise SystemExit(f"readers failed: {proc.stderr[-2000:]}")
@@ -237,17 +181,42 @@ def make_sessions(app: Child, count: int) -> list[str]:
     return ids
 
 
+# Set by main: the websocket readers as one thread per socket (simple_websocket), as before 2026-12.
+WS_THREADS = False
+
+
+def cpu_now(fake: Child, app: Child) -> tuple[float, dict[str, Any]]:
+    """CPU seconds used so far by the model server, and the app's report (CPU, context switches, GC)."""
+    return call(fake.url + "/bench/cpu")["cpu_seconds"], call(app.url + "/bench/report")
+
+
+def run_pass(fake: Child, app: Child, spec: dict[str, Any], usage: dict[str, list[float]]) -> dict[str, Any]:
+    """One run of the readers; the CPU seconds each process used in it are added to `usage`."""
+    model0, r0 = cpu_now(fake, app)
+    result = readers({**spec, "fake_url": fake.url + "/v1", "app_port": app.port, "ws_threads": WS_THREADS})
+    model1, r1 = cpu_now(fake, app)
+    app0, app1 = r0["cpu_seconds"], r1["cpu_seconds"]
+    print(f"  app: sys {r1['sys_seconds'] - r0['sys_seconds']:.2f} s of {app1 - app0:.2f} s CPU, "
+          f"{r1['switches'] - r0['switches']} context switches; full GCs so far (count, s, max s) {r1['gc2']}",
+          file=sys.stderr, flush=True)
+    for name, value in (("model", model1 - model0), ("readers", result["cpu_seconds"]), ("app", app1 - app0)):
+        usage.setdefault(name, []).append(value)
+    return result
+
+
+def print_cpu(title: str, usage: dict[str, list[float]], tokens: int) -> None:
+    print(f"- CPU per token, {title}: " + ", ".join(
+        f"{name} {statistics.median(values) / tokens * 1e6:.0f} us" for name, values in usage.items()))
+
+
 def unpaced(fake: Child, app: Child, sessions: int, n_tokens: int, repeat: int) -> None:
     call(fake.url + "/bench/config", "POST", {"tokens": n_tokens, "delay": 0, "pair": False})
     rates: dict[str, list[float]] = {"raw": [], "typed": [], "app": []}
-    cpu: list[float] = []
+    usage: dict[str, dict[str, list[float]]] = {"raw": {}, "typed": {}, "app": {}}
     for k in range(repeat):
         for mode in ("raw", "typed", "app"):
             tags = make_sessions(app, sessions) if mode == "app" else [f"{mode}{k}-{i}" for i in range(sessions)]
-            before = call(app.url + "/bench/report")["cpu_seconds"]
-            result = readers({"mode": mode, "tags": tags, "fake_url": fake.url + "/v1", "app_port": app.port})
-            if mode == "app":
-                cpu.append(call(app.url + "/bench/report")["cpu_seconds"] - before)
+            result = run_pass(fake, app, {"mode": mode, "tags": tags}, usage[mode])
             delivered = sum(len(t) for t in result["got"].values())
             if delivered != sessions * n_tokens:
                 raise SystemExit(f"{mode}: {delivered} tokens of {sessions * n_tokens}")
@@ -261,19 +230,19 @@ def unpaced(fake: Child, app: Child, sessions: int, n_tokens: int, repeat: int) 
         print(f"| {label} | {statistics.median(rates[mode]):,.0f} ({min(rates[mode]):,.0f}-{max(rates[mode]):,.0f}) |")
     print(f"\napp / fair direct (raw): **{statistics.median(ratio):.2f}x** ({min(ratio):.2f}-{max(ratio):.2f}); "
           f"app / typed direct: {statistics.median(typed):.2f}x ({min(typed):.2f}-{max(typed):.2f}); "
-          f"app CPU per token {statistics.median(cpu) / (sessions * n_tokens) * 1e6:.0f} us; "
-          f"goal >= 0.8x fair: {'met' if statistics.median(ratio) >= 0.8 else 'missed'}")
+          f"goal >= 0.8x fair: {'met' if statistics.median(ratio) >= 0.8 else 'missed'}\n")
+    for mode in ("raw", "app"):
+        print_cpu(f"{mode} passes", usage[mode], sessions * n_tokens)
 
 
 def paced(fake: Child, app: Child, sessions: int, n_tokens: int, rate: float, repeat: int) -> None:
     call(fake.url + "/bench/config", "POST", {"tokens": n_tokens, "delay": 1 / rate, "pair": True})
-    shares, added_p50, added_p99, added_max, cpu = [], [], [], [], []
+    shares, added_p50, added_p99, added_max = [], [], [], []
+    usage: dict[str, list[float]] = {}
     for _ in range(repeat):
         tags = make_sessions(app, sessions)
         call(fake.url + "/bench/report?reset=1")
-        before = call(app.url + "/bench/report")["cpu_seconds"]
-        result = readers({"mode": "paired", "tags": tags, "fake_url": fake.url + "/v1", "app_port": app.port})
-        cpu.append(call(app.url + "/bench/report")["cpu_seconds"] - before)
+        result = run_pass(fake, app, {"mode": "paired", "tags": tags}, usage)
         sent = call(fake.url + "/bench/report?reset=1")
         got = result["got"]
         app_tokens = sum(len(got[f"app:{t}"]) for t in tags)
@@ -300,7 +269,8 @@ def paced(fake: Child, app: Child, sessions: int, n_tokens: int, rate: float, re
           f"({min(shares):.1%}-{max(shares):.1%})")
     print(f"- added latency per token: p50 {m(added_p50) * 1000:.1f} ms, **p99 {m(added_p99) * 1000:.1f} ms** "
           f"({min(added_p99) * 1000:.1f}-{max(added_p99) * 1000:.1f}), max {m(added_max) * 1000:.1f} ms")
-    print(f"- app CPU per token {m(cpu) / (sessions * n_tokens) * 1e6:.0f} us")
+    print_cpu("both readers of each token together (model and readers: twice the tokens)", usage,
+              sessions * n_tokens)
     ok = m(shares) >= 0.99 and m(added_p99) < 0.050
     print(f"- goal (>= 99% delivered, added p99 < 50 ms): {'met' if ok else 'missed'}")
 
@@ -314,16 +284,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--paced", type=float, default=20.0, metavar="TOKENS_PER_S", help="0: skip (default 20)")
     parser.add_argument("--paced-tokens", type=int, default=300, help="tokens per paced stream (default 300: 15 s)")
     parser.add_argument("--only", choices=("unpaced", "paced"), help="run one of the two")
+    parser.add_argument("--ws-threads", action="store_true",
+                        help="the readers as before: a simple_websocket client and thread per websocket, "
+                             "paced direct readers a thread each")
     parser.add_argument("--profile", metavar="FILE", help="cProfile every thread of the app into FILE")
     parser.add_argument("--serve-app", nargs=2, metavar=("DATA_DIR", "FAKE_URL"), help=argparse.SUPPRESS)
-    parser.add_argument("--readers", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve_app:
         serve_app(*args.serve_app)
         return 0
-    if args.readers:
-        print(json.dumps(run_readers(json.loads(sys.stdin.read()))), flush=True)
-        os._exit(0)  # no waiting for the clients' background threads
+    global WS_THREADS
+    WS_THREADS = args.ws_threads
     if args.profile:
         os.environ["BENCH_PROFILE"] = os.path.abspath(args.profile)
     sessions = args.sessions or (50 if args.quick else 200)

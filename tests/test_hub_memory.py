@@ -107,7 +107,8 @@ def test_a_published_event_is_encoded_once_for_every_socket():
 
 @pytest.fixture
 def slow_socket(monkeypatch):
-    """Every socket write takes 0.1 s, as for a client on a slow link."""
+    """Every socket write takes 0.1 s, as for a client on a slow link: its buffer is full, so a write that
+    may not wait (the publishing thread's) writes nothing and leaves the event to the writer."""
     original = connection_module.SessionConnection._send_events
 
     def slow(self, events):
@@ -115,6 +116,7 @@ def slow_socket(monkeypatch):
         original(self, events)
 
     monkeypatch.setattr(connection_module.SessionConnection, "_send_events", slow)
+    monkeypatch.setattr(connection_module.SessionConnection, "_write_now", staticmethod(lambda sock, data: 0))
 
 
 def test_a_slow_socket_gets_merged_deltas_with_the_exact_text_and_resumes_after_one(

@@ -53,6 +53,9 @@ def post_worker_init(worker: Any) -> None:
 
     signal.signal(signal.SIGTERM, on_term)
     signal.siginterrupt(signal.SIGTERM, False)  # as gunicorn sets it: requests' system calls go on
+    from vice_ai.serving import settle_heap
+
+    settle_heap()  # the worker's app is loaded: keep it out of full garbage collections
 
 
 def worker_int(worker: Any) -> None:

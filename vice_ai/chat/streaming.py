@@ -1,6 +1,8 @@
 """One model answer streaming into a reply: its delta events, now-and-then renders, and checkpoints.
 
-Checkpoints write only the text added since the last one (a `text` record in
+Checkpoints (every second; with more than CHECKPOINT_STREAMS replies streaming, less
+often, so that all of them together write about that many a second) write only
+the text added since the last one (a `text` record in
 the session's journal, see `domain/records.py`), each piece redacted on its
 own. A piece ends where no secret can span the cut (`redaction.settled`): a tail
 that could be the start of a key waits for the next checkpoint, or for the
@@ -36,8 +38,11 @@ from ..housekeeping.redaction import redact, settled
 from .render import render_markdown
 from .rounds import EventHandler
 
-# How often a streaming reply is written to disk, so a crash keeps most of it.
+# How often a streaming reply is written to disk, so a crash keeps most of it: every CHECKPOINT_SECONDS while up
+# to CHECKPOINT_STREAMS replies stream; with more, less often, so that all of them together write about
+# CHECKPOINT_STREAMS checkpoints a second (one costs ~0.3 ms of CPU: at 200 streams, 5% of a core saved).
 CHECKPOINT_SECONDS = 1.0
+CHECKPOINT_STREAMS = 50
 # How often (at most) a delta event carries the rendered HTML of the reply so far.
 RENDER_SECONDS = 0.1
 # Rendering the whole reply gets dearer as it grows, and the server may stream hundreds of replies:
@@ -140,7 +145,7 @@ class ReplyStream:
                 self._writing = None
                 writing.result()  # a failed write fails the reply
             self.checkpoint()
-            self.next_save = time.monotonic() + CHECKPOINT_SECONDS
+            self.next_save = time.monotonic() + CHECKPOINT_SECONDS * max(1.0, self.streams() / CHECKPOINT_STREAMS)
 
     def _delta(self, now: float, render: bool = False) -> None:
         """Send the text not sent yet as one delta (under `_lock`)."""

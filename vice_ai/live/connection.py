@@ -1,8 +1,11 @@
 """One websocket connection on a chat session: a reader thread for commands, one writer.
 
-Only the writer (the thread that runs the connection) ever calls `ws.send`:
-worker threads publish to the hub, the hub puts events on this connection's
-queue, and the writer sends them. Events about the session carry the session's
+Worker threads publish to the hub, the hub puts events on this connection's
+queue, and the writer (the thread that runs the connection) sends them. While
+the writer waits on an empty queue, the publishing thread frames and writes the
+event itself without blocking (`_send_now`: no second thread woken per token);
+what the socket cannot take at once the writer sends next, so only one thread
+writes at a time and the order is kept. Events about the session carry the session's
 `seq` and the server run's `epoch`; replies meant for this connection only carry
 `"local": true`. A `resume` from another epoch (a tab that was open before a
 restart), or without one, gets `sync`: its seq may count events of a run that is gone.
@@ -16,6 +19,7 @@ and the socket stays open.
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -26,11 +30,15 @@ from wsproto.events import TextMessage
 
 from ..errors import BadRequest, Busy, Unauthorized, ViceError
 from .hub import Hub, stamp
-from .subscriber import QueueSubscriber, encode
+from .subscriber import QueueSubscriber, Unsent, encode
 
 log = logging.getLogger(__name__)
 
 _CLOSE = {"type": "_close"}
+# Events after which the writer closes the socket (it sends them itself).
+_ENDING = frozenset({"deleted", "restarting"})
+# Linux and macOS: one write that never blocks, even on a blocking socket (elsewhere only the writer writes).
+_DONTWAIT: int | None = getattr(socket, "MSG_DONTWAIT", None)
 # Most events one socket write carries.
 MAX_BATCH = 256
 # Seconds between checks that the socket's sign-in still holds while no command comes.
@@ -64,6 +72,8 @@ class SessionConnection:
         seq = self.subscribe()
         try:
             self._send(self.hello(seq))
+            if self._frames() is not None and _DONTWAIT is not None:
+                self.sub.queue.direct = self._send_now
             reader = threading.Thread(target=self._read_loop, name=f"ws-read-{self.session_id[:8]}", daemon=True)
             reader.start()
             if self._write_loop() == "restarting":
@@ -108,36 +118,66 @@ class SessionConnection:
                 if self.sub.overflowed or not self.ws.connected:
                     return None  # too slow a reader: the client reconnects and resumes
                 continue
-            to_send, done = [], False
+            to_send: list[Any] = []
+            done = False
             for item in batch:
                 if item is None or item is _CLOSE:
                     done = True
                     break
                 to_send.append(item)
-                if item.get("type") in ("deleted", "restarting"):
+                if not isinstance(item, Unsent) and item.get("type") in _ENDING:
                     done = True
                     break
             if to_send:
                 self._send_events(to_send)
             if done:
-                return to_send[-1].get("type") if to_send else None
+                last = to_send[-1] if to_send else None
+                return last.get("type") if isinstance(last, dict) else None
 
     def _send(self, event: dict[str, Any]) -> None:
         self._send_events([event])
 
-    def _send_events(self, events: list[dict[str, Any]]) -> None:
-        """Send events as one websocket message each, written to the socket together."""
-        texts = [encode(event) for event in events]  # a published event is encoded once for every socket
+    def _frames(self) -> tuple[Any, Any] | None:
+        """simple_websocket's wsproto connection and socket (None for anything else: then `ws.send`)."""
         frames, sock = getattr(self.ws, "ws", None), getattr(self.ws, "sock", None)
-        if len(texts) == 1 or frames is None or sock is None:
-            for text in texts:
-                self.ws.send(text)
+        return None if frames is None or sock is None else (frames, sock)
+
+    def _send_events(self, events: list[Any]) -> None:
+        """Send events as one websocket message each (and the rest of a frame begun by `_send_now` first),
+        written to the socket together."""
+        found = self._frames()
+        if found is None:
+            for event in events:
+                self.ws.send(encode(event))
             return
         # simple_websocket sends one message per call; its wsproto connection
         # frames several (compressed if negotiated), and one sendall writes them.
-        if not self.ws.connected:
+        frames, sock = found
+        if not self.ws.connected and not isinstance(events[0], Unsent):
             raise ConnectionClosed(self.ws.close_reason, self.ws.close_message)
-        sock.sendall(b"".join(frames.send(TextMessage(data=text)) for text in texts))
+        # A published event is encoded once for every socket.
+        sock.sendall(b"".join(event if isinstance(event, Unsent) else frames.send(TextMessage(data=encode(event)))
+                              for event in events))
+
+    def _send_now(self, event: dict[str, Any]) -> bytes | None:
+        """The publishing thread writes an event itself, while the writer waits on an empty queue (EventQueue.direct):
+        what is left of its frame when the socket cannot take it all at once (b"": nothing); None: not framed,
+        the writer sends it (an event that ends the socket, or one for a closed socket)."""
+        found = self._frames()
+        if found is None or not self.ws.connected or event.get("type") in _ENDING:
+            return None
+        frames, sock = found
+        data = frames.send(TextMessage(data=encode(event)))
+        return data[self._write_now(sock, data):]
+
+    @staticmethod
+    def _write_now(sock: Any, data: bytes) -> int:
+        """Write without waiting; how many bytes the socket took (0 when full; a broken socket's
+        failure is left to the writer, which sends the rest)."""
+        try:
+            return int(sock.send(data, _DONTWAIT))
+        except OSError:
+            return 0
 
     def _local(self, event: dict[str, Any]) -> None:
         self.sub.put({**event, "local": True})

@@ -16,6 +16,7 @@ import json
 import queue
 import threading
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 # Queued events from which a socket counts as behind: its deltas are merged from then on.
@@ -66,8 +67,25 @@ def _follows(last: dict[str, Any], event: dict[str, Any]) -> bool:
             and isinstance(last.get("seq"), int) and event.get("seq") == last["seq"] + 1)
 
 
+class Unsent(bytes):
+    """The part of an event's frame that could not be written at once: the writer writes it next."""
+
+    __slots__ = ()
+
+
+# Writes an event to the socket at once without blocking: None when it cannot (the writer sends it), else what
+# is left of its frame (b"": all of it went out).
+Direct = Callable[[dict[str, Any]], "bytes | None"]
+
+
 class EventQueue:
-    """A bounded queue of events (None: the end) with batched takes and delta merging."""
+    """A bounded queue of events (None: the end) with batched takes and delta merging.
+
+    With `direct` set, an event put while the writer waits on an empty queue is
+    written by the putting thread itself, without blocking (the writer stays
+    asleep: one thread wake-up per event saved). Whatever does not fit goes on
+    the queue as `Unsent`, ahead of anything later, so the order never changes.
+    """
 
     def __init__(self, maxsize: int) -> None:
         self.maxsize = maxsize
@@ -75,10 +93,19 @@ class EventQueue:
         self._cond = threading.Condition(threading.Lock())
         self._waiting = False
         self.merged = 0  # deltas folded into the one before them
+        self.direct: Direct | None = None
 
     def put_nowait(self, event: dict[str, Any] | None) -> None:
         with self._cond:
             items = self._items
+            if self._waiting and not items and event is not None and self.direct is not None:
+                rest = self.direct(event)  # under the lock: the writer cannot start meanwhile
+                if rest is not None:
+                    if not rest:
+                        return
+                    items.append(Unsent(rest))
+                    self._cond.notify()
+                    return
             if len(items) >= MERGE_BACKLOG and event is not None and event.get("type") == "delta":
                 tail = items[-1]
                 if isinstance(tail, _Merged) and _follows(tail.last, event):
