@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from .domain.preset_store import PresetStore
     from .domain.state import AppState
     from .files.service import FileService
+    from .housekeeping.allocator import Trimmer
     from .housekeeping.archiving import Archiver
     from .housekeeping.repair import Repairer
     from .live.hub import Hub
@@ -54,6 +55,7 @@ class Services:
     files: FileService
     tokens: Tokens
     search: SearchService
+    trimmer: Trimmer
 
 
 def services(app: Flask | None = None) -> Services:
