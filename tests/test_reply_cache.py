@@ -2,9 +2,7 @@
 from __future__ import annotations
 
 import sys
-import time
 
-import pytest
 from conftest import make_document, make_session
 
 from vice_ai.chat import render
@@ -132,16 +130,14 @@ def test_the_bound_comes_from_the_configuration(make_app, monkeypatch):
     assert render.replies.max_bytes == 12345  # the environment's, when the mapping says nothing
 
 
-@pytest.mark.skipif(not allocator.available(), reason="malloc_trim is glibc's")
-def test_trim_runs_on_glibc():
-    allocator.trim()  # no error; what it gives back depends on the heap
-    trimmer = allocator.Trimmer(0.01)
-    trimmer.start()
-    try:
-        for _ in range(200):
-            if trimmer.trims:
-                break
-            time.sleep(0.01)
-        assert trimmer.trims > 0
-    finally:
-        trimmer.shutdown()
+def test_fewer_malloc_arenas_only_on_glibc(monkeypatch, make_app):
+    assert from_environment({"VICE_AI_MALLOC_ARENAS": "3"})["MALLOC_ARENAS"] == 3
+    assert allocator.limit_arenas(0) is False  # 0: glibc's default, nothing set
+    assert allocator.limit_arenas(2) is allocator.available()  # set where the C library is glibc
+    with monkeypatch.context() as patch:
+        patch.setattr(allocator, "_libc", None)  # elsewhere: a no-op
+        assert allocator.limit_arenas(2) is False
+    calls: list[int] = []
+    monkeypatch.setattr(allocator, "limit_arenas", calls.append)
+    make_app(MALLOC_ARENAS=4)
+    assert calls == [4]  # the app factory sets it at start-up, before the server's threads

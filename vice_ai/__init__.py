@@ -17,11 +17,11 @@ from .accounts.users import Accounts
 from .api import blueprints
 from .api import errors as api_errors
 from .chat.engine import ChatEngine
+from .chat.render import configure_replies
 from .coordination.leases import build_leases
 from .domain.preset_store import PresetStore
 from .domain.state import AppState
 from .files.service import FileService
-from .chat.render import configure_replies
 from .housekeeping import allocator
 from .housekeeping.archiving import Archiver
 from .housekeeping.repair import Repairer
@@ -81,7 +81,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         files=files,
         tokens=Tokens(accounts),
         search=SearchService(state, access, store.root / "search" / "index.sqlite3"),
-        trimmer=allocator.Trimmer(float(cfg["MALLOC_TRIM_SECONDS"])),
     )
     state.add_listener(services(app).search.on_change)
     state.add_listener(configure_replies(int(cfg["REPLY_CACHE_BYTES"])).on_change)  # deleted chats' replies go
@@ -101,7 +100,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         services(app).repairer.start()
         services(app).archiver.start()
         services(app).search.start()
-        services(app).trimmer.start()
     atexit.register(shutdown, app)
     return app
 
@@ -118,5 +116,4 @@ def shutdown(app: Flask, timeout: float = 5.0) -> None:
     found.leases.close()
     found.hub.close_all(RESTARTING, timeout)
     found.search.shutdown(timeout)
-    found.trimmer.shutdown(timeout)
     found.state.close(timeout)

@@ -50,10 +50,8 @@ DEFAULTS: dict[str, Any] = {
     "CACHE_SESSIONS": 200,
     # Final replies' HTML (and the Markdown it came from) kept for reads, in bytes (chat/reply_cache.py).
     "REPLY_CACHE_BYTES": 4 * 1024 * 1024,
-    # Linux/glibc: give freed heap pages back every this many seconds (0 = never), and at most this many
-    # malloc arenas (0 = glibc's default); see housekeeping/allocator.py.
-    "MALLOC_TRIM_SECONDS": 10.0,
-    "MALLOC_ARENAS": 0,
+    # Linux/glibc: at most this many malloc arenas (0 = glibc's default, 8 per core); see housekeeping/allocator.py.
+    "MALLOC_ARENAS": 2,
     # Websocket
     "WS_PING_INTERVAL": 25,
     "WS_MAX_MESSAGE_SIZE": 256 * 1024,
@@ -130,7 +128,7 @@ ENVIRONMENT: dict[str, tuple[str, Callable[[str], Any]]] = {
     "VICE_AI_CACHE_DOCUMENTS": ("CACHE_DOCUMENTS", int),
     "VICE_AI_CACHE_SESSIONS": ("CACHE_SESSIONS", int),
     "VICE_AI_REPLY_CACHE_BYTES": ("REPLY_CACHE_BYTES", int),
-    "VICE_AI_MALLOC_TRIM_SECONDS": ("MALLOC_TRIM_SECONDS", float),
+    "VICE_AI_MALLOC_ARENAS": ("MALLOC_ARENAS", int),
     "VICE_AI_STREAM_MIN_INTERVAL": ("STREAM_MIN_INTERVAL", float),
     "VICE_AI_STREAM_MAX_LIFETIME": ("STREAM_MAX_LIFETIME", float),
     "VICE_AI_AUTH": ("AUTH", _choice("password", "local", "header")),

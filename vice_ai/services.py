@@ -21,7 +21,6 @@ if TYPE_CHECKING:
     from .domain.preset_store import PresetStore
     from .domain.state import AppState
     from .files.service import FileService
-    from .housekeeping.allocator import Trimmer
     from .housekeeping.archiving import Archiver
     from .housekeeping.repair import Repairer
     from .live.hub import Hub
@@ -55,7 +54,6 @@ class Services:
     files: FileService
     tokens: Tokens
     search: SearchService
-    trimmer: Trimmer
 
 
 def services(app: Flask | None = None) -> Services:

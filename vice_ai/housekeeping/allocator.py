@@ -1,38 +1,33 @@
-"""Giving freed memory back to the system (Linux with glibc only; a no-op elsewhere).
+"""Fewer malloc arenas (Linux with glibc only; a no-op elsewhere).
 
 The server runs a thread per request and per websocket (werkzeug's threaded
-server), so under a long mixed load many short-lived threads allocate and free.
-glibc's malloc serves such threads from several arenas, and a freed block in
-the middle of an arena's heap stays part of the process's RSS until the top of
-that heap is free: Python's heap stays flat (tracemalloc) while RSS creeps up.
-`malloc_trim(0)` walks every arena and returns its free pages to the kernel
-(madvise), whatever their position. `Trimmer` calls it every few seconds
-(MALLOC_TRIM_SECONDS) from its own thread, a millisecond or so each time;
-docs/benchmarks/memory.md has the measurements of it and of the alternative,
-fewer arenas (`mallopt(M_ARENA_MAX)`, MALLOC_ARENAS).
+server). glibc's malloc gives threads their own arenas (up to 8 per core), each
+a heap of its own whose freed blocks stay in the process's RSS until the top of
+that heap is free; with many short-lived threads, memory freed by one thread's
+arena is not reused by the next thread, which takes another. Python holds the
+GIL for nearly all its allocations (and serves small objects from its own
+pools), so extra arenas buy the app almost no parallelism: two are enough.
+Measured under bench/memory.py's mixed load (docs/benchmarks/memory.md): about
+3 MiB (4%) less RSS at the same load, no slower; calling malloc_trim(0)
+periodically was measured too and made no clear difference, so it is not done.
 """
 from __future__ import annotations
 
 import ctypes
 import ctypes.util
-import logging
 import platform
 import sys
-import threading
 from typing import Any
-
-log = logging.getLogger(__name__)
 
 M_ARENA_MAX = -8  # glibc's malloc.h
 
 
 def _glibc() -> Any | None:
-    """The C library, when it is glibc on Linux (musl and other systems have no malloc_trim)."""
+    """The C library, when it is glibc on Linux (musl and other systems have no M_ARENA_MAX)."""
     if not sys.platform.startswith("linux") or platform.libc_ver()[0] != "glibc":
         return None
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        libc.malloc_trim.argtypes, libc.malloc_trim.restype = [ctypes.c_size_t], ctypes.c_int
         libc.mallopt.argtypes, libc.mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
         return libc
     except (OSError, AttributeError):
@@ -46,40 +41,7 @@ def available() -> bool:
     return _libc is not None
 
 
-def trim() -> bool:
-    """Return free heap pages of every malloc arena to the system; True if some were."""
-    return bool(_libc.malloc_trim(0)) if _libc is not None else False
-
-
 def limit_arenas(count: int) -> bool:
-    """At most `count` malloc arenas (call before threads start); False where not glibc or count < 1."""
+    """At most `count` malloc arenas from now on (call before the server's threads start); False where it does
+    nothing (not glibc, or count < 1: glibc's default)."""
     return count > 0 and _libc is not None and bool(_libc.mallopt(M_ARENA_MAX, count))
-
-
-class Trimmer:
-    """Calls `trim` every `every` seconds from its own thread; stoppable. Not started where it would do nothing
-    (not glibc, or `every` <= 0)."""
-
-    def __init__(self, every: float) -> None:
-        self.every = every
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self.trims = 0
-
-    def start(self) -> None:
-        if self.every > 0 and available():
-            self._thread = threading.Thread(target=self._run, name="malloc-trim", daemon=True)
-            self._thread.start()
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.every):
-            try:
-                trim()
-                self.trims += 1
-            except Exception:
-                log.exception("malloc_trim failed")
-
-    def shutdown(self, timeout: float = 5.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
