@@ -12,7 +12,7 @@ read once each (`GET /api/sessions/<id>`), by the app with its configured LRU
 (VICE_AI_CACHE_SESSIONS / VICE_AI_CACHE_DOCUMENTS, 200 each by default) and, as the
 baseline, by the same app with caches large enough to keep everything. The first
 40% of the chats are the warm-up (enough to fill every bounded cache: the LRUs and
-the reply HTML cache of 16 M characters); RSS is printed every 1,000 chats. Goal:
+the reply HTML cache, VICE_AI_REPLY_CACHE_BYTES); RSS is printed every 1,000 chats. Goal:
 RSS at the end within 10% of RSS after the warm-up (the bounded run plateaus; the
 baseline keeps growing, which shows what the bound saves).
 
@@ -27,7 +27,9 @@ reply), reads the document, the list and the chat, deletes chats and documents
 every 5 s; after the first quarter (the warm-up) and at the end the clients delete
 their documents and pause, and the server idles 2 s before a measurement (so both
 measure the same working set: none). Goal: the end within 10% of the
-warm-up level.
+warm-up level. `--variants a,b,...` runs the mixed load once per allocator option
+(see VARIANTS: glibc's malloc arenas or two, the old reply cache size), one
+server after the other, and prints each one's RSS drift after the warm-up.
 """
 from __future__ import annotations
 
@@ -63,8 +65,9 @@ def _serve(data: str, port: int, config: str) -> None:
     from vice_ai import create_app
     from vice_ai.serving import make_json_server
     app = create_app({"DATA_DIR": data, "AUTH": "local", "LISTEN_HOST": "127.0.0.1", **json.loads(config)})
+    server = make_json_server("127.0.0.1", port, app)  # listening from here: only then "ready"
     print("ready", flush=True)
-    make_json_server("127.0.0.1", port, app).serve_forever()
+    server.serve_forever()
 
 
 class Server:
@@ -335,9 +338,30 @@ class Mixed:
             ws.close()
 
 
+# The allocator options compared by `--variants` (each a server of its own, one after the other, same load).
+# (A third option, malloc_trim(0) every 10 s, was measured at commit 15b112c and dropped: no clear effect.)
+VARIANTS: dict[str, dict[str, Any]] = {
+    "default": {},  # the app's defaults: 2 malloc arenas, the reply cache at 4 MiB
+    "glibc-arenas": {"MALLOC_ARENAS": 0},  # glibc's default arenas (8 per core)
+    # The reply cache as big as it was (16 M characters: ~17 MB with the strings' headers), glibc's arenas.
+    "old-cache": {"MALLOC_ARENAS": 0, "REPLY_CACHE_BYTES": 17_000_000},
+}
+
+
 def part_mixed(args: argparse.Namespace, tmp: str) -> None:
-    data = os.path.join(tmp, "mixed")
-    server = Server(data, RATE_MESSAGES="1000000/minute")
+    results = []
+    for name in args.variants.split(","):
+        config = VARIANTS[name]
+        print(f"mixed, variant {name}: config {config or 'defaults'}")
+        results.append((name, _mixed(args, os.path.join(tmp, f"mixed-{name}"), config)))
+    if len(results) > 1:
+        print(f"  {'variant':<16} {'warm RSS':>9} {'end RSS':>8} {'end/warm':>9} {'MiB/min after warm-up':>22}")
+        for name, (warm, end, rate) in results:
+            print(f"  {name:<16} {warm[0]:>9.1f} {end[0]:>8.1f} {end[0] / warm[0]:>8.3f}x {rate:>22.2f}")
+
+
+def _mixed(args: argparse.Namespace, data: str, config: dict[str, Any]) -> tuple[Any, Any, float]:
+    server = Server(data, RATE_MESSAGES="1000000/minute", **config)
     clients = [Mixed(server, seed) for seed in range(args.workers)]
     running = threading.Event()
     running.set()
@@ -396,7 +420,7 @@ def part_mixed(args: argparse.Namespace, tmp: str) -> None:
         for op, n in c.ops.items():
             ops[op] = ops.get(op, 0) + n
     latency = sorted(x for c in clients for x in c.latency)
-    print(f"mixed: {args.workers} clients for {args.minutes:g} min; operations: "
+    print(f"  {args.workers} clients for {args.minutes:g} min; operations: "
           + ", ".join(f"{op} {n}" for op, n in sorted(ops.items())))
     if latency:
         cuts = statistics.quantiles(latency, n=100, method="inclusive")
@@ -408,6 +432,11 @@ def part_mixed(args: argparse.Namespace, tmp: str) -> None:
     print("  RSS MiB by minute: " + ", ".join(f"{s[1]:.1f}" for s in samples if int(s[0]) % 60 < 5))
     assert warm is not None
     _compare("after warm-up", warm, "at the end", end)
+    # The loaded RSS's slope after the warm-up (least squares over the 5-s samples): the drift, in MiB a minute.
+    late = [(t, rss) for t, rss, _, _ in samples if t > total / 4 + 10]
+    rate = statistics.linear_regression([t for t, _ in late], [r for _, r in late]).slope * 60 if len(late) > 2 else 0.0
+    print(f"  RSS drift while loaded after the warm-up: {rate:+.2f} MiB/min")
+    return warm, end, rate
 
 
 def main() -> int:
@@ -417,6 +446,7 @@ def main() -> int:
     parser.add_argument("--cycles", type=int, default=5_000)
     parser.add_argument("--minutes", type=float, default=2.0)
     parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--variants", default="default", help="mixed: comma-separated, of " + ", ".join(VARIANTS))
     parser.add_argument("--serve", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:

@@ -143,10 +143,10 @@ def test_cached_html_is_sanitized_as_before(app, client):
 
 
 def test_the_reply_cache_is_bounded():
-    cache = render.ReplyCache(max_chars=1000)
+    cache = render.ReplyCache(render.render_markdown, max_bytes=3000)
     for i in range(100):
-        cache.html(f"m{i}", "word " * 20)
-    assert cache._size <= 1000 and len(cache._items) < 100
+        cache.html(f"m{i}", "word " * 20, ("doc", "chat"))
+    assert cache.size <= 3000 and len(cache._items) < 100
     assert cache.html("m99", "word " * 20) == render.render_markdown("word " * 20)
 
 

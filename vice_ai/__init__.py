@@ -17,10 +17,12 @@ from .accounts.users import Accounts
 from .api import blueprints
 from .api import errors as api_errors
 from .chat.engine import ChatEngine
+from .chat.render import configure_replies
 from .coordination.leases import build_leases
 from .domain.preset_store import PresetStore
 from .domain.state import AppState
 from .files.service import FileService
+from .housekeeping import allocator
 from .housekeeping.archiving import Archiver
 from .housekeeping.repair import Repairer
 from .live import backend
@@ -51,6 +53,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         raise ValueError(f"AUTH must be password, local or header, not {cfg['AUTH']!r}")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
+    allocator.limit_arenas(int(cfg["MALLOC_ARENAS"]))  # before the server's threads first allocate
     store = Store(cfg["DATA_DIR"])
     state = AppState(store, compact_bytes=cfg["JOURNAL_COMPACT_BYTES"], cache_sessions=cfg["CACHE_SESSIONS"],
                      cache_documents=cfg["CACHE_DOCUMENTS"])
@@ -80,6 +83,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         search=SearchService(state, access, store.root / "search" / "index.sqlite3"),
     )
     state.add_listener(services(app).search.on_change)
+    state.add_listener(configure_replies(int(cfg["REPLY_CACHE_BYTES"])).on_change)  # deleted chats' replies go
     backend.feed_for(hub).attach(hub, state)  # the document sockets' events (live/document_feed.py)
 
     api_errors.init_app(app)

@@ -48,6 +48,10 @@ DEFAULTS: dict[str, Any] = {
     # How many documents and chat sessions stay loaded in memory (least recently used ones are unloaded).
     "CACHE_DOCUMENTS": 200,
     "CACHE_SESSIONS": 200,
+    # Final replies' HTML (and the Markdown it came from) kept for reads, in bytes (chat/reply_cache.py).
+    "REPLY_CACHE_BYTES": 4 * 1024 * 1024,
+    # Linux/glibc: at most this many malloc arenas (0 = glibc's default, 8 per core); see housekeeping/allocator.py.
+    "MALLOC_ARENAS": 2,
     # Websocket
     "WS_PING_INTERVAL": 25,
     "WS_MAX_MESSAGE_SIZE": 256 * 1024,
@@ -123,6 +127,8 @@ ENVIRONMENT: dict[str, tuple[str, Callable[[str], Any]]] = {
     "VICE_AI_STREAMS_TOTAL": ("STREAMS_TOTAL", int),
     "VICE_AI_CACHE_DOCUMENTS": ("CACHE_DOCUMENTS", int),
     "VICE_AI_CACHE_SESSIONS": ("CACHE_SESSIONS", int),
+    "VICE_AI_REPLY_CACHE_BYTES": ("REPLY_CACHE_BYTES", int),
+    "VICE_AI_MALLOC_ARENAS": ("MALLOC_ARENAS", int),
     "VICE_AI_STREAM_MIN_INTERVAL": ("STREAM_MIN_INTERVAL", float),
     "VICE_AI_STREAM_MAX_LIFETIME": ("STREAM_MAX_LIFETIME", float),
     "VICE_AI_AUTH": ("AUTH", _choice("password", "local", "header")),

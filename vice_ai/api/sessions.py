@@ -86,7 +86,8 @@ def _round_response(round_: Round):
     round_.wait(current_app.config["REQUEST_TIMEOUT"] * 2 + 30)
     body = {
         "user_message": message_view(round_.user_message),
-        "assistant_message": message_view(round_.assistant_message) if round_.assistant_message else None,
+        "assistant_message": (message_view(round_.assistant_message, (round_.document_id, round_.session_id))
+                              if round_.assistant_message else None),
     }
     if round_.error is not None:
         return error_response(round_.error, extra=body)

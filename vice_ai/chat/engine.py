@@ -374,7 +374,7 @@ class ChatEngine:
         except Exception:
             log.exception("could not save the reply in session %s", rnd.session_id)
         finally:
-            message = message_view(reply) if reply is not None else None
+            message = message_view(reply, (rnd.document_id, rnd.session_id)) if reply is not None else None
             if rnd.error is not None:
                 final = {"type": "error", "message": message, "error": rnd.error.to_dict()["error"]}
             elif reply is not None and reply.status == "stopped":

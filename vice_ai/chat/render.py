@@ -19,6 +19,7 @@ from markdown_it import MarkdownIt
 from markdown_it.common.utils import escapeHtml
 
 from .highlight import highlight_fence, token_classes
+from .reply_cache import Owner, ReplyCache
 
 _md = MarkdownIt(
     "commonmark", {"html": False, "linkify": False, "typographer": False, "highlight": highlight_fence}
@@ -111,69 +112,46 @@ class RenderCache:
         return html
 
 
-class ReplyCache:
-    """Final replies' HTML by message id, at most `max_chars` (HTML and Markdown) in all, least recently used
-    dropped first. An entry holds the Markdown it was made from: a reply whose text changed (continued, redacted,
-    replaced) renders anew, so the cache can never show stale HTML."""
-
-    def __init__(self, max_chars: int = 16_000_000) -> None:
-        self.max_chars = max_chars
-        self._items: OrderedDict[str, tuple[str, str]] = OrderedDict()
-        self._size = 0
-        self._lock = threading.Lock()
-        self.renders = 0
-
-    def html(self, message_id: str, content: str) -> str:
-        with self._lock:
-            found = self._items.get(message_id)
-            if found is not None and found[0] == content:  # the same str object: a pointer compare
-                self._items.move_to_end(message_id)
-                return found[1]
-        html = render_markdown(content)
-        with self._lock:
-            self.renders += 1
-            old = self._items.pop(message_id, None)
-            if old is not None:
-                self._size -= len(old[0]) + len(old[1])
-            self._items[message_id] = (content, html)
-            self._size += len(content) + len(html)
-            while self._size > self.max_chars and len(self._items) > 1:
-                _, (text, dropped) = self._items.popitem(last=False)
-                self._size -= len(text) + len(dropped)
-        return html
-
-
 # Replies' HTML, shared by every request: a final reply is rendered once (a streaming one each time it is asked).
-replies = ReplyCache()
+# Its bound is set from the app's config (`configure_replies`), and its listener forgets deleted chats' replies.
+replies = ReplyCache(render_markdown)
 
 
-def reply_html(message: Any) -> str:
-    """A reply's sanitized HTML: remembered once the reply is final, rendered afresh while it streams."""
+def configure_replies(max_bytes: int) -> ReplyCache:
+    """Set the reply cache's bound (VICE_AI_REPLY_CACHE_BYTES); entries beyond it go at once."""
+    replies.resize(max_bytes)
+    return replies
+
+
+def reply_html(message: Any, owner: Owner | None = None) -> str:
+    """A reply's sanitized HTML: remembered (under its chat, `owner` = (document id, session id)) once the reply
+    is final, rendered afresh while it streams."""
     content = message.content or ""
     if message.status == "streaming":
         return render_markdown(content)
-    return replies.html(message.id, content)
+    return replies.html(message.id, content, owner)
 
 
 _MESSAGE_FIELDS = ("role", "content", "id", "parent_id", "created_at", "status", "model", "section_version",
                    "references", "receipt", "error", "tool_calls", "tool_call_id", "notice")
 
 
-def page_message_view(message: Any) -> dict[str, Any]:
+def page_message_view(message: Any, owner: Owner | None = None) -> dict[str, Any]:
     """`message_view` without the deep copy, for answers serialized at once (the message is never edited in
     place: a change replaces it)."""
     data = {name: getattr(message, name) for name in _MESSAGE_FIELDS}
     if message.role == "assistant":
-        data["html"] = reply_html(message)
+        data["html"] = reply_html(message, owner)
     return data
 
 
-def message_view(message: Any) -> dict[str, Any]:
-    """A message as clients see it: its fields (a copy) plus `html` for assistant replies."""
+def message_view(message: Any, owner: Owner | None = None) -> dict[str, Any]:
+    """A message as clients see it: its fields (a copy) plus `html` for assistant replies (remembered when
+    `owner`, the chat's (document id, session id), is given)."""
     if hasattr(message, "to_dict"):
         data = message.to_dict()
         if data.get("role") == "assistant":
-            data["html"] = reply_html(message)
+            data["html"] = reply_html(message, owner)
         return data
     data = dict(message)
     if data.get("role") == "assistant":

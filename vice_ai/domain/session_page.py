@@ -124,7 +124,7 @@ def session_view(session_id: str, limit: int = DEFAULT_LIMIT, before: str | None
         session.messages and session.messages[-1].status == "streaming")
     messages = []
     for message, (ids, index) in zip(taken["page"], taken["siblings"], strict=True):
-        view = page_message_view(message)
+        view = page_message_view(message, (data["document_id"], session_id))
         view["sibling_ids"], view["sibling_index"] = ids, index
         messages.append(view)
     data["messages"] = messages

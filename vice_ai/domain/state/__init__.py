@@ -56,10 +56,12 @@ class AppState(DocumentsHalf):
         self.compactor = Compactor(self.compact)
         self._listing = DocumentCards(self)
         self._listeners: list[Callable[[str, Any], None]] = []
+        self._table.on_evict = lambda kind, item_id: self.tell(f"{kind[:-1]}_evicted", item_id)
 
     def add_listener(self, listener: Callable[[str, Any], None]) -> None:
         """`listener(event, subject)` after each change is on disk, under its locks, in order (quick; no writes here):
-        document_saved/_deleted (Document/id), session_created/_written/_deleted (ChatSession/(it, records)/id)."""
+        document_saved/_deleted (Document/id), session_created/_written/_deleted (ChatSession/(it, records)/id);
+        and document_evicted/session_evicted (id) when one is unloaded from memory (not a change; no locks held)."""
         self._listeners.append(listener)
 
     def tell(self, event: str, subject: Any) -> None:

@@ -79,6 +79,7 @@ class ResourceTable:
         self.marks: dict[str, dict[str, DiskMark]] = {kind: {} for kind in KINDS}
         self._entries: dict[tuple[str, str], _Entry] = {}
         self.pinned: Callable[[str, str], bool] = lambda kind, item_id: False
+        self.on_evict: Callable[[str, str], None] = lambda kind, item_id: None  # after it is unloaded
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -157,6 +158,7 @@ class ResourceTable:
                 evicted.append(item_id)
         for item_id in evicted:
             self.store.forget(kind, item_id)
+            self.on_evict(kind, item_id)
 
     def evict_all(self) -> None:
         """Unload everything nobody holds (for tests and memory pressure)."""
