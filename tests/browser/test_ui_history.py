@@ -59,6 +59,7 @@ def test_a_long_chat_loads_older_pages_on_scrolling_up(served, doc, new_page):
 
     # A live reply goes on at the end, below the older pages.
     send(page, "One more question")
+    expect(rows).to_have_count(122)  # (the last reply before it is complete already: wait for the new one)
     expect(page.locator("#messages .msg-assistant").last).to_have_attribute("data-status", "complete")
     assert len(_shown(page)) == 122 and len(set(_shown(page))) == 122
     assert _shown(page)[:120] == ids
