@@ -326,10 +326,10 @@ class NotificationStreams:
         """Deliver a stream's notification to its session's tabs and, as a toast, the document's."""
         with self._lock:
             run = self._running.get(ctx.stream_id or "")
-        payload = {"kind": "stream", "stream_id": ctx.stream_id, "text": message, "section_id": ctx.section_id}
-        self.hub.publish(ctx.session_id, ctx.document_id, {"type": "notification", **payload})
-        self.hub.notify_document(ctx.document_id, payload, exclude_session=ctx.session_id)
-        if run is not None:
+        if run is not None:  # saved before the tabs are told: a page that reads the streams then sees it
             run.record["notifications"] += 1
             run.record["last_notification"] = {"text": redact(message), "at": now()}  # stored: no secrets
             self._save_record(run)
+        payload = {"kind": "stream", "stream_id": ctx.stream_id, "text": message, "section_id": ctx.section_id}
+        self.hub.publish(ctx.session_id, ctx.document_id, {"type": "notification", **payload})
+        self.hub.notify_document(ctx.document_id, payload, exclude_session=ctx.session_id)
