@@ -71,7 +71,10 @@ def test_the_document_list_shows_more_on_request(served, new_page):
     page.goto(served.url + "/")
     rows = page.locator(".doc-row[data-id]")
     expect(rows).to_have_count(50)
-    page.get_by_role("button", name="Show more documents").click()
+    more = page.get_by_role("button", name="Show more documents")
+    gap = more.bounding_box()["y"] - page.locator(".doc-rows").bounding_box()["y"] - page.locator(".doc-rows").bounding_box()["height"]
+    assert gap >= 8, f"the button touches the list ({gap} px)"
+    more.click()
     expect(rows).to_have_count(53)
     shown = rows.evaluate_all("nodes => nodes.map(n => n.dataset.id)")
     assert sorted(shown) == sorted(made) and shown[-1] == made[0]  # last changed first, each once

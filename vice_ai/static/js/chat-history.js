@@ -1,8 +1,10 @@
 // ChatPane methods for a long chat: the server sends the newest page of the branch shown (GET /api/sessions/<id>
 // answers at most 50 messages and `has_more`); scrolling near the top asks for the page before the oldest
-// message shown (`?before=`) and puts it above, keeping what the user looks at in place.
+// message shown (`?before=`) and puts it above, keeping what the user looks at in place. A line at the top says
+// that older messages remain, that they are loading, or that loading failed (with "Try again": a server that is
+// away is not asked again on every scroll).
 import { get } from "./api.js";
-import { el, toast } from "./ui.js";
+import { el } from "./ui.js";
 import { MessageView } from "./chat-message-view.js";
 
 const PAGE = 50;
@@ -14,20 +16,47 @@ export const historyMethods = {
     this.oldestId = data.messages.length ? data.messages[0].id : null;
     this.hasMore = Boolean(data.has_more);
     this.loadingOlder = null;
+    this.olderFailed = null;
     this.showMoreMarker();
   },
 
-  /** A quiet line at the top of the list while older messages remain. */
+  /** The line at the top of the list while older messages remain; the view stays on what the user sees. */
   showMoreMarker() {
-    this.list.querySelectorAll(".older-marker").forEach((n) => n.remove());
-    if (this.hasMore && this.order.length) {
-      this.list.prepend(el("div", { class: "older-marker muted small", text: "Older messages load as you scroll up…" }));
-    }
+    this.keepView(() => {
+      this.list.querySelectorAll(".older-marker").forEach((n) => n.remove());
+      if (!this.hasMore || !this.order.length) return;
+      let marker;
+      if (this.olderFailed) {
+        marker = el("div", { class: "older-marker older-failed small", role: "alert" },
+          el("span", { text: `Could not load older messages: ${this.olderFailed}` }),
+          el("button", { class: "btn btn-small", type: "button", text: "Try again", onclick: () => this.retryOlder() }));
+      } else if (this.loadingOlder) {
+        marker = el("div", { class: "older-marker older-loading muted small", role: "status", text: "Loading older messages…" });
+      } else {
+        marker = el("div", { class: "older-marker muted small", text: "Older messages load as you scroll up…" });
+      }
+      this.list.prepend(marker);
+    });
+  },
+
+  /** Change the list above what is in view without moving it: at the end it stays at the end, else in place. */
+  keepView(change) {
+    const height = this.list.scrollHeight;
+    const top = this.list.scrollTop;
+    change();
+    if (this.stick) this.list.scrollTop = this.list.scrollHeight;
+    else this.list.scrollTop = top + (this.list.scrollHeight - height);
   },
 
   /** From the list's scroll listener: near the top with more to load, load the page before. */
   maybeLoadOlder() {
-    if (this.hasMore && !this.loadingOlder && this.list.scrollTop < NEAR_TOP_PX) this.loadOlder();
+    if (this.hasMore && !this.loadingOlder && !this.olderFailed && this.list.scrollTop < NEAR_TOP_PX) this.loadOlder();
+  },
+
+  /** "Try again" after a failed load. */
+  retryOlder() {
+    this.olderFailed = null;
+    return this.loadOlder();
   },
 
   /** Fetch the messages before the oldest one shown and put them above it; one fetch at a time. */
@@ -36,38 +65,43 @@ export const historyMethods = {
     const id = this.session.id;
     const before = this.oldestId;
     const url = `/api/sessions/${id}?limit=${PAGE}&before=${encodeURIComponent(before)}`;
-    this.loadingOlder = get(url).then((data) => {
-      if (!this.session || this.session.id !== id || this.oldestId !== before) return; // another chat or reload
-      this.prependOlder(data.messages);
-      this.hasMore = Boolean(data.has_more);
-      this.showMoreMarker();
+    const current = () => this.session && this.session.id === id && this.oldestId === before; // not another chat or reload
+    const loading = get(url).then((data) => {
+      if (!current()) return;
+      this.loadingOlder = null;
+      this.prependOlder(data.messages, Boolean(data.has_more));
     }, (err) => {
-      if (err.status === 404) { this.hasMore = false; this.showMoreMarker(); return; } // the message is gone
-      toast(`Could not load older messages: ${err.message}`, { kind: "error" });
-    }).finally(() => { this.loadingOlder = null; });
-    return this.loadingOlder;
+      if (!current()) return;
+      this.loadingOlder = null;
+      if (err.status === 404) this.hasMore = false; // the message is gone
+      else this.olderFailed = err.status === 0 ? "the server cannot be reached." : err.message;
+      this.showMoreMarker();
+    });
+    this.loadingOlder = loading;
+    this.showMoreMarker();
+    return loading;
   },
 
   /** Older messages (oldest first) above the shown ones, the scroll position kept on what was in view. */
-  prependOlder(messages) {
+  prependOlder(messages, hasMore) {
     const fresh = messages.filter((m) => !this.tree.has(m.id));
-    if (!messages.length) return;
-    this.oldestId = messages[0].id;
-    const height = this.list.scrollHeight;
-    const top = this.list.scrollTop;
-    const first = this.list.querySelector(".msg");
-    const ids = [];
-    for (const m of fresh) {
-      this.parents.set(m.id, m.parent_id);
-      this.tree.set(m.id, m);
-      if (m.role !== "user" && m.role !== "assistant") continue;
-      const view = new MessageView(this, m);
-      this.views.set(m.id, view);
-      ids.push(m.id);
-      this.list.insertBefore(view.node, first);
-    }
-    this.order = [...ids, ...this.order];
-    this.refreshAll();
-    this.list.scrollTop = top + (this.list.scrollHeight - height);
+    if (messages.length) this.oldestId = messages[0].id;
+    this.hasMore = hasMore && messages.length > 0;
+    this.keepView(() => {
+      const first = this.list.querySelector(".msg");
+      const ids = [];
+      for (const m of fresh) {
+        this.parents.set(m.id, m.parent_id);
+        this.tree.set(m.id, m);
+        if (m.role !== "user" && m.role !== "assistant") continue;
+        const view = new MessageView(this, m);
+        this.views.set(m.id, view);
+        ids.push(m.id);
+        this.list.insertBefore(view.node, first);
+      }
+      this.order = [...ids, ...this.order];
+      this.refreshAll();
+    });
+    this.showMoreMarker();
   },
 };

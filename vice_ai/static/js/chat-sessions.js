@@ -164,8 +164,8 @@ export const sessionMethods = {
     this.setGenerating(Boolean(data.generating) || streaming);
     if (!this.generating) this.tools.settle();
     this.stick = true;
+    this.setHistory(data); // older pages load on scrolling up (chat-history.js); its line is above the end
     this.scrollDown(true);
-    this.setHistory(data); // older pages load on scrolling up (chat-history.js)
     if (this.hasMore && this.list.scrollHeight <= this.list.clientHeight) this.loadOlder();
   },
 
