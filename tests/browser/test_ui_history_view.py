@@ -83,3 +83,24 @@ def test_the_top_line_says_loading_then_failed_and_try_again_loads(served, doc, 
     expect(rows).to_have_count(80)
     assert _shown(page) == ids
     expect(marker).to_have_count(0)
+
+
+def test_after_a_server_restart_the_reader_stays_where_they_were(served, doc, new_page):
+    ids = [m.id for m in _long_chat(served, doc, 120)]
+    page = new_page()
+    open_document(page, served.url, doc)
+    rows = page.locator("#messages .msg")
+    expect(rows).to_have_count(50)
+    for count in (100, 120):
+        page.locator("#messages").evaluate("list => { list.scrollTop = 0; }")
+        expect(rows).to_have_count(count)
+    reading = page.locator(f'#messages .msg[data-id="{ids[30]}"]')
+    reading.evaluate("node => node.scrollIntoView()")
+    place = _top_of(page, ids[30])
+    rows.first.evaluate("node => { node.dataset.before = '1'; }")  # gone once the chat is shown again
+    served.restart()
+    expect(page.locator("#messages .msg[data-before]")).to_have_count(0, timeout=15_000)
+    expect(rows).to_have_count(120)
+    assert _shown(page) == ids
+    assert abs(_top_of(page, ids[30]) - place) <= 1
+    expect(page.locator("#jump-latest")).to_be_visible()

@@ -8,6 +8,7 @@ import { el } from "./ui.js";
 import { MessageView } from "./chat-message-view.js";
 
 const PAGE = 50;
+const MAX_PAGE = 200; // the most GET /api/sessions/<id> answers at once
 const NEAR_TOP_PX = 200;
 
 export const historyMethods = {
@@ -46,6 +47,26 @@ export const historyMethods = {
     change();
     if (this.stick) this.list.scrollTop = this.list.scrollHeight;
     else this.list.scrollTop = top + (this.list.scrollHeight - height);
+  },
+
+  /** Where the user reads, when not at the end: the first message in view, and how many messages are loaded. */
+  readingPlace() {
+    if (this.stick || !this.order.length) return null;
+    const top = this.list.getBoundingClientRect().top;
+    const node = [...this.list.querySelectorAll(".msg[data-id]")].find((n) => n.getBoundingClientRect().bottom > top);
+    if (!node) return null;
+    const limit = Math.min(MAX_PAGE, Math.max(PAGE, this.pathTo(this.leaf).length));
+    return { id: node.dataset.id, offset: node.getBoundingClientRect().top - top, limit };
+  },
+
+  /** The chat shown again (after a restart): the same message at the same place, if it is still there. */
+  returnTo(place) {
+    const view = this.views.get(place.id);
+    if (!view) return;
+    const top = this.list.getBoundingClientRect().top;
+    this.stick = false;
+    this.list.scrollTop += view.node.getBoundingClientRect().top - top - place.offset;
+    this.jump.hidden = false;
   },
 
   /** From the list's scroll listener: near the top with more to load, load the page before. */

@@ -127,10 +127,12 @@ export const sessionMethods = {
   async reload() {
     const first = !this.loaded;
     const id = this.session && this.session.id;
+    const place = first ? null : this.readingPlace(); // back after a restart: where the user was (chat-history.js)
     try {
-      const data = await get(`/api/sessions/${id}`);
+      const data = await get(`/api/sessions/${id}${place ? `?limit=${place.limit}` : ""}`);
       if (!this.session || this.session.id !== id) return;
       this.renderSession(data);
+      if (place) this.returnTo(place);
     } catch (err) {
       if (err.status === 404) { this.sessionGone(); return; }
       throw err;
