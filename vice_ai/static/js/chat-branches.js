@@ -74,6 +74,7 @@ export const branchMethods = {
       this.views.clear();
       this.order = [];
       this.list.replaceChildren();
+      this.autoTop = 0; // (chat-messages.js scrollDown)
       for (const m of this.visiblePath()) this.upsert(m);
     } finally {
       this.rendering = false;

@@ -2,6 +2,8 @@
 import { el, toast } from "./ui.js";
 import { MessageView } from "./chat-message-view.js";
 
+const NEAR_END_PX = 48; // as chat.js: closer to the end than this, the list follows new words
+
 export const messageMethods = {
   // -- messages ----------------------------------------------------------------------
   clearMessages() {
@@ -11,6 +13,7 @@ export const messageMethods = {
     this.resetTree();
     this.tools.clearSteps();
     this.list.replaceChildren();
+    this.autoTop = 0;
     this.jump.hidden = true;
   },
 
@@ -123,8 +126,14 @@ export const messageMethods = {
   },
 
   scrollDown(force = false) {
+    // The user scrolled up since the list was last put at its end, and its scroll event (sent with the next
+    // frame) has not said so yet: a reply's next words must not pull the list back down.
+    const list = this.list;
+    if (!force && this.stick && list.scrollTop < (this.autoTop || 0) - 1
+      && list.scrollHeight - list.scrollTop - list.clientHeight >= NEAR_END_PX) this.stick = false;
     if (this.stick || force) {
       this.list.scrollTop = this.list.scrollHeight;
+      this.autoTop = this.list.scrollTop;
       this.jump.hidden = true;
     } else {
       this.jump.hidden = false;
