@@ -73,6 +73,7 @@ def test_the_top_line_says_loading_then_failed_and_try_again_loads(served, doc, 
     page.wait_for_timeout(100)
     held.pop().abort("connectionrefused")  # the server went away meanwhile
     expect(marker).to_contain_text("Could not load older messages")
+    assert page.locator("#messages").evaluate("list => list.scrollTop") == 0  # the line is seen whole
     expect(rows).to_have_count(50)
     for top in (50, 0, 10):  # scrolling about does not ask again and again
         page.locator("#messages").evaluate("(list, top) => { list.scrollTop = top; }", top)

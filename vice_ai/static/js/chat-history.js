@@ -21,8 +21,10 @@ export const historyMethods = {
     this.showMoreMarker();
   },
 
-  /** The line at the top of the list while older messages remain; the view stays on what the user sees. */
+  /** The line at the top of the list while older messages remain; the view stays on what the user sees (at the
+   * very top, the line is what they see: it stays whole). */
   showMoreMarker() {
+    const atTop = this.list.scrollTop === 0 && !this.stick;
     this.keepView(() => {
       this.list.querySelectorAll(".older-marker").forEach((n) => n.remove());
       if (!this.hasMore || !this.order.length) return;
@@ -38,6 +40,7 @@ export const historyMethods = {
       }
       this.list.prepend(marker);
     });
+    if (atTop) this.list.scrollTop = 0;
   },
 
   /** Change the list above what is in view without moving it: at the end it stays at the end, else in place. */
