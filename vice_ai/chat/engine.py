@@ -350,7 +350,8 @@ class ChatEngine:
                   "seconds": round(wait.seconds, 2), "reason": wait.reason, "message_id": reply.id})
 
         try:
-            _, calls = collect(self.llm.stream(request, rnd.cancel), rnd.cancel, out.on_text, on_retry)
+            _, calls = collect(lambda sink: self.llm.deliver(request, rnd.cancel, sink), rnd.cancel, out.on_text,
+                               on_retry)
         except BaseException:
             reply.content = out.text()
             out.close(quiet=True)  # the failure told is the one that stopped the stream
