@@ -52,7 +52,7 @@ def pushed(backend: OpenAIBackend, cancel: threading.Event | None = None) -> Sin
 def test_the_body_is_read_by_the_reactor_thread_not_the_callers(fake_openai):
     fake_openai.script(Reply(text="The budget is clear and short.", chunks=5, delay=0.02))
     sink = pushed(backend_for(fake_openai))
-    texts = [(c.text, t) for c, t in zip(sink.chunks, sink.threads) if isinstance(c, TextDelta)]
+    texts = [(c.text, t) for c, t in zip(sink.chunks, sink.threads, strict=True) if isinstance(c, TextDelta)]
     assert "".join(text for text, _ in texts) == "The budget is clear and short." and len(texts) == 5
     assert {t for _, t in texts} == {"model-streams"}
     assert sink.chunks[-1] == Finish("stop") and sink.threads[-1] == threading.current_thread().name
