@@ -8,8 +8,10 @@ end must be told exactly as when the body is read in the caller's thread.
 from __future__ import annotations
 
 import random
+import ssl
 import threading
 import time
+from collections.abc import Iterator
 
 import pytest
 from fake_openai import FAKE_KEY, FakeOpenAI, Reply, ToolCall
@@ -160,6 +162,45 @@ def test_a_connection_it_cannot_take_over_is_read_in_the_callers_thread(fake_ope
 
 def test_detach_refuses_what_it_does_not_know():
     assert reactor.detach(object()) is None
+
+
+# -- over TLS, as to api.openai.com --------------------------------------------------------------
+
+@pytest.fixture
+def tls_model(monkeypatch) -> Iterator[FakeOpenAI]:
+    """The fake server over HTTPS, with a certificate the backend's client trusts (SSL_CERT_FILE)."""
+    trustme = pytest.importorskip("trustme", reason="trustme makes the test certificates (requirements-dev.txt)")
+    authority = trustme.CA()
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    authority.issue_cert("127.0.0.1").configure_cert(server_context)
+    with authority.cert_pem.tempfile() as ca_file:
+        monkeypatch.setenv("SSL_CERT_FILE", ca_file)
+        with FakeOpenAI(tls=server_context) as server:
+            yield server
+
+
+def test_a_tls_stream_is_read_by_the_reactor(tls_model):
+    text = "".join(f"token{n} " for n in range(300))
+    tls_model.script(Reply(text=text), Reply(text="Paced over TLS.", chunks=4, delay=0.05))
+    backend = backend_for(tls_model)
+    fast = pushed(backend)  # many TLS records per read: what the SSL object holds is read too
+    assert tls_model.url.startswith("https://") and fast.text() == text and fast.chunks[-1] == Finish("stop")
+    paced = pushed(backend)
+    assert paced.text() == "Paced over TLS."
+    assert {t for c, t in zip(paced.chunks, paced.threads, strict=True) if isinstance(c, TextDelta)} == {
+        "model-streams"}
+
+
+def test_a_tls_stream_that_stalls_or_is_stopped_ends(tls_model):
+    tls_model.script(Reply(text=PARTIAL, end="stall", stall_seconds=5), Reply(text="word " * 200, delay=0.05))
+    with pytest.raises(ModelError) as caught:
+        pushed(backend_for(tls_model, idle_timeout=0.5))
+    assert caught.value.reason == "stalled"
+    cancel = threading.Event()
+    threading.Timer(0.3, cancel.set).start()
+    started = time.monotonic()
+    stopped = pushed(backend_for(tls_model), cancel)
+    assert time.monotonic() - started < 3 and 0 < len(stopped.chunks) < 200
 
 
 def test_lines_are_split_however_the_bytes_arrive():
