@@ -19,9 +19,7 @@ a failure like a dropped connection, never a finished reply.
 from __future__ import annotations
 
 import re
-import socket
 import threading
-import time
 from collections.abc import Iterator, Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -31,7 +29,7 @@ import openai
 from openai._constants import RAW_RESPONSE_HEADER  # what with_streaming_response sends
 
 from ..errors import ModelError
-from . import reactor, sse
+from . import cutting, reactor, sse
 from .base import ChatRequest, Chunk, Finish, Retrying, Sink
 from .retry import RetryPlan, retry_after, seconds
 
@@ -58,7 +56,7 @@ class OpenAIBackend:
         self._stream_timeout = httpx2.Timeout(connect=connect_timeout, read=idle_timeout,
                                               write=request_timeout, pool=connect_timeout)
         self._http = httpx2.Client(
-            event_hooks={"request": [_attach_trace]},
+            event_hooks={"request": [cutting.attach_trace]},
             # One fresh connection per request: its socket is known from the
             # moment it opens, so a stop can cut it at once, even before the
             # first byte. Streamed replies rarely leave a reusable connection anyway.
@@ -107,8 +105,8 @@ class OpenAIBackend:
         (`reactor.py`) while this generator waits; what it yields still goes to the sink too.
         """
         params = self._params(request)
-        watch = _Watch(cancel)
-        _WATCHER.add(watch)
+        watch = cutting.Watch(cancel)
+        cutting.WATCHER.add(watch)
         plan = RetryPlan(self.max_retry_after, self.request_timeout)
         try:
             while not cancel.is_set():
@@ -133,9 +131,9 @@ class OpenAIBackend:
                     if cancel.wait(delay):
                         return
         finally:
-            _WATCHER.remove(watch)
+            cutting.WATCHER.remove(watch)
 
-    def _attempt(self, params: dict[str, Any], model: str, watch: _Watch, cancel: threading.Event,
+    def _attempt(self, params: dict[str, Any], model: str, watch: cutting.Watch, cancel: threading.Event,
                  progress: _Progress, sink: Sink | None) -> Iterator[Chunk]:
         """One request and its stream; every failure is a ModelError (its cause the original error)."""
         try:
@@ -161,7 +159,7 @@ class OpenAIBackend:
             params["tools"] = request.tools
         return params
 
-    def _create(self, params: dict[str, Any], watch: _Watch) -> httpx2.Response:
+    def _create(self, params: dict[str, Any], watch: cutting.Watch) -> httpx2.Response:
         """Send the request; the response with its body unread (HTTP errors are raised by the client).
 
         Through the client's generic `post` (its documented way to send any request), not
@@ -169,12 +167,9 @@ class OpenAIBackend:
         transform first, 5 ms of CPU per request with a long chat against 0.9 ms, and the
         params here are already in wire format.
         """
-        _current.watch = watch  # read by the request hook, in this thread, during this call
-        try:
+        with cutting.watching(watch):
             return self._client.post("/chat/completions", cast_to=httpx2.Response, body=params,
                                      options={"headers": {RAW_RESPONSE_HEADER: "stream"}})
-        finally:
-            _current.watch = None
 
     def _read(self, response: httpx2.Response, model: str, cancel: threading.Event, reader: _Reader) -> Iterator[Chunk]:
         """The stream's chunks, read in this thread."""
@@ -333,7 +328,7 @@ def _describe_server(base_url: str | None) -> str:
     return f"{parts.scheme}://{host}" + (f":{parts.port}" if parts.port else "")
 
 
-# -- cutting a stream on stop ----------------------------------------------------------------
+# -- one attempt ------------------------------------------------------------------------------
 
 class _Progress:
     """Whether an attempt has passed any of the reply on (after that it is never retried)."""
@@ -381,79 +376,3 @@ class _Reader:
                 message = "The model server ended the stream before the reply started."
             raise ModelError(message, reason="truncated", retryable=True)
         return Finish(self.finish, self.usage)
-
-
-class _Watch:
-    """One request's cancel event and the connection it runs on."""
-
-    __slots__ = ("cancel", "network_stream", "cut")
-
-    def __init__(self, cancel: threading.Event) -> None:
-        self.cancel = cancel
-        self.network_stream: Any = None
-        self.cut = False
-
-    def trace(self, name: str, info: dict[str, Any]) -> None:
-        """httpcore2's trace hook: remember the connection as soon as it is open."""
-        if name.endswith(("connect_tcp.complete", "start_tls.complete")):
-            self.network_stream = info.get("return_value")
-            if self.cancel.is_set():
-                self.shutdown()
-
-    def shutdown(self) -> None:
-        """Shut the socket down: unlike close(), this wakes a thread blocked reading it."""
-        stream = self.network_stream
-        sock = stream.get_extra_info("socket") if stream is not None else None
-        if sock is None:
-            return
-        try:
-            # The plain socket method, so a TLS socket's state is left to its reader.
-            socket.socket.shutdown(sock, socket.SHUT_RDWR)
-        except OSError:
-            pass  # already closed
-
-
-class _Watcher:
-    """One thread for the whole process that cuts the connections of cancelled requests."""
-
-    POLL_SECONDS = 0.05
-
-    def __init__(self) -> None:
-        self._watches: set[_Watch] = set()
-        self._cond = threading.Condition()
-        self._thread: threading.Thread | None = None
-
-    def add(self, watch: _Watch) -> None:
-        with self._cond:
-            self._watches.add(watch)
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="llm-cancel-watch", daemon=True)
-                self._thread.start()
-
-    def remove(self, watch: _Watch) -> None:
-        with self._cond:
-            self._watches.discard(watch)
-
-    def _run(self) -> None:
-        while True:
-            with self._cond:
-                if not self._watches:
-                    self._thread = None  # nothing to watch: end; add() starts a new one
-                    return
-                due = [w for w in self._watches if not w.cut and w.cancel.is_set()]
-                for w in due:
-                    w.cut = True
-            for w in due:
-                w.shutdown()
-            time.sleep(self.POLL_SECONDS)
-
-
-_WATCHER = _Watcher()
-_current = threading.local()
-
-
-def _attach_trace(request: httpx2.Request) -> None:
-    """httpx2 request hook: let the current stream's watch see the connection it opens."""
-    watch = getattr(_current, "watch", None)
-    if watch is not None:
-        request.extensions["trace"] = watch.trace
