@@ -160,6 +160,20 @@ def test_a_connection_it_cannot_take_over_is_read_in_the_callers_thread(fake_ope
     assert set(sink.threads) == {threading.current_thread().name}
 
 
+def test_a_failure_of_the_reader_itself_fails_its_replies_and_the_next_one_works(fake_openai, monkeypatch):
+    fake_openai.default = Reply(text="Read again.")
+
+    def broken(*args):
+        raise RuntimeError("a bug in the loop")
+
+    monkeypatch.setattr(reactor.Reactor, "_adopt", broken)
+    with pytest.raises(ModelError) as caught:
+        pushed(backend_for(fake_openai, max_retry_after=0))  # no retries: one attempt
+    assert caught.value.reason == "connection"  # told, not left waiting
+    monkeypatch.undo()
+    assert pushed(backend_for(fake_openai)).text() == "Read again."
+
+
 def test_detach_refuses_what_it_does_not_know():
     assert reactor.detach(object()) is None
 

@@ -123,6 +123,7 @@ class Reactor:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._new: list[Body] = []
+        self._reading: set[Body] = set()  # given to read() and not ended
         self._thread: threading.Thread | None = None
         self._selector: selectors.BaseSelector | None = None
         self._wake_r, self._wake_w = socket.socketpair()
@@ -133,6 +134,7 @@ class Reactor:
         """Read `body` to its end (its events go to its `on_event`, in the reactor's thread); raises its failure."""
         body.sock.setblocking(False)
         with self._lock:
+            self._reading.add(body)
             self._new.append(body)
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="model-streams", daemon=True)
@@ -149,6 +151,18 @@ class Reactor:
         selector = selectors.DefaultSelector()
         selector.register(self._wake_r, selectors.EVENT_READ, None)
         deadlines: list[tuple[float, int, Body]] = []  # a heap; stale entries are skipped
+        try:
+            self._loop(selector, deadlines)
+        except BaseException as exc:  # a bug here must fail the replies, never leave them waiting
+            log.exception("the model stream reader failed")
+            with self._lock:
+                self._thread = None  # the next read() starts a new one
+                failed, self._new = [*self._reading], []
+            for body in failed:
+                self._end(selector, body, httpx2.ReadError(f"the model stream reader failed: {exc!r}"))
+            selector.close()
+
+    def _loop(self, selector: selectors.BaseSelector, deadlines: list[tuple[float, int, Body]]) -> None:
         while True:
             timeout = max(0.0, deadlines[0][0] - time.monotonic()) if deadlines else None
             for key, _ in selector.select(timeout):
@@ -191,8 +205,9 @@ class Reactor:
         except BaseException as exc:  # the reply's failure, raised in its own thread
             self._end(selector, body, exc)
 
-    @staticmethod
-    def _end(selector: selectors.BaseSelector, body: Body, error: BaseException | None) -> None:
+    def _end(self, selector: selectors.BaseSelector, body: Body, error: BaseException | None) -> None:
+        with self._lock:
+            self._reading.discard(body)
         try:
             selector.unregister(body.sock)
         except (KeyError, ValueError):
