@@ -13,15 +13,18 @@ server) and the readers (bench/stream_readers.py). The driver only starts them
 and reads reports, and prints each process's CPU time per token.
 
 - **direct (raw)**: N threads in their own process read N streams from the model
-  server as the app does: the openai client's raw streaming response, decoded by
-  the app's own SSE decoder (vice_ai/llm/sse.py). This is the fair baseline.
-- **direct (typed)**: the same with the openai client's typed chunks, beside it.
+  server exactly as the app does: the app's own backend sends each request
+  through the openai client, its reactor thread reads every body and its SSE
+  decoder decodes them (vice_ai/llm/reactor.py, sse.py). This is the fair baseline.
+- **direct (threads)**: a thread each reading the openai client's raw streaming
+  response through the app's decoder (how the app read before the reactor).
+- **direct (typed)**: a thread each through the openai client's typed chunks.
 - **app**: N websockets (in the readers' process, all read by one selector
   thread) each send one message to their own chat and read `delta` events
   until `done`.
 
 Unpaced ("no delay": the model server writes as fast as it can), each pass runs
-raw, typed and app one after the other; the ratio app/raw is taken per pass and
+raw, threads, typed and app one after the other; the ratio app/raw is taken per pass and
 the median and range over --repeat passes are reported.
 
 Paced (--paced tokens/s per stream): each app session's model request and one
@@ -211,10 +214,11 @@ def print_cpu(title: str, usage: dict[str, list[float]], tokens: int) -> None:
 
 def unpaced(fake: Child, app: Child, sessions: int, n_tokens: int, repeat: int) -> None:
     call(fake.url + "/bench/config", "POST", {"tokens": n_tokens, "delay": 0, "pair": False})
-    rates: dict[str, list[float]] = {"raw": [], "typed": [], "app": []}
-    usage: dict[str, dict[str, list[float]]] = {"raw": {}, "typed": {}, "app": {}}
+    modes = ("raw", "threads", "typed", "app")
+    rates: dict[str, list[float]] = {mode: [] for mode in modes}
+    usage: dict[str, dict[str, list[float]]] = {mode: {} for mode in modes}
     for k in range(repeat):
-        for mode in ("raw", "typed", "app"):
+        for mode in modes:
             tags = make_sessions(app, sessions) if mode == "app" else [f"{mode}{k}-{i}" for i in range(sessions)]
             result = run_pass(fake, app, {"mode": mode, "tags": tags}, usage[mode])
             delivered = sum(len(t) for t in result["got"].values())
@@ -223,12 +227,15 @@ def unpaced(fake: Child, app: Child, sessions: int, n_tokens: int, repeat: int) 
             rates[mode].append(delivered / result["seconds"])
     ratio = [a / r for a, r in zip(rates["app"], rates["raw"], strict=True)]
     typed = [a / t for a, t in zip(rates["app"], rates["typed"], strict=True)]
+    threads = [a / t for a, t in zip(rates["app"], rates["threads"], strict=True)]
     print(f"\n## {sessions} sessions x {n_tokens} tokens, no delay ({repeat} passes)\n")
     print("| path | tokens/s median (min-max) |\n|---|---:|")
-    for mode, label in (("raw", "direct, raw SSE + app decoder"), ("typed", "direct, openai typed chunks"),
-                        ("app", "app, websockets")):
+    for mode, label in (("raw", "direct, the app's reader (reactor + app decoder)"),
+                        ("threads", "direct, a thread each (raw SSE + app decoder)"),
+                        ("typed", "direct, openai typed chunks"), ("app", "app, websockets")):
         print(f"| {label} | {statistics.median(rates[mode]):,.0f} ({min(rates[mode]):,.0f}-{max(rates[mode]):,.0f}) |")
     print(f"\napp / fair direct (raw): **{statistics.median(ratio):.2f}x** ({min(ratio):.2f}-{max(ratio):.2f}); "
+          f"app / thread-each direct: {statistics.median(threads):.2f}x ({min(threads):.2f}-{max(threads):.2f}); "
           f"app / typed direct: {statistics.median(typed):.2f}x ({min(typed):.2f}-{max(typed):.2f}); "
           f"goal >= 0.8x fair: {'met' if statistics.median(ratio) >= 0.8 else 'missed'}\n")
     for mode in ("raw", "app"):

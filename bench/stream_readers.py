@@ -1,7 +1,8 @@
 """The stream benchmark's readers, a process of their own: `python bench/stream_readers.py < spec.json`.
 
-Direct readers read the model server as the app does (the openai client's raw
-streaming response, the app's SSE decoder), a thread each, unpaced; the app's
+Direct readers read the model server as the app does (the app's own backend:
+the request through the openai client in a thread each, the body by the app's
+reactor thread and SSE decoder), unpaced; the app's
 websockets, and paced also the direct readers (the latency reference), are read
 by one thread and one selector (`read_all`).
 
@@ -206,8 +207,23 @@ def send_command(ws: Socket, command: dict[str, Any]) -> None:
     ws.send_text(json.dumps(command))
 
 
-def read_raw(client: Any, tag: str, times: list[float]) -> None:
-    """One stream as the app reads it: the raw response, decoded by vice_ai/llm/sse.py."""
+def read_raw(backend: Any, tag: str, times: list[float]) -> None:
+    """One stream exactly as the app reads its model: the app's own backend, the request sent through the openai
+    client in this thread, the body read by the app's reactor thread and decoded by vice_ai/llm/sse.py."""
+    from vice_ai.llm.base import ChatRequest, Chunk, TextDelta
+
+    def sink(chunk: Chunk) -> None:
+        if isinstance(chunk, TextDelta):
+            times.append(time.monotonic())
+
+    for chunk in backend.stream(ChatRequest(MODEL, [{"role": "user", "content": f"Bench {tag}"}]), threading.Event(),
+                                sink):
+        sink(chunk)
+
+
+def read_threads(client: Any, tag: str, times: list[float]) -> None:
+    """One stream in its own thread, as the app read it before the reactor: the raw response, decoded by
+    vice_ai/llm/sse.py."""
     from vice_ai.llm import sse
     from vice_ai.llm.base import TextDelta
 
@@ -260,6 +276,9 @@ def run_readers(spec: dict[str, Any]) -> dict[str, Any]:
     n = len(spec["tags"])
     client = openai.OpenAI(base_url=spec["fake_url"], api_key=KEY, max_retries=0, timeout=120,
                            http_client=httpx2.Client(limits=httpx2.Limits(max_connections=n + 10)))
+    from vice_ai.llm.openai_backend import OpenAIBackend
+
+    backend = OpenAIBackend(api_key=KEY, base_url=spec["fake_url"], idle_timeout=120)
     jobs: list[tuple[str, Any, tuple[Any, ...]]] = []
     got: dict[str, list[float]] = {}
     sockets: list[Any] = []
@@ -270,8 +289,10 @@ def run_readers(spec: dict[str, Any]) -> dict[str, Any]:
         if selector_direct:
             sockets.append(SSEStream(int(spec["fake_url"].rsplit(":", 1)[1].split("/")[0]), MODEL, KEY, tag,
                                      got.setdefault(f"direct:{tag}", [])))
-        elif spec["mode"] in ("raw", "paired"):
-            jobs.append((f"direct:{tag}", read_raw, (client, tag)))
+        elif spec["mode"] == "raw":
+            jobs.append((f"direct:{tag}", read_raw, (backend, tag)))
+        elif spec["mode"] in ("threads", "paired"):
+            jobs.append((f"direct:{tag}", read_threads, (client, tag)))
         if spec["mode"] == "typed":
             jobs.append((f"direct:{tag}", read_typed, (client, tag)))
         if spec["mode"] in ("app", "paired"):

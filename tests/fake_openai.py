@@ -29,6 +29,7 @@ import json
 import re
 import select
 import socket
+import ssl
 import threading
 import time
 from collections import deque
@@ -148,7 +149,9 @@ class _ClientGone(Exception):
 class FakeOpenAI:
     """The fake server. `url` is the base_url for the openai client (it ends in /v1)."""
 
-    def __init__(self, models: list[str] | None = None, record_timing: bool = False) -> None:
+    def __init__(self, models: list[str] | None = None, record_timing: bool = False,
+                 tls: ssl.SSLContext | None = None) -> None:
+        self.tls = tls  # a server context: serve HTTPS
         self.models: list[str] = list(models or ["fake-small", "fake-large"])
         self.default = Reply()
         self.record_timing = record_timing
@@ -172,9 +175,11 @@ class FakeOpenAI:
 
         self._closing.clear()
         httpd = _Server(("127.0.0.1", self.port), Handler)
+        if self.tls is not None:
+            httpd.socket = self.tls.wrap_socket(httpd.socket, server_side=True)
         self._httpd = httpd
         self.port = httpd.server_address[1]
-        self.url = f"http://127.0.0.1:{self.port}/v1"
+        self.url = f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}/v1"
         self._thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05},
                                         name="fake-openai", daemon=True)
         self._thread.start()

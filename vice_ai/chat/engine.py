@@ -27,6 +27,7 @@ from ..tools.calls import ToolCallAccumulator, collect
 from . import branching, recovery
 from .branching import END, Parent
 from .context import build_messages
+from .gate import Gate
 from .render import message_view
 from .rounds import EventHandler, Round
 from .streaming import ReplyStream
@@ -60,6 +61,7 @@ class ChatEngine:
         self.max_reply_tokens = cfg["MAX_REPLY_TOKENS"]
         self.files = files
         self.leases = leases if leases is not None else ProcessLeases()
+        self.gate = Gate()  # how many rounds start or finish at once (gate.py)
 
     # -- public API -------------------------------------------------------------------
     def send_message(self, session_id: str, content: Any, handler: EventHandler | None = None,
@@ -132,6 +134,11 @@ class ChatEngine:
     def _start(self, session_id: str, handler: EventHandler | None,
                prepare: Callable[[ChatSession, Round], Round], continuing: bool = False,
                regenerate: bool = False) -> Round:
+        with self.gate.held():
+            return self._begin(session_id, handler, prepare, continuing, regenerate)
+
+    def _begin(self, session_id: str, handler: EventHandler | None,
+               prepare: Callable[[ChatSession, Round], Round], continuing: bool, regenerate: bool) -> Round:
         session = self.state.get_chat_session(session_id)
         if session is None:
             raise NotFound("Chat session not found.")
@@ -221,6 +228,10 @@ class ChatEngine:
         return emit
 
     def _run(self, rnd: Round, emit: EventHandler, continuing: bool = False) -> None:
+        with self.gate.held():
+            self._round(rnd, emit, continuing)
+
+    def _round(self, rnd: Round, emit: EventHandler, continuing: bool) -> None:
         try:
             if continuing:
                 self._continue(rnd, emit)
@@ -350,7 +361,9 @@ class ChatEngine:
                   "seconds": round(wait.seconds, 2), "reason": wait.reason, "message_id": reply.id})
 
         try:
-            _, calls = collect(self.llm.stream(request, rnd.cancel), rnd.cancel, out.on_text, on_retry)
+            with self.gate.released():  # the tokens are passed on by the reactor's thread meanwhile
+                _, calls = collect(lambda sink: self.llm.deliver(request, rnd.cancel, sink), rnd.cancel,
+                                   out.on_text, on_retry)
         except BaseException:
             reply.content = out.text()
             out.close(quiet=True)  # the failure told is the one that stopped the stream

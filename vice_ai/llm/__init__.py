@@ -5,10 +5,10 @@ import logging
 import threading
 import time
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import Any, cast
 
 from ..errors import ModelError
-from .base import Backend, ChatRequest, Chunk
+from .base import Backend, ChatRequest, Chunk, PushingBackend, Sink
 from .offline import OFFLINE_MODEL, OfflineBackend
 
 log = logging.getLogger(__name__)
@@ -85,3 +85,18 @@ class LLMService:
 
     def stream(self, request: ChatRequest, cancel: threading.Event) -> Iterator[Chunk]:
         return self.backend.stream(request, cancel)
+
+    def deliver(self, request: ChatRequest, cancel: threading.Event, sink: Sink) -> None:
+        """Pass every chunk of the reply to `sink` until it ends or `cancel` is set; raises its failure.
+
+        The sink may be called from the reactor's thread (one thread reads every model stream: no
+        thread wake-up per token), so it must not block.
+        """
+        if getattr(self.backend, "pushes", False):
+            chunks = cast(PushingBackend, self.backend).stream(request, cancel, sink)
+        else:
+            chunks = self.backend.stream(request, cancel)
+        for chunk in chunks:
+            if cancel.is_set():
+                return
+            sink(chunk)

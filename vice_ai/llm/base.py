@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -52,13 +52,28 @@ class Retrying:
 
 
 Chunk = TextDelta | ToolCallDelta | Finish | Retrying
+# Where a reply's chunks go when they are pushed rather than pulled (see LLMService.deliver).
+Sink = Callable[[Chunk], None]
 
 
 class Backend(Protocol):
-    """A model backend. `stream` stops promptly once `cancel` is set."""
+    """A model backend. `stream` stops promptly once `cancel` is set.
+
+    A backend with `pushes = True` takes a third argument, a sink, and may pass the
+    body's chunks to it from another thread instead of yielding them (the OpenAI
+    backend's reactor); the others only yield.
+    """
 
     offline: bool
 
     def models(self) -> list[str]: ...
 
     def stream(self, request: ChatRequest, cancel: threading.Event) -> Iterator[Chunk]: ...
+
+
+class PushingBackend(Backend, Protocol):
+    """A backend whose `stream` may pass the body's chunks to `sink` instead of yielding them."""
+
+    pushes: bool
+
+    def stream(self, request: ChatRequest, cancel: threading.Event, sink: Sink | None = None) -> Iterator[Chunk]: ...

@@ -7,6 +7,7 @@ backend asks the client for the raw streaming response and decodes it here.
 """
 from __future__ import annotations
 
+import codecs
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -25,26 +26,75 @@ class ServerEvent:
     data: str
 
 
-def events(lines: Iterable[str]) -> Iterator[ServerEvent]:
-    """Group lines into events (a blank line ends one); comments and other fields are skipped."""
-    name, data = "", list[str]()
-    for line in lines:
+class EventParser:
+    """Server-sent events from lines fed one at a time (a blank line ends an event); comments and other fields
+    are skipped."""
+
+    __slots__ = ("name", "data")
+
+    def __init__(self) -> None:
+        self.name, self.data = "", list[str]()
+
+    def line(self, line: str) -> ServerEvent | None:
+        """Take one line (without its line break); the event it ends, if any."""
         if not line:
-            if data:
-                yield ServerEvent(name, "\n".join(data))
-            name, data = "", []
-            continue
+            event = ServerEvent(self.name, "\n".join(self.data)) if self.data else None
+            self.name, self.data = "", []
+            return event
         if line.startswith(":"):
-            continue  # a comment, e.g. a keep-alive
+            return None  # a comment, e.g. a keep-alive
         field_name, _, value = line.partition(":")
         if value.startswith(" "):
             value = value[1:]
         if field_name == "data":
-            data.append(value)
+            self.data.append(value)
         elif field_name == "event":
-            name = value
-    if data:
-        yield ServerEvent(name, "\n".join(data))
+            self.name = value
+        return None
+
+    def end(self) -> ServerEvent | None:
+        """The event the stream's end cuts off (no blank line after it), if any."""
+        return self.line("")
+
+
+def events(lines: Iterable[str]) -> Iterator[ServerEvent]:
+    """Group lines into events (see EventParser)."""
+    parser = EventParser()
+    for line in lines:
+        event = parser.line(line)
+        if event is not None:
+            yield event
+    last = parser.end()
+    if last is not None:
+        yield last
+
+
+class LineSplitter:
+    """Lines from a byte stream that arrives in arbitrary pieces (CR, LF or CRLF end a line; UTF-8)."""
+
+    __slots__ = ("rest", "decoder")
+
+    def __init__(self) -> None:
+        self.rest = ""
+        self.decoder = codecs.getincrementaldecoder("utf-8")("replace")
+
+    def feed(self, data: bytes) -> list[str]:
+        """The lines this piece completes."""
+        text = self.rest + self.decoder.decode(data)
+        held = "\r" if text.endswith("\r") else ""  # its LF may come in the next piece
+        if held:
+            text = text[:-1]
+        if "\r" in text:
+            text = text.replace("\r\n", "\n").replace("\r", "\n")
+        lines = text.split("\n")
+        self.rest = lines.pop() + held
+        return lines
+
+    def end(self) -> list[str]:
+        """What is left once the stream has ended: its last line, if it had no line break."""
+        rest = (self.rest + self.decoder.decode(b"", final=True)).rstrip("\r")
+        self.rest = ""
+        return [rest] if rest else []
 
 
 class BadChunk(ValueError):

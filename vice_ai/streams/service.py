@@ -316,7 +316,7 @@ class NotificationStreams:
             request = ChatRequest(model=model, messages=messages,
                                   tools=[t.spec() for t in self.registry.select(offer)] or None,
                                   section_text=section.content, section_title=section.title)
-            text, calls = collect(self.llm.stream(request, run.stop), run.stop)
+            text, calls = collect(lambda sink: self.llm.deliver(request, run.stop, sink), run.stop)
             return text, calls.calls()
 
         run_tool_loop(ask, messages, registry=self.registry, ctx=ctx, allowed=allowed, max_rounds=MAX_TOOL_ROUNDS,

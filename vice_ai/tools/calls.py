@@ -7,11 +7,11 @@ index belongs to the call with its id, or else to the latest call.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
 from ..domain.models import new_id
-from ..llm.base import Chunk, Retrying, TextDelta, ToolCallDelta
+from ..llm.base import Chunk, Retrying, Sink, TextDelta, ToolCallDelta
 
 
 class ToolCallAccumulator:
@@ -57,15 +57,17 @@ class ToolCallAccumulator:
         ]
 
 
-def collect(chunks: Iterable[Chunk], cancel: threading.Event,
+def collect(deliver: Callable[[Sink], None], cancel: threading.Event,
             on_text: Callable[[str], None] | None = None,
             on_retry: Callable[[Retrying], None] | None = None) -> tuple[str, ToolCallAccumulator]:
-    """Read one streamed model answer: its text and its tool calls (stops early on cancel)."""
+    """Read one streamed model answer, delivered chunk by chunk to a sink: its text and its tool calls
+    (nothing more once `cancel` is set). `deliver(sink)` runs the stream, e.g. `LLMService.deliver`."""
     parts: list[str] = []
     calls = ToolCallAccumulator()
-    for chunk in chunks:
+
+    def take(chunk: Chunk) -> None:
         if cancel.is_set():
-            break
+            return
         if isinstance(chunk, TextDelta) and chunk.text:
             parts.append(chunk.text)
             if on_text is not None:
@@ -74,4 +76,6 @@ def collect(chunks: Iterable[Chunk], cancel: threading.Event,
             calls.add(chunk)
         elif isinstance(chunk, Retrying) and on_retry is not None:
             on_retry(chunk)
+
+    deliver(take)
     return "".join(parts), calls
