@@ -31,7 +31,6 @@ from .render import message_view
 from .rounds import EventHandler, Round
 from .streaming import ReplyStream
 from .toolloop import run_tool_loop
-from .workers import Workers
 
 if TYPE_CHECKING:
     from ..files.service import FileService
@@ -61,7 +60,6 @@ class ChatEngine:
         self.max_reply_tokens = cfg["MAX_REPLY_TOKENS"]
         self.files = files
         self.leases = leases if leases is not None else ProcessLeases()
-        self._workers = Workers()  # a thread per running reply, reused rather than started per reply
 
     # -- public API -------------------------------------------------------------------
     def send_message(self, session_id: str, content: Any, handler: EventHandler | None = None,
@@ -114,8 +112,8 @@ class ChatEngine:
             rnd.cancel.set()
         deadline = time.monotonic() + timeout
         for rnd in rounds:
-            if rnd.ended is not None:
-                rnd.ended.wait(max(0.0, deadline - time.monotonic()))
+            if rnd.thread is not None:
+                rnd.thread.join(max(0.0, deadline - time.monotonic()))
 
     def recover(self, session_id: str) -> int:
         """Mark replies a dead process left 'streaming' interrupted (kept, never dropped); returns how many.
@@ -165,7 +163,9 @@ class ChatEngine:
         if not continuing:
             emit({"type": "user_message", "message": message_view(rnd.user_message), "regenerate": regenerate,
                   "title": rnd.title})
-        rnd.ended = self._workers.run(lambda: self._run(rnd, emit, continuing), f"chat-{session_id[:8]}")
+        rnd.thread = threading.Thread(target=self._run, args=(rnd, emit, continuing), name=f"chat-{session_id[:8]}",
+                                      daemon=True)
+        rnd.thread.start()
         return rnd
 
     def _persist_user_turn(self, session: ChatSession, content: str, parent: Parent, rnd: Round,

@@ -24,7 +24,7 @@ class Round:
     error: ModelError | StorageError | None = None
     cancel: threading.Event = field(default_factory=threading.Event)
     finished: threading.Event = field(default_factory=threading.Event)
-    ended: threading.Event | None = None  # set when the round's worker returned (after `finished`)
+    thread: threading.Thread | None = None
     # The reply starts a new branch (asked again): it becomes the chat's active leaf.
     new_branch: bool = False
     # The chat's new title when this round's message named it.
