@@ -158,7 +158,8 @@ class ChatEngine:
             session = self.state.get_chat_session(session_id) or session  # as it is now that we hold the lease
             if any(m.status == "streaming" for m in session.messages):
                 recovery.mark_interrupted(self.state, self.hub, session_id)  # a dead process's; ours now
-            rnd = prepare(self.state.get_chat_session(session_id) or session, placeholder)
+                session = self.state.get_chat_session(session_id) or session  # read again only after that write
+            rnd = prepare(session, placeholder)
         except BaseException:
             if placeholder.lease is not None:
                 placeholder.lease.release()

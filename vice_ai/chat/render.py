@@ -72,7 +72,9 @@ def _align_as_class(tokens: list) -> list:
 
 def render_markdown(text: str) -> str:
     """Render Markdown (CommonMark with tables) to sanitized HTML."""
-    html = _md.renderer.render(_align_as_class(_md.parse(text or "")), _md.options, {})
+    if not text:
+        return ""  # what the renderer makes of nothing (a reply's first event has no text yet)
+    html = _md.renderer.render(_align_as_class(_md.parse(text)), _md.options, {})
     return nh3.clean(
         html,
         tags=_TAGS,

@@ -1,9 +1,10 @@
 """The data model: documents of sections, chat sessions of messages."""
 from __future__ import annotations
 
+import copy
 import hashlib
 import uuid
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -44,6 +45,20 @@ def _known(cls, data: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in data.items() if k in names}
 
 
+def _json_copy(value: Any) -> Any:
+    """A deep copy of a JSON-shaped value (as `asdict` makes it): containers copied, strings and numbers shared."""
+    kind = type(value)
+    if kind is str or value is None or kind is int or kind is bool or kind is float:
+        return value
+    if kind is dict:
+        return {key: _json_copy(item) for key, item in value.items()}
+    if kind is list:
+        return [_json_copy(item) for item in value]
+    if kind is tuple:
+        return tuple(_json_copy(item) for item in value)
+    return asdict(value) if is_dataclass(value) and not isinstance(value, type) else copy.deepcopy(value)
+
+
 @dataclass
 class Message:
     role: str
@@ -66,11 +81,15 @@ class Message:
     notice: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        # asdict's result, without its generic walk (deepcopy per leaf): a message's fields are JSON values.
+        return {name: _json_copy(getattr(self, name)) for name in _MESSAGE_FIELDS}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Message:
         return cls(**_known(cls, data))
+
+
+_MESSAGE_FIELDS = tuple(Message.__dataclass_fields__)
 
 
 @dataclass
