@@ -42,6 +42,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import statistics
 import subprocess
 import sys
@@ -136,6 +137,24 @@ def serve_app(data_dir: str, fake_url: str) -> None:
                         "sys_seconds": usage.ru_stime, "switches": usage.ru_nvcsw + usage.ru_nivcsw,
                         "threads": threading.active_count(), "gc2": [len(gc_pauses), sum(gc_pauses),
                                                                      max(gc_pauses, default=0)]})
+
+    @app.get("/bench/threads")
+    def thread_cpu():  # type: ignore[no-untyped-def]
+        """CPU seconds (user, system) of the live threads so far, by name with digits dropped (Linux)."""
+        tick = os.sysconf("SC_CLK_TCK")
+        groups: dict[str, list[float]] = {}
+        for thread in threading.enumerate():
+            try:
+                with open(f"/proc/self/task/{thread.native_id}/stat") as stat:
+                    fields = stat.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            name = re.sub(r"[-_]?[0-9a-f]{6,}|\d+", "", thread.name)
+            group = groups.setdefault(name, [0, 0.0, 0.0])
+            group[0] += 1
+            group[1] += int(fields[11]) / tick
+            group[2] += int(fields[12]) / tick
+        return jsonify(groups)
 
     server = make_server("127.0.0.1", 0, app, threaded=True)
     server.socket.listen(1024)  # hundreds of sockets connect at once

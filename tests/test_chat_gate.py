@@ -75,3 +75,27 @@ def test_more_replies_than_slots_stream_at_the_same_time(make_app, fake_openai):
     for t in threads:
         t.join(20)
     assert answers == [201] * count
+
+
+def test_a_socket_opens_once_a_slot_is_free(make_app, start_server):
+    """A burst of sockets opening takes its turn at the gate like rounds do: the hello waits for a slot."""
+    import contextlib
+    import json
+
+    import simple_websocket
+    from conftest import ws_events
+
+    app = make_app()
+    client = app.test_client()
+    session = make_session(client, make_document(client))
+    server = start_server(app)
+    gate = app.extensions["vice_ai"].engine.gate
+    with contextlib.ExitStack() as slots:
+        for _ in range(SLOTS):
+            slots.enter_context(gate.held())
+        ws = simple_websocket.Client.connect(f"{server.ws_url}/ws/sessions/{session['id']}")
+        ws.send(json.dumps({"type": "ping"}))
+        assert ws.receive(0.5) is None  # no hello while every slot is taken
+    events = ws_events(ws, lambda e: e["type"] == "pong")
+    assert events[0]["type"] == "hello"
+    ws.close()

@@ -145,7 +145,7 @@ def _session_socket(ws: Any, session_id: str) -> None:
     conn = SessionConnection(ws, session.id, session.document_id, services().hub, GuardedEngine(app, user),
                              snapshot=_as_user(app, user, view), user=user,
                              parse=lambda raw: parse_command(raw, app.config), **_sign_in(app))
-    conn.run()
+    conn.run(opening=services().engine.gate.held())
 
 
 T = TypeVar("T")

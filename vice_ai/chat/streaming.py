@@ -49,7 +49,7 @@ RENDER_SECONDS = 0.1
 # a stream's next render waits RENDER_SPACING x (its last render's time) x (replies streaming), so all
 # the renders together take at most about 1/RENDER_SPACING of one core. The browser shows the raw
 # text between renders, and `done` carries the final HTML.
-RENDER_SPACING = 20
+RENDER_SPACING = 50
 # Deltas of one reply are batched when this many replies stream at once, over at most this many seconds.
 BATCH_FROM = 8
 BATCH_SECONDS = 0.025

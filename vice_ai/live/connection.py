@@ -23,6 +23,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from simple_websocket import ConnectionClosed
@@ -67,19 +68,26 @@ class SessionConnection:
         self.signed_in = signed_in
         self._next_check = time.monotonic() + SIGNED_IN_CHECK
 
-    def run(self) -> None:
-        """Serve until either side closes; returns when the socket is done."""
-        seq = self.subscribe()
+    def run(self, opening: AbstractContextManager[Any] | None = None) -> None:
+        """Serve until either side closes; returns when the socket is done. `opening` is held while the socket
+        subscribes, says hello and starts its reader (the engine's gate: a burst of sockets opening at once
+        never crowds out the replies streaming)."""
+        subscribed = False
         try:
-            self._send(self.hello(seq))
-            if self._frames() is not None and _DONTWAIT is not None:
-                self.sub.queue.direct = self._send_now
-            reader = threading.Thread(target=self._read_loop, name=f"ws-read-{self.session_id[:8]}", daemon=True)
-            reader.start()
+            with opening or nullcontext():
+                seq = self.subscribe()
+                subscribed = True
+                self._send(self.hello(seq))
+                if self._frames() is not None and _DONTWAIT is not None:
+                    self.sub.queue.direct = self._send_now
+                reader = threading.Thread(target=self._read_loop, name=f"ws-read-{self.session_id[:8]}",
+                                          daemon=True)
+                reader.start()
             if self._write_loop() == "restarting":
                 self._close_for_restart()
         finally:
-            self.hub.unsubscribe(self.session_id, self.sub)
+            if subscribed:
+                self.hub.unsubscribe(self.session_id, self.sub)
 
     def subscribe(self) -> int:
         return self.hub.subscribe(self.session_id, self.document_id, self.sub)
