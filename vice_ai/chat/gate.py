@@ -8,8 +8,11 @@ question, building the prompt, sending the request; then the final save and
 render), hundreds of threads want to run, and the reactor's thread waited
 behind all of them: a token could arrive a second late in every open tab.
 
-The gate lets SLOTS chats do that work at a time. The others wait on the gate,
-asleep, not wanting the GIL; a reply waiting for its model releases its slot.
+The gate lets SLOTS chats (and sockets opening: subscribe, hello) do that work
+at a time. The others wait on the gate, asleep, not wanting the GIL; a reply
+waiting for its model releases its slot. Measured with 200 paced streams: 1 or
+2 slots halved the added p99 against no gate, 4 slots less (round 3 of
+docs/benchmarks/streaming.md).
 So the reactor waits behind a few threads at most, and the cost is paid by the
 chats that start in a burst (a little later) instead of by the replies already
 streaming. Take the gate holding no other lock: no holder of a lock then ever
@@ -21,7 +24,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-SLOTS = 4
+SLOTS = 2
 
 
 class Gate:
