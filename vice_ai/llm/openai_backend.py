@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -173,7 +174,7 @@ class OpenAIBackend:
 
     def _read(self, response: httpx2.Response, model: str, cancel: threading.Event, reader: _Reader) -> Iterator[Chunk]:
         """The stream's chunks, read in this thread."""
-        try:
+        with self._body(response, model, cancel, reader):
             for event in sse.events(response.iter_lines()):
                 if cancel.is_set():
                     return
@@ -181,12 +182,6 @@ class OpenAIBackend:
                 if chunks is None:
                     break
                 yield from chunks
-        except (httpx2.HTTPError, openai.OpenAIError, sse.BadChunk, sse.StreamError) as exc:
-            if cancel.is_set():
-                return
-            raise self._translate(exc, model=model, started=True, shown=reader.progress.shown) from exc
-        finally:
-            response.close()
         if not cancel.is_set():
             yield reader.end()
 
@@ -204,16 +199,22 @@ class OpenAIBackend:
                 sink(chunk)
             return cancel.is_set()
 
-        try:
+        with self._body(response, model, cancel, reader):
             reactor.REACTOR.read(reactor.Body(*connection, on_event, self.idle_timeout))
-        except (httpx2.HTTPError, sse.BadChunk, sse.StreamError) as exc:
-            if cancel.is_set():
-                return
-            raise self._translate(exc, model=model, started=True, shown=reader.progress.shown) from exc
-        finally:
-            response.close()
         if not cancel.is_set():
             yield reader.end()
+
+    @contextmanager
+    def _body(self, response: httpx2.Response, model: str, cancel: threading.Event,
+              reader: _Reader) -> Iterator[None]:
+        """Reading a response's body: closed at the end; a failure is told as a ModelError (nothing once stopped)."""
+        try:
+            yield
+        except (httpx2.HTTPError, openai.OpenAIError, sse.BadChunk, sse.StreamError) as exc:
+            if not cancel.is_set():
+                raise self._translate(exc, model=model, started=True, shown=reader.progress.shown) from exc
+        finally:
+            response.close()
 
     # -- errors -------------------------------------------------------------------------
     def _translate(self, exc: BaseException, *, model: str | None, started: bool, shown: bool = False) -> ModelError:
