@@ -228,3 +228,25 @@ def test_lines_are_split_however_the_bytes_arrive():
             at += step
         lines += splitter.end()
         assert lines == ["data: a", "", "data: \u00e9t\u00e9 b", "", "data: c", "", "last"]
+
+
+def test_a_forked_process_reads_with_a_loop_of_its_own(fake_openai):
+    """A gunicorn worker forked after the loop started: its streams are read (threads do not survive a fork)."""
+    import os
+
+    fake_openai.script(Reply(text="Before the fork."), Reply(text="In the child."))
+    assert pushed(backend_for(fake_openai)).text() == "Before the fork."  # the parent's loop runs
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            code = 0 if pushed(backend_for(fake_openai)).text() == "In the child." else 2
+        finally:
+            os._exit(code)
+    deadline = time.monotonic() + 20
+    while not (done := os.waitpid(pid, os.WNOHANG))[0] and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if not done[0]:
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
+    assert done[0] and os.waitstatus_to_exitcode(done[1]) == 0, "the child's stream was never read"

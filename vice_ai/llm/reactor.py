@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import heapq
 import logging
+import os
 import selectors
 import socket
 import ssl
@@ -121,11 +122,14 @@ class Reactor:
     """The selector loop (a daemon thread, started when first needed)."""
 
     def __init__(self) -> None:
+        self._fresh()
+        os.register_at_fork(after_in_child=self._fresh)  # a forked worker starts with no loop of its own
+
+    def _fresh(self) -> None:
         self._lock = threading.Lock()
         self._new: list[Body] = []
         self._reading: set[Body] = set()  # given to read() and not ended
         self._thread: threading.Thread | None = None
-        self._selector: selectors.BaseSelector | None = None
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_r.setblocking(False)
         self._wake_w.setblocking(False)
