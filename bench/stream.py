@@ -286,6 +286,10 @@ def paced(fake: Child, app: Child, sessions: int, n_tokens: int, rate: float, re
             part = [x for k, x in per_token if low <= k < high]
             print(f"  tokens {low}-{high - 1}: added p50 {pct(part, .5) * 1000:.1f} ms, p99 {pct(part, .99) * 1000:.1f} ms",
                   flush=True)
+        # Every message is sent in the same second: how long until each chat's first token reached its tab.
+        first = [min(got[f"app:{t}"]) - result["start"] for t in tags]
+        print(f"  first token after the burst of sends: p50 {pct(first, .5):.2f} s, p99 {pct(first, .99):.2f} s, "
+              f"max {max(first):.2f} s", flush=True)
         added_p50.append(pct(added, .5))
         added_p99.append(pct(added, .99))
         added_max.append(max(added))
