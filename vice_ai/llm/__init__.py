@@ -4,11 +4,11 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any, cast
 
 from ..errors import ModelError
-from .base import Backend, ChatRequest, Chunk, PushingBackend, Sink
+from .base import Backend, ChatRequest, PushingBackend, Sink
 from .offline import OFFLINE_MODEL, OfflineBackend
 
 log = logging.getLogger(__name__)
@@ -82,9 +82,6 @@ class LLMService:
             return requested, None
         note = f"Model \u201c{requested}\u201d is not available; answered with \u201c{self.default_model}\u201d."
         return self.default_model, note
-
-    def stream(self, request: ChatRequest, cancel: threading.Event) -> Iterator[Chunk]:
-        return self.backend.stream(request, cancel)
 
     def deliver(self, request: ChatRequest, cancel: threading.Event, sink: Sink) -> None:
         """Pass every chunk of the reply to `sink` until it ends or `cancel` is set; raises its failure.
