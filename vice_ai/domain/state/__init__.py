@@ -24,14 +24,13 @@ from contextlib import contextmanager
 from typing import Any
 
 from ...errors import NotFound, StorageError
-from ...storage.files import CorruptFile, dumps
-from ...storage.journal import JournalMoved
+from ...storage.files import dumps
 from ...storage.store import Store
 from ..models import ChatSession, Document, Message, is_id, new_id, now
 from ..records import apply_record
-from . import drafts
+from . import drafts, refresh
 from .compaction import Compactor
-from .documents import SHAPE_ERRORS, DocumentsHalf, Moved
+from .documents import DocumentsHalf
 from .listing import DocumentCards
 from .table import DiskMark, Held, ResourceTable
 
@@ -201,64 +200,16 @@ class AppState(DocumentsHalf):
 
     # -- chat sessions --------------------------------------------------------------
     def _refresh_session(self, session_id: str) -> ChatSession | None:
-        generations = self.store.generations("sessions", session_id)
-        session, mark = self._table.get("sessions", session_id)
-        if session is not None and mark is not None and mark.generations == generations:
-            return session  # nobody wrote since we last looked
-        try:
-            if session is None or mark is None or mark.generations[0] != generations[0]:
-                loaded = self._load_session(session_id)
-            else:
-                try:
-                    self._catch_up(session_id, session, mark)
-                    loaded = session, mark
-                except Moved:
-                    # Not the records that follow ours (a journal reset that no
-                    # counter showed): read it all again.
-                    loaded = self._load_session(session_id)
-        except (CorruptFile, *SHAPE_ERRORS) as exc:
-            self.store.quarantine("sessions", session_id, str(exc) if isinstance(exc, CorruptFile) else repr(exc))
-            self._table.drop("sessions", session_id)
-            return None
-        if loaded is None:
-            self._table.drop("sessions", session_id)
-            self.store.drop_lock("sessions", session_id)
-            return None
-        session, mark = loaded
-        mark.generations = generations
-        self._table.put("sessions", session_id, session, mark)
-        return session
+        return refresh.refreshed(self.store, self._table, "sessions", session_id, ChatSession.from_dict,
+                                 self._catch_up, repr)
 
-    def _load_session(self, session_id: str) -> tuple[ChatSession, DiskMark] | None:
-        """A session from its snapshot and the whole of its journal."""
-        snap = self.store.read_snapshot("sessions", session_id)
-        if snap is None:
-            return None
-        session = ChatSession.from_dict(snap.data)
-        mark = DiskMark(snap.key, 0, snap.journal_base)
-        try:
-            self._catch_up(session_id, session, mark)
-        except Moved as exc:
-            raise CorruptFile(f"{session_id}.journal: {exc}") from exc
-        return session, mark
-
-    def _catch_up(self, session_id: str, session: ChatSession, mark: DiskMark) -> None:
-        """Apply the journal records past `mark`; records the snapshot already holds are skipped."""
-        try:
-            records, offset = self.store.read_journal("sessions", session_id, mark.offset)
-        except JournalMoved as exc:
-            raise Moved(str(exc)) from exc
+    def _catch_up(self, session_id: str, session: ChatSession, mark: DiskMark) -> ChatSession:
+        """`session` with the journal records past `mark` applied in place."""
+        records, mark.offset, seq = refresh.records_after(self.store, "sessions", session_id, mark)
         for record in records:
-            seq = record["seq"]
-            if seq <= mark.seq:
-                continue  # left by a compaction that stopped before emptying the journal
-            if seq != mark.seq + 1:
-                # Appends are numbered one by one: a gap means these are not the
-                # records that follow what we hold.
-                raise Moved(f"record {seq} follows {mark.seq}")
             apply_record(session, record)
-            mark.seq = seq
-        mark.offset = offset
+        mark.seq = seq
+        return session
 
     def _write_records(self, session: ChatSession, records: list[dict[str, Any]]) -> None:
         """Journal records durably, then apply them; compact when the journal grew large."""
@@ -320,17 +271,11 @@ class AppState(DocumentsHalf):
 
     def append_message(self, session_id: str, message: Message, changes: dict[str, Any] | None = None) -> Message:
         """Durably add (or replace, by id) one message, and `changes` to settable fields in the same write."""
-        # edit_session + put_message, spelled out: this is the hottest write path.
-        if not self._may_exist("sessions", session_id):
-            raise NotFound("Chat session not found.")
-        with self._hold("sessions", session_id):
-            session = self._refresh_session(session_id)
-            if session is None:
-                raise NotFound("Chat session not found.")
-            records = [{"op": "message", "message": message.to_dict()}]
-            if changes:
-                records.append({"op": "set", "fields": changes})
-            self._write_records(session, records)
+        records = [{"op": "message", "message": message.to_dict()}]
+        if changes:
+            records.append({"op": "set", "fields": changes})
+        with self.edit_session(session_id) as writer:
+            self._write_records(writer.session, records)
         return message
 
     def delete_chat_session(self, session_id: str) -> ChatSession:

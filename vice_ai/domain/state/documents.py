@@ -14,10 +14,8 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from ...errors import NotFound
-from ...storage.files import CorruptFile
-from ...storage.journal import JournalMoved
 from ..models import Document, now
-from . import drafts
+from . import drafts, refresh
 from .table import DiskMark
 
 if TYPE_CHECKING:
@@ -28,14 +26,6 @@ if TYPE_CHECKING:
     from .table import Held, ResourceTable
 
 log = logging.getLogger(__name__)
-
-# What building a model from parsed JSON of the wrong shape raises.
-SHAPE_ERRORS = (KeyError, TypeError, ValueError, AttributeError)
-
-
-class Moved(Exception):
-    """A resource's files are not where the in-memory copy left them."""
-
 
 class DocumentsHalf:
     """Mixed into `AppState`."""
@@ -52,62 +42,15 @@ class DocumentsHalf:
         _stored: Callable[[str, str], bool]
 
     def _refresh_document(self, doc_id: str) -> Document | None:
-        generations = self.store.generations("documents", doc_id)
-        cached, mark = self._table.get("documents", doc_id)
-        if cached is not None and mark is not None and mark.generations == generations:
-            return cached
-        try:
-            loaded = None
-            if cached is not None and mark is not None and mark.generations[0] == generations[0]:
-                try:
-                    loaded = self._catch_up_document(doc_id, cached, mark), mark
-                except Moved:
-                    pass  # not the records that follow ours: read it all again
-            if loaded is None:
-                loaded = self._load_document(doc_id)
-        except (CorruptFile, *SHAPE_ERRORS) as exc:
-            # Valid JSON of the wrong shape is as corrupt as a torn file.
-            reason = str(exc) if isinstance(exc, CorruptFile) else f"{doc_id}.json: bad document data ({exc!r})"
-            self.store.quarantine("documents", doc_id, reason)
-            self._table.drop("documents", doc_id)
-            return None
-        if loaded is None:
-            self._table.drop("documents", doc_id)
-            self.store.drop_lock("documents", doc_id)
-            return None
-        doc, mark = loaded
-        mark.generations = generations
-        self._table.put("documents", doc_id, doc, mark)
-        return doc
-
-    def _load_document(self, doc_id: str) -> tuple[Document, DiskMark] | None:
-        snap = self.store.read_snapshot("documents", doc_id)
-        if snap is None:
-            return None
-        doc = Document.from_dict(snap.data)
-        mark = DiskMark(snap.key, 0, snap.journal_base)
-        try:
-            doc = self._catch_up_document(doc_id, doc, mark)
-        except Moved as exc:
-            raise CorruptFile(f"{doc_id}.journal: {exc}") from exc
-        return doc, mark
+        # Valid JSON of the wrong shape is as corrupt as a torn file.
+        return refresh.refreshed(self.store, self._table, "documents", doc_id, Document.from_dict,
+                                 self._catch_up_document, lambda exc: f"{doc_id}.json: bad document data ({exc!r})")
 
     def _catch_up_document(self, doc_id: str, doc: Document, mark: DiskMark) -> Document:
         """`doc` with the journal records past `mark` (a new object; the mark moves only on success)."""
-        try:
-            records, offset = self.store.read_journal("documents", doc_id, mark.offset)
-        except JournalMoved as exc:
-            raise Moved(str(exc)) from exc
-        seq, fresh = mark.seq, []
-        for record in records:
-            if record["seq"] <= seq:
-                continue  # left by a compaction that stopped before emptying the journal
-            if record["seq"] != seq + 1:
-                raise Moved(f"record {record['seq']} follows {seq}")
-            fresh.append(record)
-            seq = record["seq"]
-        if fresh:
-            doc = drafts.apply(doc, fresh)
+        records, offset, seq = refresh.records_after(self.store, "documents", doc_id, mark)
+        if records:
+            doc = drafts.apply(doc, records)
         mark.offset, mark.seq = offset, seq
         return doc
 
