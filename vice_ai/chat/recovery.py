@@ -10,7 +10,7 @@ tabs, and gives the lease back.
 
 With Redis a lease can be lost while its process lives (paused past the time to
 live): each write of the reply then checks the lease under the chat's locks
-first (`fenced_append`; its checkpoints through `fenced_state`), so it never lands after the new holder's.
+first (`fenced_append`; checkpoints in `ReplyStream._write`), so it never lands after the new holder's.
 """
 from __future__ import annotations
 
@@ -23,7 +23,6 @@ from ..domain.models import Message
 from ..domain.state import AppState
 from ..errors import ModelError, StorageError
 from ..live.hub import Hub
-from ..storage.locks import Exclusive
 from .render import message_view
 
 log = logging.getLogger(__name__)
@@ -80,9 +79,7 @@ def sweep(state: AppState, hub: Hub, leases: Leases) -> int:
         except Exception:
             log.exception("recovering session %s failed", session_id)
             continue
-        forget = getattr(leases, "forget_orphan", None)
-        if forget is not None:
-            forget("session", session_id)
+        leases.forget_orphan("session", session_id)
     return marked
 
 
@@ -95,6 +92,6 @@ def fenced_append(state: AppState, lease: Lease | None, session_id: str, message
     if not state.store.exists("sessions", session_id):
         state.append_message(session_id, message, changes)  # NotFound, with no lock file made for it
         return
-    with Exclusive(state.resource_lock("sessions", session_id), state.store.lock("sessions", session_id)):
+    with state.hold("sessions", session_id):
         lease.check()
         state.append_message(session_id, message, changes)

@@ -18,6 +18,7 @@ import nh3
 from markdown_it import MarkdownIt
 from markdown_it.common.utils import escapeHtml
 
+from ..domain.models import MESSAGE_FIELDS
 from .highlight import highlight_fence, token_classes
 from .reply_cache import Owner, ReplyCache
 
@@ -134,14 +135,11 @@ def reply_html(message: Any, owner: Owner | None = None) -> str:
     return replies.html(message.id, content, owner)
 
 
-_MESSAGE_FIELDS = ("role", "content", "id", "parent_id", "created_at", "status", "model", "section_version",
-                   "references", "receipt", "error", "tool_calls", "tool_call_id", "notice")
-
 
 def page_message_view(message: Any, owner: Owner | None = None) -> dict[str, Any]:
     """`message_view` without the deep copy, for answers serialized at once (the message is never edited in
     place: a change replaces it)."""
-    data = {name: getattr(message, name) for name in _MESSAGE_FIELDS}
+    data = {name: getattr(message, name) for name in MESSAGE_FIELDS}
     if message.role == "assistant":
         data["html"] = reply_html(message, owner)
     return data

@@ -150,6 +150,9 @@ class Leases:
         """Ids of `kind` whose holder went away without releasing (only Redis can tell; files free at once)."""
         return []
 
+    def forget_orphan(self, kind: str, item_id: str) -> None:
+        """Stop listing an orphan once it was dealt with (only Redis lists them)."""
+
     @property
     def sweeps(self) -> bool:
         """True when someone must look for `orphans` now and then."""

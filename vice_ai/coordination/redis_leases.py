@@ -61,9 +61,10 @@ class RedisUnavailable(StorageError):
 class RedisLeases(Leases):
     fenced = True
 
-    def __init__(self, url: str, ttl: float = 10.0, tracked: tuple[str, ...] = ("session",)) -> None:
+    TRACKED = ("session",)  # kinds whose held ids are listed, so a dead holder's can be found
+
+    def __init__(self, url: str, ttl: float = 10.0) -> None:
         super().__init__()
-        self.tracked = tracked
         self.redis = redis.Redis.from_url(url, decode_responses=True, socket_timeout=5, socket_connect_timeout=5)
         self.ttl = ttl
         self._renew = self.redis.register_script(_RENEW)
@@ -87,7 +88,7 @@ class RedisLeases(Leases):
             token = f"{fence}:{secrets.token_hex(16)}"
             if not self.redis.set(self._key(kind, item_id), token, nx=True, px=int(self.ttl * 1000)):
                 return None
-            if kind in self.tracked:
+            if kind in self.TRACKED:
                 self.redis.sadd(f"{PREFIX}leased:{kind}", item_id)
         except redis.RedisError as exc:
             raise RedisUnavailable(str(exc)) from exc

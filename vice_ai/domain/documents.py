@@ -56,14 +56,6 @@ def create_document(title: str, description: str, sections: list[NewSection]) ->
     return doc
 
 
-def visible_documents() -> list[tuple[Document, str]]:
-    """The documents the current user may see (own and shared), newest first, each with the user's access level."""
-    user, rules = current_user(), services().access
-    docs = services().state.list_documents()
-    visible = list(zip(docs, rules.document_levels(docs, user), strict=True))
-    return sorted(((d, level) for d, level in visible if level), key=lambda pair: pair[0].updated_at, reverse=True)
-
-
 def update_document(doc_id: str, title: str | None, description: str | None) -> Document:
     with edit_document(doc_id) as doc:
         if title is not None:

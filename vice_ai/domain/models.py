@@ -82,14 +82,14 @@ class Message:
 
     def to_dict(self) -> dict[str, Any]:
         # asdict's result, without its generic walk (deepcopy per leaf): a message's fields are JSON values.
-        return {name: _json_copy(getattr(self, name)) for name in _MESSAGE_FIELDS}
+        return {name: _json_copy(getattr(self, name)) for name in MESSAGE_FIELDS}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Message:
         return cls(**_known(cls, data))
 
 
-_MESSAGE_FIELDS = tuple(Message.__dataclass_fields__)
+MESSAGE_FIELDS = tuple(Message.__dataclass_fields__)  # in declaration order
 
 
 @dataclass

@@ -12,10 +12,9 @@ import copy
 from dataclasses import fields
 from typing import Any
 
-from .models import ChatSession, Message
+from .models import MESSAGE_FIELDS, ChatSession, Message
 
 _SESSION_FIELDS = tuple(f.name for f in fields(ChatSession))
-_MESSAGE_FIELDS = tuple(f.name for f in fields(Message))
 
 
 def snapshot_data(session: ChatSession) -> dict[str, Any]:
@@ -25,7 +24,7 @@ def snapshot_data(session: ChatSession) -> dict[str, Any]:
     dataclasses.asdict copying what json.dumps is about to read anyway.
     """
     data = {name: getattr(session, name) for name in _SESSION_FIELDS}
-    data["messages"] = [{name: getattr(m, name) for name in _MESSAGE_FIELDS} for m in session.messages]
+    data["messages"] = [{name: getattr(m, name) for name in MESSAGE_FIELDS} for m in session.messages]
     return data
 
 

@@ -87,7 +87,8 @@ def _known(session: ChatSession, message_id: str, field: str) -> Message:
 
 def _take(session: ChatSession, limit: int, before: str | None, leaf: str | None) -> dict[str, Any]:
     """Everything the view needs from the session, read while its lock is held."""
-    shown_leaf = newest_descendant(session, _known(session, leaf, "leaf").id) if leaf else active_leaf(session)
+    active = active_leaf(session)
+    shown_leaf = newest_descendant(session, _known(session, leaf, "leaf").id) if leaf else active
     if before is not None:
         anchor = _known(session, before, "before")
         start = session.get_message(anchor.parent_id) if anchor.parent_id else None
@@ -97,7 +98,7 @@ def _take(session: ChatSession, limit: int, before: str | None, leaf: str | None
     roots = _roots(session) if any(not m.parent_id or session.get_message(m.parent_id) is None for m in page) \
         else None
     data = {name: getattr(session, name) for name in _FIELDS}
-    data["active_leaf"] = active_leaf(session)
+    data["active_leaf"] = active
     data["shown_leaf"] = shown_leaf
     data["has_more"] = has_more
     data["message_count"] = len(session.messages)
@@ -109,7 +110,7 @@ def session_view(session_id: str, limit: int = DEFAULT_LIMIT, before: str | None
     """A page of a chat with whether it is generating, the section's version and the caller's access."""
     found = services()
     found.engine.recover(session_id)
-    with found.state.resource_lock("sessions", session_id):
+    with found.state.reading("sessions", session_id):
         session = found.state.get_chat_session(session_id)
         if session is None:
             raise NotFound("Chat session not found.")

@@ -8,8 +8,6 @@ message is the leaf. Everything here reads a session and changes nothing.
 """
 from __future__ import annotations
 
-from typing import Any
-
 from .models import ChatSession, Message
 
 # The most parent links followed from one message (a malformed file must not loop forever).
@@ -69,33 +67,9 @@ def active_path(session: ChatSession) -> list[Message]:
     return path_to(session, effective_leaf(session))
 
 
-def siblings(session: ChatSession) -> dict[str, tuple[list[str], int]]:
-    """For each message: the ids of the messages with its parent and role (itself included, oldest first)
-    and its index among them."""
-    groups: dict[tuple[str | None, str], list[str]] = {}
-    for parent, kids in children_of(session).items():
-        for kid in kids:
-            groups.setdefault((parent, kid.role), []).append(kid.id)
-    out: dict[str, tuple[list[str], int]] = {}
-    for ids in groups.values():
-        for index, message_id in enumerate(ids):
-            out[message_id] = (ids, index)
-    return out
-
-
 def question_of(session: ChatSession, message: Message) -> Message | None:
     """The user message a reply answers: its nearest user ancestor (past tool steps)."""
     for ancestor in reversed(path_to(session, message.parent_id)):
         if ancestor.role == "user":
             return ancestor
     return None
-
-
-def tree_view(session: ChatSession) -> dict[str, Any]:
-    """What the API adds to a chat: its active leaf and path, and per message its siblings."""
-    path = active_path(session)
-    return {
-        "active_leaf": path[-1].id if path else None,
-        "active_path": [m.id for m in path],
-        "siblings": siblings(session),
-    }

@@ -92,7 +92,6 @@ class RedisBus:
     """One process's link to the app's Redis: events, their Streams, control messages, a listener thread."""
 
     def __init__(self, url: str, maxlen: int, ttl: int = TTL_SECONDS) -> None:
-        self.url = url
         self.maxlen = maxlen
         self.ttl = ttl
         self.client = redis.Redis.from_url(url, decode_responses=True, socket_timeout=TIMEOUT,
@@ -212,10 +211,6 @@ class RedisBus:
             log.exception("a message from Redis could not be handled")
 
     # -- events ----------------------------------------------------------------------
-    def publish(self, channel: str, payload: str) -> tuple[int, str]:
-        """Number an event (its JSON without seq and epoch) and send it to every process; (seq, epoch)."""
-        return self.publish_many([(channel, payload)])[0]
-
     def publish_many(self, items: list[tuple[str, str]]) -> list[tuple[int, str]]:
         """Number several events (channel, JSON) in one round trip, in order; their (seq, epoch).
 

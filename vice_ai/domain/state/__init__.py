@@ -20,13 +20,13 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 from ...errors import NotFound, StorageError
 from ...storage.files import dumps
 from ...storage.store import Store
-from ..models import ChatSession, Document, Message, is_id, new_id, now
+from ..models import MESSAGE_FIELDS, ChatSession, Document, Message, is_id, new_id, now
 from ..records import apply_record
 from . import drafts, refresh
 from .compaction import Compactor
@@ -37,7 +37,6 @@ from .table import DiskMark, Held, ResourceTable
 log = logging.getLogger(__name__)
 
 _SESSION_FIELDS = tuple(name for name in ChatSession.__dataclass_fields__ if name != "messages")
-_MESSAGE_FIELDS = tuple(Message.__dataclass_fields__)
 
 class AppState(DocumentsHalf):
     """Holds the loaded documents and chat sessions (an LRU each), each behind its own lock."""
@@ -86,9 +85,9 @@ class AppState(DocumentsHalf):
 
     _hold = hold
 
-    def resource_lock(self, kind: str, item_id: str) -> Any:
-        """The thread lock of a resource (prefer `hold`, which also keeps it while in use)."""
-        return self._table.thread_lock(kind, item_id)
+    def reading(self, kind: str, item_id: str) -> AbstractContextManager[None]:
+        """A resource's thread lock alone: a read no writer of this process interleaves with."""
+        return self._table.reading(kind, item_id)
 
     def _may_exist(self, kind: str, item_id: str) -> bool:
         """False for a valid id that names nothing: such requests make no lock file."""
@@ -191,7 +190,7 @@ class AppState(DocumentsHalf):
             part = []
             for m in messages[start:start + 64]:
                 try:
-                    part.append(dumps({name: getattr(m, name) for name in _MESSAGE_FIELDS}))
+                    part.append(dumps({name: getattr(m, name) for name in MESSAGE_FIELDS}))
                 except TypeError:  # a field json cannot take as it is (a nested dataclass?): the exact way
                     part.append(dumps(m.to_dict()))
             yield (b"," if start else b"") + b",".join(part)

@@ -79,7 +79,3 @@ class DocumentCards:
         with self._guard:
             self._cards, self._mark = fresh, mark
         return [card for _, card in fresh.values()]
-
-    def clear(self) -> None:
-        with self._guard:
-            self._cards, self._mark = {}, None

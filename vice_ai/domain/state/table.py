@@ -15,7 +15,8 @@ from __future__ import annotations
 import itertools
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -104,13 +105,16 @@ class ResourceTable:
             del self._entries[key]
         self.store.forget(*key)
 
-    def thread_lock(self, kind: str, item_id: str) -> threading.RLock:
-        """The thread lock of a resource (prefer `Held`: a lock taken this way is not counted as used)."""
-        with self.guard:
-            entry = self._entries.get((kind, item_id))
-            if entry is None:
-                entry = self._entries[(kind, item_id)] = _Entry()
-            return entry.lock
+    @contextmanager
+    def reading(self, kind: str, item_id: str) -> Iterator[None]:
+        """A resource's thread lock alone, its entry counted as used meanwhile (no file lock)."""
+        key = (kind, item_id)
+        entry = self.use(key)
+        try:
+            with entry.lock:
+                yield
+        finally:
+            self.done(key)
 
     # -- the loaded resources -------------------------------------------------------
     def get(self, kind: str, item_id: str) -> tuple[Any, DiskMark | None]:
