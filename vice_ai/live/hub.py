@@ -378,18 +378,25 @@ class Hub:
 
     def drop_session(self, session_id: str) -> None:
         """Forget a deleted session; its subscribers get a final event and are released."""
+        self._drop_channel(session_id)
+
+    def _drop_channel(self, key: str, seq: int | None = None) -> list[Subscriber]:
+        """Free a channel and tell its subscribers `deleted` (numbered after `seq`, by default the channel's
+        own); returns them."""
         with self._lock:
-            channel = self._channels.pop(session_id, None)
+            channel = self._channels.pop(key, None)
             if channel:
                 with channel.lock:
                     channel.freed = True
                     self._buffered -= len(channel.buffer)
                     self._floor = max(self._floor, channel.seq + 1)
-        if channel:
-            with channel.lock:
-                subs, seq = list(channel.subscribers), channel.seq
-            for sub in subs:
-                sub.put({"type": "deleted", **stamp(session_id), "seq": seq + 1, "epoch": self.epoch})
+        if not channel:
+            return []
+        with channel.lock:
+            subs, last = list(channel.subscribers), channel.seq if seq is None else seq
+        for sub in subs:
+            sub.put({"type": "deleted", **stamp(key), "seq": last + 1, "epoch": self.epoch})
+        return subs
 
     # -- other processes: nothing here; with Redis, `live/redis_hub.RedisHub` ---------------
     def set_running(self, running: Callable[[str], Any]) -> None:

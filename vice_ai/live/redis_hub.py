@@ -302,18 +302,9 @@ class RedisHub(Hub):
         self._drop_here(session_id, seq)
 
     def _drop_here(self, key: str, seq: int) -> None:
-        with self._lock:
-            channel = self._channels.pop(key, None)
-            if channel:
-                with channel.lock:
-                    channel.freed = True
         self._delivered.pop(key, None)
-        if channel:
-            with channel.lock:
-                subs = list(channel.subscribers)
-            for sub in subs:
-                self._starts.pop(sub, None)
-                sub.put({"type": "deleted", **stamp(key), "seq": seq + 1, "epoch": self.epoch})
+        for sub in self._drop_channel(key, seq):
+            self._starts.pop(sub, None)
 
     def set_running(self, running: Any) -> None:
         self._running = running

@@ -141,9 +141,7 @@ class NotificationStreams:
         run.stop.set()
         run.record.update(status="stopped", stopped_reason=reason)
         self._save_record(run)
-        self.hub.publish(run.session_id, run.document_id, {
-            "type": "notification", "kind": "stream_stopped", "stream_id": stream_id,
-            "text": f"Notification stream stopped: {reason}.", "section_id": run.section_id})
+        self._tell_stopped(run.session_id, run.document_id, run.section_id, stream_id, reason)
         if run.thread is not None and run.thread is not threading.current_thread():
             run.thread.join(5)
         return True
@@ -235,10 +233,13 @@ class NotificationStreams:
             writer.set(streams=[*others, {**record, "status": "stopped", "stopped_reason": reason}])
             document_id, section_id = writer.session.document_id, writer.session.section_id
         self._unindex(stream_id)
+        self._tell_stopped(session_id, document_id, section_id, stream_id, reason)
+        return True
+
+    def _tell_stopped(self, session_id: str, document_id: str, section_id: str, stream_id: str, reason: str) -> None:
         self.hub.publish(session_id, document_id, {
             "type": "notification", "kind": "stream_stopped", "stream_id": stream_id,
             "text": f"Notification stream stopped: {reason}.", "section_id": section_id})
-        return True
 
     # -- persistence ------------------------------------------------------------------
     def _save_record(self, run: _Running) -> None:
