@@ -175,9 +175,14 @@ def readers(spec: dict[str, Any]) -> dict[str, Any]:
 
 # -- the run ------------------------------------------------------------------------------------
 
+# Set by main (--app-cpu): the CPUs of the app's process; None: every process may run anywhere.
+APP_CPUS: set[int] | None = None
+
+
 class Child:
-    def __init__(self, *args: str) -> None:
-        self.proc = subprocess.Popen([sys.executable, *args], stdout=subprocess.PIPE, text=True)
+    def __init__(self, *args: str, cpus: set[int] | None = None) -> None:
+        self.proc = subprocess.Popen([sys.executable, *args], stdout=subprocess.PIPE, text=True,
+                                     preexec_fn=(lambda: os.sched_setaffinity(0, cpus)) if cpus else None)
         assert self.proc.stdout is not None
         self.port = int(self.proc.stdout.readline())
         self.url = f"http://127.0.0.1:{self.port}"
@@ -317,14 +322,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ws-threads", action="store_true",
                         help="the readers as before: a simple_websocket client and thread per websocket, "
                              "paced direct readers a thread each")
+    parser.add_argument("--app-cpu", type=int, metavar="N",
+                        help="paced only: the app on CPU N alone, the model server and readers on the others "
+                             "(as on a machine where the app has a core of its own)")
     parser.add_argument("--profile", metavar="FILE", help="cProfile every thread of the app into FILE")
     parser.add_argument("--serve-app", nargs=2, metavar=("DATA_DIR", "FAKE_URL"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve_app:
         serve_app(*args.serve_app)
         return 0
-    global WS_THREADS
+    global WS_THREADS, APP_CPUS
     WS_THREADS = args.ws_threads
+    if args.app_cpu is not None:
+        if args.only != "paced":
+            parser.error("--app-cpu needs --only paced (unpaced, the direct readers would lose the app's core)")
+        APP_CPUS = {args.app_cpu}
+        os.sched_setaffinity(0, (os.sched_getaffinity(0) - APP_CPUS) or APP_CPUS)  # the bench and its children
     if args.profile:
         os.environ["BENCH_PROFILE"] = os.path.abspath(args.profile)
     sessions = args.sessions or (50 if args.quick else 200)
@@ -332,10 +345,11 @@ def main(argv: list[str] | None = None) -> int:
     repeat = args.repeat or (2 if args.quick else 3)
     paced_tokens = 200 if args.quick else args.paced_tokens
     print(f"# stream benchmark {time.strftime('%Y-%m-%d %H:%M')}: Python {platform.python_version()}, "
-          f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start", flush=True)
+          f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start"
+          + (f"; the app alone on CPU {args.app_cpu}" if APP_CPUS else ""), flush=True)
     fake = Child(str(ROOT / "bench" / "fake_model.py"))
     with tempfile.TemporaryDirectory(prefix="vice-bench-") as tmp:
-        app = Child(__file__, "--serve-app", tmp, fake.url + "/v1")
+        app = Child(__file__, "--serve-app", tmp, fake.url + "/v1", cpus=APP_CPUS)
         try:
             idle = call(app.url + "/bench/report")
             if args.only != "paced":

@@ -7,7 +7,7 @@ import time
 from conftest import make_document, make_session
 from fake_openai import Reply
 
-from vice_ai.chat.gate import SLOTS, Gate
+from vice_ai.chat.gate import SLOTS, YIELD_SECONDS, Gate
 
 
 def test_a_holder_past_the_slots_waits_until_one_is_given_back():
@@ -99,3 +99,25 @@ def test_a_socket_opens_once_a_slot_is_free(make_app, start_server):
     events = ws_events(ws, lambda e: e["type"] == "pong")
     assert events[0]["type"] == "hello"
     ws.close()
+
+
+def test_a_new_holder_lets_a_behind_reactor_catch_up_first():
+    polls = iter([True, True, True, False])
+    calls: list[float] = []
+
+    def behind() -> bool:
+        calls.append(time.monotonic())
+        return next(polls, False)
+
+    gate = Gate(1, behind=behind)
+    with gate.held():
+        pass
+    assert len(calls) == 4  # waited while behind, went in as soon as it was not
+
+
+def test_a_reactor_always_behind_delays_a_holder_only_a_little():
+    gate = Gate(1, behind=lambda: True)
+    started = time.monotonic()
+    with gate.held():
+        waited = time.monotonic() - started
+    assert YIELD_SECONDS <= waited < YIELD_SECONDS + 0.5  # never starved: it goes in after YIELD_SECONDS

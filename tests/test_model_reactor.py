@@ -250,3 +250,29 @@ def test_a_forked_process_reads_with_a_loop_of_its_own(fake_openai):
         os.kill(pid, 9)
         os.waitpid(pid, 0)
     assert done[0] and os.waitstatus_to_exitcode(done[1]) == 0, "the child's stream was never read"
+
+
+def test_the_loop_counts_as_behind_only_while_it_is_kept_from_its_wait(fake_openai):
+    """`behind` is what the engine's gate yields to: false while the loop waits for bytes, true while a
+    sink holds it (as hundreds of tokens or other threads holding the GIL would)."""
+    fake_openai.script(Reply(text="one two three", chunks=3, delay=0.3))
+    in_sink, release = threading.Event(), threading.Event()
+    seen: list[bool] = []
+
+    def slow(chunk: Chunk) -> None:
+        if isinstance(chunk, TextDelta) and not in_sink.is_set():
+            in_sink.set()
+            release.wait(5)
+
+    backend = backend_for(fake_openai)
+    reader = threading.Thread(target=lambda: list(backend.stream(ChatRequest("fake-small", QUESTION),
+                                                                 threading.Event(), slow)))
+    reader.start()
+    assert in_sink.wait(5)
+    time.sleep(reactor.BEHIND_SECONDS * 5)
+    seen.append(reactor.REACTOR.behind())  # kept in the sink
+    release.set()
+    time.sleep(0.1)  # the next chunk is 0.3 s away: the loop is back in its wait
+    seen.append(reactor.REACTOR.behind())
+    reader.join(5)
+    assert seen == [True, False]

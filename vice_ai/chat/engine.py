@@ -22,6 +22,7 @@ from ..housekeeping.redaction import redact, redact_message
 from ..live.hub import Hub
 from ..llm import LLMService
 from ..llm.base import ChatRequest, Retrying
+from ..llm.reactor import REACTOR
 from ..tools import ToolContext, ToolRegistry
 from ..tools.calls import ToolCallAccumulator, collect
 from . import branching, recovery
@@ -61,7 +62,7 @@ class ChatEngine:
         self.max_reply_tokens = cfg["MAX_REPLY_TOKENS"]
         self.files = files
         self.leases = leases if leases is not None else ProcessLeases()
-        self.gate = Gate()  # how many rounds start or finish at once (gate.py)
+        self.gate = Gate(behind=REACTOR.behind)  # how many rounds start or finish at once (gate.py)
 
     # -- public API -------------------------------------------------------------------
     def send_message(self, session_id: str, content: Any, handler: EventHandler | None = None,
