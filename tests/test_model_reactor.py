@@ -17,6 +17,7 @@ import pytest
 from fake_openai import FAKE_KEY, FakeOpenAI, Reply, ToolCall
 
 from vice_ai.errors import ModelError
+from vice_ai.live.lag import BEHIND_SECONDS
 from vice_ai.llm import reactor, sse
 from vice_ai.llm.base import ChatRequest, Chunk, Finish, TextDelta, ToolCallDelta
 from vice_ai.llm.openai_backend import OpenAIBackend
@@ -269,10 +270,10 @@ def test_the_loop_counts_as_behind_only_while_it_is_kept_from_its_wait(fake_open
                                                                  threading.Event(), slow)))
     reader.start()
     assert in_sink.wait(5)
-    time.sleep(reactor.BEHIND_SECONDS * 5)
-    seen.append(reactor.REACTOR.behind())  # kept in the sink
+    time.sleep(BEHIND_SECONDS * 5)
+    seen.append(reactor.REACTOR.lag.behind())  # kept in the sink
     release.set()
     time.sleep(0.1)  # the next chunk is 0.3 s away: the loop is back in its wait
-    seen.append(reactor.REACTOR.behind())
+    seen.append(reactor.REACTOR.lag.behind())
     reader.join(5)
     assert seen == [True, False]

@@ -146,3 +146,35 @@ def test_without_redis_a_socket_is_told_and_a_stop_is_503(make_app, start_server
             events.append(json.loads(raw))
     assert [e["type"] for e in events] == ["hello", "error"] and events[1]["error"]["code"] == "unavailable"
     assert services(app).hub.bus_state() == "unreachable"
+
+
+class StuckSubscriber(QueueSubscriber):
+    """A socket whose every event keeps the delivering thread until `release` is set."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.inside, self.release = threading.Event(), threading.Event()
+
+    def put(self, event) -> None:
+        self.inside.set()
+        self.release.wait(5)
+        super().put(event)
+
+
+@pytest.mark.parametrize("delivered_by", ["publisher", "listener"])
+def test_a_hub_is_behind_while_its_publisher_or_listener_is_kept_from_waiting(hubs, delivered_by):
+    """What the engine's gate yields to with Redis: this process's own events reach its sockets through the
+    publisher thread, the other processes' through the listener."""
+    a, b = hubs
+    watching = a if delivered_by == "publisher" else b
+    stuck = StuckSubscriber()
+    watching.subscribe("s1", "d1", stuck)
+    assert not watching.behind()
+    a.publish("s1", "d1", {"type": "delta", "text": "one"})
+    assert stuck.inside.wait(5)
+    time.sleep(0.02)
+    assert watching.behind()
+    stuck.release.set()
+    assert drain(stuck, 1)[0]["text"] == "one"
+    time.sleep(0.05)
+    assert not watching.behind()

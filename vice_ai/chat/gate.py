@@ -17,12 +17,15 @@ So the reactor waits behind a few threads at most, and the cost is paid by the
 chats that start in a burst (a little later) instead of by the replies already
 streaming.
 
-A chat taking a slot also lets the reactor go first: while the reactor's loop
-is behind (out of its wait for more than 2 ms: passing many tokens on, or
-waiting for the GIL), the new holder sleeps until it is not, at most
-YIELD_SECONDS. With 200 paced streams and the app on a core of its own, this
-took the added p99 from 53-71 ms to 11-13 ms (streaming.md, round 5). Take the gate holding no other lock: no holder of a lock then ever
-waits for the gate, so it cannot close a cycle of waits.
+A chat taking a slot also lets the tokens' threads go first: while the reactor
+(or, with Redis, the publisher or listener) is behind (`live/lag.py`: a round of
+work over 2 ms, many tokens at once or a wait for the GIL), the new holder
+sleeps until it is not, at most YIELD_SECONDS. With 200 paced streams and the
+app on a core of its own, the added p99 went from 43-83 ms to 12-16 ms
+(docs/benchmarks/streaming.md, round 5).
+
+Take the gate holding no other lock: no holder of a lock then ever waits for
+the gate, so it cannot close a cycle of waits.
 """
 from __future__ import annotations
 
@@ -32,7 +35,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 SLOTS = 2
-# A chat taking a slot while the reactor is behind waits for it, polling, at most this long.
+# A chat taking a slot while a thread passing tokens on is behind waits for it, polling, at most this long.
 YIELD_SECONDS = 0.02
 YIELD_POLL = 0.001
 
@@ -42,7 +45,7 @@ class Gate:
 
     def __init__(self, slots: int = SLOTS, behind: Callable[[], bool] | None = None) -> None:
         self._slots = threading.BoundedSemaphore(slots)
-        self._behind = behind  # whether the tokens' thread is behind: a new holder waits for it a little
+        self._behind = behind  # whether the tokens' threads are behind: a new holder waits for them a little
 
     def _take(self) -> None:
         self._slots.acquire()

@@ -407,6 +407,10 @@ class Hub:
         """Ask the other processes to stop a session's generation; True if one had it (never, alone)."""
         return False
 
+    def behind(self) -> bool:
+        """Whether a thread passing events between processes is behind (`live/lag.py`; never, alone)."""
+        return False
+
     def bus_state(self) -> str | None:
         """Redis as this process sees it (`ok`, `unreachable`), or None without Redis."""
         return None

@@ -42,6 +42,7 @@ except ImportError:  # redis-py's own parser then (slower)
     hiredis = None  # type: ignore[assignment]
 
 from ..errors import Unavailable
+from .lag import Lag
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +113,7 @@ class RedisBus:
         self.connected = False
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
+        self.lag = Lag()  # the listener's (hiredis): whether it is behind
 
     # -- the listener ----------------------------------------------------------------
     def start(self) -> None:
@@ -153,6 +155,7 @@ class RedisBus:
                         tick = time.monotonic() + 1.0
                         self._tick()
             except redis.RedisError as exc:
+                self.lag.waiting()
                 if self.connected or first:
                     log.error("Redis is not reachable (%s): live events between processes wait for it", exc)
                 self.connected, first = False, False
@@ -181,8 +184,10 @@ class RedisBus:
         while not self._stopping.is_set():
             reply = reader.gets()
             if reply is False:
+                self.lag.waiting()
                 try:
                     data = sock.recv(1 << 16)
+                    self.lag.woke()
                 except TimeoutError:
                     yield "", ""
                     continue

@@ -120,6 +120,9 @@ class RedisHub(Hub):
         self.publisher.put(Outgoing(session_id, json.dumps(wire, ensure_ascii=False), wire, returned))
         return returned
 
+    def behind(self) -> bool:
+        return self.publisher.lag.behind() or self.bus.lag.behind()
+
     def flush(self, timeout: float = 5.0) -> bool:
         """Wait until every event published so far is numbered in Redis (and delivered here)."""
         return self.publisher.flush(timeout)

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import Unavailable
+from .lag import Lag
 from .redis_bus import RedisBus
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,7 @@ class Publisher:
         self._queued = 0  # events ever queued
         self._done = 0  # events ever numbered (or dropped)
         self._closed = False
+        self.lag = Lag()
         self._thread = threading.Thread(target=self._run, name="redis-publisher", daemon=True)
         self._thread.start()
 
@@ -87,8 +89,10 @@ class Publisher:
             with self._cond:
                 while not self._items and not self._closed:
                     self._waiting = True
+                    self.lag.waiting()
                     self._cond.wait()
                     self._waiting = False
+                self.lag.woke()
                 if not self._items and self._closed:
                     return
                 batch = [self._items.popleft() for _ in range(min(BATCH, len(self._items)))]

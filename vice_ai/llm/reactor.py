@@ -33,13 +33,12 @@ import h11
 import httpx2
 from httpcore2._backends.sync import SyncStream
 
+from ..live.lag import Lag
 from . import sse
 
 log = logging.getLogger(__name__)
 
 READ_BYTES = 65536
-# The loop counts as behind (see `behind`) once it has been out of its wait this long.
-BEHIND_SECONDS = 0.002
 # Called with each event of the body; True when the stream is over ([DONE]...), and reading stops.
 OnEvent = Callable[[sse.ServerEvent], bool]
 
@@ -132,7 +131,7 @@ class Reactor:
         self._new: list[Body] = []
         self._reading: set[Body] = set()  # given to read() and not ended
         self._thread: threading.Thread | None = None
-        self._woke: float | None = None  # when the loop last came out of its wait; None while it waits
+        self.lag = Lag()  # whether the loop is behind (the engine's gate lets it catch up first)
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_r.setblocking(False)
         self._wake_w.setblocking(False)
@@ -154,12 +153,6 @@ class Reactor:
         if body.error is not None:
             raise body.error
 
-    def behind(self, lag: float = BEHIND_SECONDS) -> bool:
-        """Whether the loop has been out of its wait for more than `lag`: passing many tokens on, or waiting
-        for the GIL behind other threads."""
-        woke = self._woke
-        return woke is not None and time.monotonic() - woke > lag
-
     def _run(self) -> None:
         selector = selectors.DefaultSelector()
         selector.register(self._wake_r, selectors.EVENT_READ, None)
@@ -168,7 +161,7 @@ class Reactor:
             self._loop(selector, deadlines)
         except BaseException as exc:  # a bug here must fail the replies, never leave them waiting
             log.exception("the model stream reader failed")
-            self._woke = None
+            self.lag.waiting()
             with self._lock:
                 self._thread = None  # the next read() starts a new one
                 failed, self._new = [*self._reading], []
@@ -179,9 +172,9 @@ class Reactor:
     def _loop(self, selector: selectors.BaseSelector, deadlines: list[tuple[float, int, Body]]) -> None:
         while True:
             timeout = max(0.0, deadlines[0][0] - time.monotonic()) if deadlines else None
-            self._woke = None
+            self.lag.waiting()
             ready = selector.select(timeout)
-            self._woke = time.monotonic()
+            self.lag.woke()
             for key, _ in ready:
                 body = key.data
                 if body is None:
