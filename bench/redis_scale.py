@@ -9,7 +9,8 @@ Run from the repository root (needs `redis-server` on PATH):
 A model server in its own process writes each token as the time it wrote it
 (CLOCK_MONOTONIC, the same clock in every process on Linux), 20 tokens per
 second per stream. Each websocket client sends one message to its own chat and
-reads the deltas until `done`; the "added latency" of a token is the time from
+reads the deltas until `done` (every socket read by one thread and selector,
+`stream_readers.read_all`); the "added latency" of a token is the time from
 the model server writing it to the client reading it (the app's relay, and the
 hops through Redis). Configurations, each on its own data folder in one run:
 
@@ -37,13 +38,13 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT / "tests"), str(ROOT)]
+sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "bench"), str(ROOT)]
+from stream_readers import Socket, read_all, send_command  # noqa: E402 (after the path)
 
 NUMBER = re.compile(r"\d+\.\d+")
 
@@ -81,27 +82,20 @@ def serve_model(port: int, tokens: int, rate: float) -> None:
     ThreadingHTTPServer(("127.0.0.1", port), Handler).serve_forever()
 
 
-def stream(proc, session_id: str, added: list[float], failures: list[str]) -> None:
-    import simple_websocket
+def paced_socket(proc, session_id: str, added: list[float]) -> Socket:
+    """One chat's websocket, read by `read_all` (one thread for every socket, as in bench/stream.py: a client
+    thread or two per socket would take the CPU the app processes need)."""
+    def on_message(ws: Socket, raw: str, now: float) -> bool:
+        event = json.loads(raw)
+        if event["type"] == "delta":
+            added.extend(now - float(t) for t in NUMBER.findall(event["text"]))
+        elif event["type"] in ("done", "error", "stopped"):
+            if event["type"] != "done":
+                ws.failure = event["type"]
+            return False
+        return True
 
-    try:
-        ws = simple_websocket.Client.connect(f"{proc.ws_url}/ws/sessions/{session_id}")
-        ws.send(json.dumps({"type": "send", "content": "Go."}))
-        while True:
-            raw = ws.receive(30)
-            if raw is None:
-                raise TimeoutError("no event for 30 s")
-            now = time.monotonic()
-            event = json.loads(raw)
-            if event["type"] == "delta":
-                added.extend(now - float(t) for t in NUMBER.findall(event["text"]))
-            elif event["type"] in ("done", "error", "stopped"):
-                if event["type"] != "done":
-                    failures.append(event["type"])
-                break
-        ws.close()
-    except Exception as exc:  # a stream that did not finish is a failure of the step
-        failures.append(repr(exc))
+    return Socket(proc.port, f"/ws/sessions/{session_id}", on_message)
 
 
 def cpu_seconds(pid: int) -> float:
@@ -121,12 +115,15 @@ def step(procs: list, n: int) -> tuple[float, float, int, float]:
         sessions.append((proc, session["id"]))
     added: list[float] = []
     failures: list[str] = []
-    threads = [threading.Thread(target=stream, args=(proc, sid, added, failures)) for proc, sid in sessions]
+    sockets = [paced_socket(proc, sid, added) for proc, sid in sessions]
     cpu = sum(cpu_seconds(proc.proc.pid) for proc in procs)
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    for ws in sockets:
+        send_command(ws, {"type": "send", "content": "Go."})
+    try:
+        read_all(sockets, timeout=30)
+    except TimeoutError as exc:  # a stream that did not finish is a failure of the step
+        failures.append(repr(exc))
+    failures += [ws.failure for ws in sockets if ws.failure]
     cpu = sum(cpu_seconds(proc.proc.pid) for proc in procs) - cpu
     added.sort()
     if not added:
