@@ -76,7 +76,12 @@ export const branchKeepMethods = {
     let more = data.has_more;
     const reached = () => messages.some((m) => m.id === target);
     for (let i = 0; offset !== null && more && messages.length && !reached() && i < MAX_GAP_PAGES; i += 1) {
-      const page = await get(`/api/sessions/${id}?limit=${MAX_PAGE}&before=${encodeURIComponent(messages[0].id)}`);
+      let page;
+      try {
+        page = await get(`/api/sessions/${id}?limit=${MAX_PAGE}&before=${encodeURIComponent(messages[0].id)}`);
+      } catch (err) {
+        break; // the switch is done: its newest page, at its end
+      }
       if (!this.session || this.session.id !== id) return;
       [messages, more] = [[...page.messages, ...messages], page.has_more];
     }
