@@ -1,5 +1,7 @@
 // ChatPane methods for the branches of a chat: the loaded messages kept in a tree (by parent_id), the active branch shown,
 // "‹ 2 / 3 ›" between siblings, Edit on the user's messages and Regenerate on replies. See README "Branches".
+// A switch keeps the message switched where it is on screen; a reader's branch (who may not change the chat's) is
+// kept in this browser, so a reload, a server restart or another tab shows it again (chat-branch-keep.js).
 import { get, patch } from "./api.js";
 import { el, toast } from "./ui.js";
 import { selectionOf } from "./selection.js";
@@ -62,6 +64,13 @@ export const branchMethods = {
     this.tree.set(message.id, known ? { ...this.tree.get(message.id), ...message } : message);
     if (known) return !this.views.has(message.id) && (message.role === "user" || message.role === "assistant");
     const branch = this.leaf !== null && message.parent_id !== this.leaf;
+    if (branch && this.keepsBranch()) { // a reader stays on the branch they chose (chat-branch-keep.js); a new version
+      const parent = message.parent_id || null; // of a message shown counts in its "‹ 1 / 3 ›"
+      for (const view of this.views.values()) {
+        if (view.data.role === message.role && (view.data.parent_id || null) === parent) view.render();
+      }
+      return true;
+    }
     this.leaf = message.id;
     if (branch) this.showPath();
     return branch;
@@ -92,18 +101,23 @@ export const branchMethods = {
     this.renderSessions();
   },
 
-  /** Switch to the sibling `step` away from a shown message (saved for the chat when the user may write it). */
+  /** Switch to the sibling `step` away from a shown message (saved for the chat when the user may write it, else
+   * in this browser); the sibling takes its place on screen. */
   async goSibling(m, step) {
     if (this.generating) { toast("A reply is still being written. Stop it or wait for it to finish."); return; }
     const siblings = this.siblingsOf(m);
     const target = siblings[siblings.indexOf(m.id) + step];
     if (!target) return;
+    const view = this.views.get(m.id);
+    const offset = view ? view.node.getBoundingClientRect().top - this.list.getBoundingClientRect().top : null;
     try {
       const id = this.session.id;
       // A reader looks around without changing the chat: the page of the branch through that message.
       const data = this.canWriteChat ? await patch(`/api/sessions/${id}`, { active_leaf: target })
         : await get(`/api/sessions/${id}?leaf=${encodeURIComponent(target)}`);
-      if (this.session && this.session.id === data.id) this.renderSession(data);
+      if (!this.session || this.session.id !== data.id) return;
+      this.keepBranch(data); // chat-branch-keep.js
+      await this.showSwitched(data, target, offset);
     } catch (err) {
       toast(`Could not switch branches: ${err.message}`, { kind: "error" });
     }

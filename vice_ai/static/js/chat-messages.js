@@ -52,13 +52,13 @@ export const messageMethods = {
 
   handle(event) {
     switch (event.type) {
-      case "user_message":
+      case "user_message": {
         this.titled(event.title);
-        this.upsert(event.message);
+        const shown = this.upsert(event.message); // null: a branch not shown (a reader's own, chat-branch-keep.js)
         this.setGenerating(true);
-        this.stick = true;
-        this.scrollDown(true);
+        if (shown) { this.stick = true; this.scrollDown(true); }
         break;
+      }
       case "round_start":
         this.upsert(event.message);
         this.setGenerating(true);

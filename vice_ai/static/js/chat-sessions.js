@@ -110,7 +110,7 @@ export const sessionMethods = {
     this.socket = new SessionSocket(id, {
       onReload: () => this.reload(),
       onEvent: (event) => this.handle(event),
-      onSync: (session) => this.renderSession(session),
+      onSync: (session) => this.synced(session), // a reader's own branch kept (chat-branch-keep.js)
       onLocal: (event) => this.handleLocal(event),
       onState: (state) => this.onConnState(state),
       onRetry: (attempt) => {
@@ -129,7 +129,7 @@ export const sessionMethods = {
     const id = this.session && this.session.id;
     const place = first ? null : this.readingPlace(); // back after a restart: where the user was (chat-history.js)
     try {
-      const data = await get(`/api/sessions/${id}${place ? `?limit=${place.limit}` : ""}`);
+      const data = await this.fetchShown(id, place && place.limit); // a reader's own branch (chat-branch-keep.js)
       if (!this.session || this.session.id !== id) return;
       this.renderSession(data);
       if (place) this.returnTo(place);

@@ -6,6 +6,7 @@ import { sessionMethods } from "./chat-sessions.js";
 import { messageMethods } from "./chat-messages.js";
 import { composerMethods } from "./chat-composer.js";
 import { branchMethods } from "./chat-branches.js";
+import { branchKeepMethods } from "./chat-branch-keep.js";
 import { historyMethods } from "./chat-history.js";
 import { ChatFiles } from "./files.js";
 import { PassageChip, passageMethods } from "./selection.js";
@@ -162,4 +163,4 @@ export class ChatPane {
 
 // ChatPane's other methods, kept in files by what they do; in all of them `this` is the pane.
 Object.assign(ChatPane.prototype, sessionMethods, messageMethods, composerMethods, branchMethods, passageMethods,
-  recoveryMethods, historyMethods);
+  recoveryMethods, historyMethods, branchKeepMethods);
