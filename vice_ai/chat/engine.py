@@ -62,8 +62,7 @@ class ChatEngine:
         self.max_reply_tokens = cfg["MAX_REPLY_TOKENS"]
         self.files = files
         self.leases = leases if leases is not None else ProcessLeases()
-        # How many rounds start or finish at once, after the threads passing tokens on caught up (gate.py).
-        self.gate = Gate(behind=lambda: REACTOR.lag.behind() or self.hub.behind())
+        self.gate = Gate(behind=lambda: REACTOR.lag.behind() or self.hub.behind())  # see gate.py
 
     # -- public API -------------------------------------------------------------------
     def send_message(self, session_id: str, content: Any, handler: EventHandler | None = None,
