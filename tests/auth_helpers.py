@@ -1,7 +1,11 @@
 """Helpers for tests of accounts and access: apps in password mode, users signing up and in."""
 from __future__ import annotations
 
+import json
+import time
 from typing import Any
+
+import simple_websocket
 
 PASSWORD = "correct horse battery staple"
 # Tests hash with a cheap setting; the app's default is scrypt.
@@ -71,3 +75,30 @@ def connect_as(server, session_id: str, client=None):
 
     headers = {"Cookie": cookie_header(client)} if client is not None else None
     return connect_ws(server, session_id, headers=headers)
+
+
+def closing_events(ws, timeout: float = 5.0) -> list[dict]:
+    """Every event until the server closes the socket (fails if it stays open)."""
+    events: list[dict] = []
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            raw = ws.receive(timeout=max(0.01, deadline - time.monotonic()))
+            if raw is not None:
+                events.append(json.loads(raw))
+    except simple_websocket.ConnectionClosed:
+        return events
+    raise AssertionError(f"the socket stayed open; got {[e.get('type') for e in events]}")
+
+
+def assert_signed_out_and_closed(ws) -> None:
+    events = closing_events(ws)
+    errors = [e for e in events if e["type"] == "error"]
+    assert errors and errors[-1]["error"]["code"] == "unauthorized" and errors[-1]["seq"] == 0, events
+
+
+def still_open(ws) -> bool:
+    from conftest import ws_events
+
+    ws.send(json.dumps({"type": "ping"}))
+    return ws_events(ws, lambda e: e["type"] == "pong")[-1]["type"] == "pong"

@@ -2,9 +2,18 @@
 from __future__ import annotations
 
 import pytest
-from auth_helpers import PASSWORD, connect_as, create_user, password_app, signin, signup, two_users
+from auth_helpers import (
+    PASSWORD,
+    assert_signed_out_and_closed,
+    connect_as,
+    create_user,
+    password_app,
+    signin,
+    signup,
+    still_open,
+    two_users,
+)
 from conftest import make_document, make_session
-from test_hardening_sessions import assert_signed_out_and_closed, still_open
 
 NEW = "a fresh passphrase"
 

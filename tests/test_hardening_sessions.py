@@ -7,12 +7,21 @@ them all, and every socket re-checks its sign-in before each command.
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 import simple_websocket
-from auth_helpers import PASSWORD, connect_as, cookie_header, handshake, password_app, signin, signup
-from conftest import make_document, make_session, ws_events
+from auth_helpers import (
+    PASSWORD,
+    assert_signed_out_and_closed,
+    connect_as,
+    cookie_header,
+    handshake,
+    password_app,
+    signin,
+    signup,
+    still_open,
+)
+from conftest import make_document, make_session
 
 from vice_ai import services
 from vice_ai.accounts import users
@@ -26,31 +35,6 @@ def copy_of(app, client):
     thief = app.test_client()
     thief.set_cookie("vice_ai_session", client.get_cookie("vice_ai_session").value)
     return thief
-
-
-def closing_events(ws, timeout: float = 5.0) -> list[dict]:
-    """Every event until the server closes the socket (fails if it stays open)."""
-    events: list[dict] = []
-    deadline = time.monotonic() + timeout
-    try:
-        while time.monotonic() < deadline:
-            raw = ws.receive(timeout=max(0.01, deadline - time.monotonic()))
-            if raw is not None:
-                events.append(json.loads(raw))
-    except simple_websocket.ConnectionClosed:
-        return events
-    raise AssertionError(f"the socket stayed open; got {[e.get('type') for e in events]}")
-
-
-def assert_signed_out_and_closed(ws) -> None:
-    events = closing_events(ws)
-    errors = [e for e in events if e["type"] == "error"]
-    assert errors and errors[-1]["error"]["code"] == "unauthorized" and errors[-1]["seq"] == 0, events
-
-
-def still_open(ws) -> bool:
-    ws.send(json.dumps({"type": "ping"}))
-    return ws_events(ws, lambda e: e["type"] == "pong")[-1]["type"] == "pong"
 
 
 @pytest.fixture

@@ -13,12 +13,16 @@ from collections.abc import Iterator
 from contextlib import ExitStack
 from typing import Any
 
+import processes
 import pytest
 from app_process import AppProcess
-from fake_openai import FAKE_KEY, FakeOpenAI, Reply
+from fake_openai import FakeOpenAI, Reply
+from processes import env_for, wait_for
 
 from vice_ai.domain.state import AppState
 from vice_ai.storage.store import Store
+
+make_app_for_streams = processes.make_app_for_streams  # a shared fixture, here too
 
 SLOW = Reply(text="one two three four five six seven eight nine ten eleven twelve. " * 2, delay=0.02)
 SLOW_TEXT = SLOW.text
@@ -30,11 +34,6 @@ def mode_env(request) -> dict[str, str]:
     if request.param == "redis":
         return {"VICE_AI_REDIS_URL": request.getfixturevalue("redis_url")}
     return {}
-
-
-def env_for(fake: FakeOpenAI, extra: dict[str, str] | None = None) -> dict[str, str]:
-    return {"OPENAI_BASE_URL": fake.url, "OPENAI_API_KEY": FAKE_KEY, "VICE_AI_MODEL": fake.models[0],
-            **(extra or {})}
 
 
 @pytest.fixture
@@ -63,16 +62,6 @@ def messages(app: AppProcess, session_id: str) -> list[dict[str, Any]]:
     status, data = app.request("GET", f"/api/sessions/{session_id}")
     assert status == 200, data
     return list(data["messages"])
-
-
-def wait_for(check, timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_two_processes_hammering_one_chat_never_lose_overwrite_or_interleave_a_reply(two, fake_openai):
@@ -289,27 +278,3 @@ def test_delete_of_a_stream_running_in_the_other_process_stops_it_there(data_dir
     finally:
         for fake in fakes:
             fake.close()
-
-
-@pytest.fixture
-def make_app_for_streams(make_app, fake_openai):
-    """A chat with a running notification stream (interval 0.3 s) on a data folder, left for processes to run."""
-    from vice_ai import shutdown
-    from vice_ai.services import services
-    from vice_ai.tools import ToolContext
-
-    def _make(data_dir: str) -> tuple[str, str]:
-        app = make_app(OPENAI_BASE_URL=fake_openai.url, OPENAI_API_KEY=FAKE_KEY,
-                       STREAM_MIN_INTERVAL=0.01)
-        client = app.test_client()
-        doc = client.post("/api/documents", json={"title": "D", "sections": [{"title": "S", "content": "x"}]})
-        doc_data = doc.get_json()
-        section = doc_data["sections"][0]["id"]
-        session = client.post(f"/api/documents/{doc_data['id']}/sections/{section}/sessions", json={}).get_json()
-        ctx = ToolContext(session["id"], doc_data["id"], section, services(app).state, streams=services(app).streams)
-        fake_openai.default = Reply(text="nothing new")
-        record = services(app).streams.start(ctx, "watch it", 0.3)
-        shutdown(app)  # a shutdown is not a stop: the stream stays listed as running
-        return str(session["id"]), str(record["id"])
-
-    return _make

@@ -9,30 +9,13 @@ import pytest
 import simple_websocket
 from app_process import free_port
 from conftest import make_document, make_session
+from hub_helpers import drain, drain_until
 
 from vice_ai import services
 from vice_ai.accounts.identity import Credential
 from vice_ai.live.redis_hub import RedisHub
 from vice_ai.live.revocation import Revocation
 from vice_ai.live.subscriber import QueueSubscriber
-
-
-def drain(sub: QueueSubscriber, count: int, timeout: float = 5.0) -> list:
-    got, deadline = [], time.monotonic() + timeout
-    while len(got) < count and time.monotonic() < deadline:
-        try:
-            got.append(sub.queue.get(timeout=0.1))
-        except Exception:
-            pass
-    return got
-
-
-def drain_until(sub: QueueSubscriber, last_seq: int, timeout: float = 5.0) -> list:
-    """Events until the one numbered `last_seq` (merged deltas count for every seq they cover)."""
-    got, deadline = [], time.monotonic() + timeout
-    while (not got or got[-1]["seq"] < last_seq) and time.monotonic() < deadline:
-        got += drain(sub, 1, timeout=0.2)
-    return got
 
 
 @pytest.fixture

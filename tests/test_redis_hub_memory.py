@@ -5,7 +5,7 @@ import gc
 import time
 
 import pytest
-from test_redis_bus import drain, drain_until
+from hub_helpers import drain, drain_until
 
 from vice_ai.errors import Unauthorized
 from vice_ai.live import redis_hub

@@ -7,74 +7,19 @@ sockets on both at once.
 """
 from __future__ import annotations
 
-import http.client
 import json
 import time
 
+import processes
 import pytest
 import simple_websocket
 from app_process import AppProcess
 from auth_helpers import PASSWORD
 from conftest import ws_events
-from fake_openai import FAKE_KEY, Reply
+from fake_openai import Reply
+from processes import call, is_final, new_chat, open_ws
 
-
-def is_final(event: dict) -> bool:
-    return event["type"] in ("done", "error", "stopped")
-
-
-def env_for(redis_url: str, fake, **extra: str) -> dict[str, str]:
-    return {"VICE_AI_REDIS_URL": redis_url, "OPENAI_BASE_URL": fake.url, "OPENAI_API_KEY": FAKE_KEY,
-            "VICE_AI_MODEL": fake.models[0], **extra}
-
-
-@pytest.fixture
-def pair(tmp_path, redis_url, fake_openai):
-    """Start two processes on one folder and one Redis; `pair(**env)` -> (a, b)."""
-    started: list[AppProcess] = []
-
-    def _start(**extra: str) -> tuple[AppProcess, AppProcess]:
-        data = tmp_path / "data"
-        data.mkdir(exist_ok=True)
-        for _ in range(2):
-            started.append(AppProcess(str(data), env=env_for(redis_url, fake_openai, **extra)))
-        return started[-2], started[-1]
-
-    yield _start
-    for proc in started:
-        proc.stop()
-
-
-def call(proc: AppProcess, method: str, path: str, body=None, cookie: str | None = None):
-    """(status, JSON, the session cookie it set or None)."""
-    conn = http.client.HTTPConnection("127.0.0.1", proc.port, timeout=30)
-    headers = {"X-Vice-CSRF": "1", **({"Cookie": cookie} if cookie else {})}
-    if body is not None:
-        headers["Content-Type"] = "application/json"
-    conn.request(method, path, body=json.dumps(body) if body is not None else None, headers=headers)
-    resp = conn.getresponse()
-    raw = resp.read()
-    set_cookie = resp.getheader("Set-Cookie")
-    conn.close()
-    return resp.status, (json.loads(raw) if raw else None), (set_cookie.split(";")[0] if set_cookie else None)
-
-
-def open_ws(proc: AppProcess, path: str, cookie: str | None = None):
-    ws = simple_websocket.Client.connect(proc.ws_url + path, headers={"Cookie": cookie} if cookie else None)
-    ws.send(json.dumps({"type": "ping"}))
-    events = ws_events(ws, lambda e: e["type"] == "pong")
-    assert events[0]["type"] == "hello", events
-    return ws, events[0]
-
-
-def new_chat(proc: AppProcess, cookie: str | None = None) -> tuple[dict, dict]:
-    status, doc, _ = call(proc, "POST", "/api/documents", {"title": "Plan", "sections": [
-        {"title": "Summary", "content": "The budget is 40,000 euros."}]}, cookie)
-    assert status == 201, doc
-    section = doc["sections"][0]["id"]
-    status, session, _ = call(proc, "POST", f"/api/documents/{doc['id']}/sections/{section}/sessions", {}, cookie)
-    assert status == 201, session
-    return doc, session
+pair = processes.pair  # a shared fixture, here too
 
 
 def closed_with(ws, code: str, timeout: float = 5.0) -> None:

@@ -8,18 +8,16 @@ from __future__ import annotations
 import json
 import time
 
-import test_leases_processes
-import test_redis_processes
+import processes
 from app_process import AppProcess
 from conftest import ws_events
 from fake_openai import FakeOpenAI, Reply
-from test_leases_processes import env_for as stream_env
-from test_leases_processes import wait_for
-from test_redis_processes import call, is_final, new_chat, open_ws
+from processes import call, is_final, new_chat, open_ws, wait_for
+from processes import env_for as stream_env
 
-# The fixtures of those modules, here too.
-pair = test_redis_processes.pair
-make_app_for_streams = test_leases_processes.make_app_for_streams
+# Shared fixtures, here too.
+pair = processes.pair
+make_app_for_streams = processes.make_app_for_streams
 
 
 def test_a_chat_generating_on_b_is_generating_on_a(pair, fake_openai):

@@ -14,9 +14,16 @@ from pathlib import Path
 
 import pytest
 import simple_websocket
-from auth_helpers import PASSWORD, cookie_header, handshake, password_app, signup, two_users
+from auth_helpers import (
+    PASSWORD,
+    assert_signed_out_and_closed,
+    cookie_header,
+    handshake,
+    password_app,
+    signup,
+    two_users,
+)
 from conftest import make_document, make_session, ws_events
-from test_hardening_sessions import assert_signed_out_and_closed
 
 from vice_ai import services
 from vice_ai.accounts import tokens as tokens_module

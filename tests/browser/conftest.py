@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from auth_helpers import FAST_HASH
 from fake_openai import FakeOpenAI, Reply
 from werkzeug.serving import make_server
 
@@ -208,3 +209,14 @@ def doc(served: Served) -> dict:
             {"title": "Methods", "content": "We interview forty teams and code the transcripts."},
         ],
     })
+
+
+@pytest.fixture
+def served_accounts(make_app, model):
+    """The app with accounts and open sign-up, in a real server."""
+    server = Served(make_app, {"AUTH": "password", "SIGNUP": "open", "PASSWORD_METHOD": FAST_HASH,
+                               "OPENAI_BASE_URL": model.url, "OPENAI_API_KEY": "sk-test-not-a-real-key",
+                               "MODEL": "fake-model"})
+    server.start()
+    yield server
+    server.stop()

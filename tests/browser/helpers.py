@@ -1,9 +1,14 @@
 """What a user does on the pages, as small functions the browser tests share."""
 from __future__ import annotations
 
+import re
 from typing import Any
 
+from auth_helpers import PASSWORD
 from playwright.sync_api import Page, expect
+
+from vice_ai.domain.models import Message
+from vice_ai.services import services
 
 # Records every distinct text of the reply being streamed, as the user saw it.
 RECORD_STREAM = """() => {
@@ -68,3 +73,47 @@ def expect_section_titles(page: Page, expected: list[str], timeout: float = 10_0
     except Exception:
         shown = page.locator(".section-card .sec-title").evaluate_all("els => els.map(e => e.value)")
         raise AssertionError(f"the outline shows {shown}, expected {expected}") from None
+
+
+def long_chat(served, doc: dict, count: int) -> list[Message]:
+    """A chat of `count` messages on the document's first section, one branch, written straight to the state."""
+    session = served.api("POST", f"/api/documents/{doc['id']}/sections/{doc['sections'][0]['id']}/sessions", {})
+    state = services(served.app).state
+    messages, parent = [], None
+    for i in range(count):
+        role = "user" if i % 2 == 0 else "assistant"
+        message = Message(role=role, content=f"Message {i}" + ("\n\nWith a second paragraph." if i % 3 else ""),
+                          parent_id=parent)
+        state.append_message(session["id"], message)
+        messages.append(message)
+        parent = message.id
+    return messages
+
+
+def shown_ids(page) -> list[str]:
+    """The ids of the messages the chat shows, top to bottom."""
+    return page.locator("#messages .msg").evaluate_all("nodes => nodes.map(n => n.dataset.id)")
+
+
+def sign_up(page, username: str) -> None:
+    """Fill and send the sign-up form (the page shows it)."""
+    page.locator("#username").fill(username)
+    page.locator("#password").fill(PASSWORD)
+    page.locator("#password2").fill(PASSWORD)
+    page.locator("#signup-form button[type=submit]").click()
+
+
+def sign_in(page, username: str, password: str = PASSWORD) -> None:
+    """Fill and send the sign-in form (the page shows it)."""
+    page.locator("#username").fill(username)
+    page.locator("#password").fill(password)
+    page.locator("#password").press("Enter")
+
+
+def sign_out(page) -> None:
+    # The page's own requests first: once the sign-in ends on the server, a late one would answer 401
+    # and lead to /signin?next=... instead.
+    page.wait_for_load_state("networkidle")
+    page.locator("#signout-btn").click()
+    page.wait_for_url(re.compile(r"/signin(\?next=%2F)?$"))
+    expect(page.locator("#signin-form")).to_be_visible()

@@ -12,7 +12,7 @@ from auth_helpers import FAST_HASH, PASSWORD
 from playwright.sync_api import expect
 
 from .conftest import Served
-from .test_ui_auth import sign_in, sign_out, sign_up
+from .helpers import sign_in, sign_out, sign_up
 
 pytestmark = pytest.mark.browser
 

@@ -4,45 +4,11 @@ from __future__ import annotations
 import re
 
 import pytest
-from auth_helpers import FAST_HASH, PASSWORD
 from playwright.sync_api import expect
 
-from .conftest import Served
+from .helpers import sign_in, sign_out, sign_up
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def served_accounts(make_app, model):
-    """The app with accounts and open sign-up, in a real server."""
-    server = Served(make_app, {"AUTH": "password", "SIGNUP": "open", "PASSWORD_METHOD": FAST_HASH,
-                               "OPENAI_BASE_URL": model.url, "OPENAI_API_KEY": "sk-test-not-a-real-key",
-                               "MODEL": "fake-model"})
-    server.start()
-    yield server
-    server.stop()
-
-
-def sign_up(page, username: str) -> None:
-    page.locator("#username").fill(username)
-    page.locator("#password").fill(PASSWORD)
-    page.locator("#password2").fill(PASSWORD)
-    page.locator("#signup-form button[type=submit]").click()
-
-
-def sign_in(page, username: str, password: str = PASSWORD) -> None:
-    page.locator("#username").fill(username)
-    page.locator("#password").fill(password)
-    page.locator("#password").press("Enter")
-
-
-def sign_out(page) -> None:
-    # The page's own requests first: once the sign-in ends on the server, a late one would answer 401
-    # and lead to /signin?next=... instead.
-    page.wait_for_load_state("networkidle")
-    page.locator("#signout-btn").click()
-    page.wait_for_url(re.compile(r"/signin(\?next=%2F)?$"))
-    expect(page.locator("#signin-form")).to_be_visible()
 
 
 def test_one_user_never_sees_anothers_document(served_accounts, new_page):

@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from .helpers import open_document
-from .test_ui_history import _long_chat, _shown
+from .helpers import long_chat, open_document, shown_ids
 
 pytestmark = pytest.mark.browser
 
@@ -22,7 +21,7 @@ def _top_of(page, message_id: str, scroll_to: int | None = None) -> float:
 
 
 def test_a_long_chat_opens_at_its_end_and_follows_a_new_reply(served, doc, new_page):
-    _long_chat(served, doc, 120)
+    long_chat(served, doc, 120)
     page = new_page()
     open_document(page, served.url, doc)
     expect(page.locator("#messages .msg")).to_have_count(50)
@@ -41,7 +40,7 @@ def test_a_long_chat_opens_at_its_end_and_follows_a_new_reply(served, doc, new_p
 
 
 def test_older_pages_go_above_without_moving_the_view_the_last_one_too(served, doc, new_page):
-    ids = [m.id for m in _long_chat(served, doc, 120)]
+    ids = [m.id for m in long_chat(served, doc, 120)]
     page = new_page()
     open_document(page, served.url, doc)
     rows = page.locator("#messages .msg")
@@ -51,11 +50,11 @@ def test_older_pages_go_above_without_moving_the_view_the_last_one_too(served, d
         expect(rows).to_have_count(count)
         assert abs(_top_of(page, oldest) - before) <= 1, f"the view moved loading {count}"
     expect(page.locator("#messages .older-marker")).to_have_count(0)  # the top line went too, in place
-    assert _shown(page) == ids
+    assert shown_ids(page) == ids
 
 
 def test_the_top_line_says_loading_then_failed_and_try_again_loads(served, doc, new_page):
-    ids = [m.id for m in _long_chat(served, doc, 80)]
+    ids = [m.id for m in long_chat(served, doc, 80)]
     page = new_page()
     held, asked = [], []
 
@@ -82,12 +81,12 @@ def test_the_top_line_says_loading_then_failed_and_try_again_loads(served, doc, 
     page.unroute_all()
     marker.get_by_role("button", name="Try again").click()
     expect(rows).to_have_count(80)
-    assert _shown(page) == ids
+    assert shown_ids(page) == ids
     expect(marker).to_have_count(0)
 
 
 def test_after_a_server_restart_the_reader_stays_where_they_were(served, doc, new_page):
-    ids = [m.id for m in _long_chat(served, doc, 120)]
+    ids = [m.id for m in long_chat(served, doc, 120)]
     page = new_page()
     open_document(page, served.url, doc)
     rows = page.locator("#messages .msg")
@@ -102,6 +101,6 @@ def test_after_a_server_restart_the_reader_stays_where_they_were(served, doc, ne
     served.restart()
     expect(page.locator("#messages .msg[data-before]")).to_have_count(0, timeout=15_000)
     expect(rows).to_have_count(120)
-    assert _shown(page) == ids
+    assert shown_ids(page) == ids
     assert abs(_top_of(page, ids[30]) - place) <= 1
     expect(page.locator("#jump-latest")).to_be_visible()

@@ -6,7 +6,7 @@ from auth_helpers import FAST_HASH
 from playwright.sync_api import expect
 
 from .conftest import FAKE_KEY, Served
-from .test_ui_auth import sign_up
+from .helpers import sign_up
 
 pytestmark = pytest.mark.browser
 

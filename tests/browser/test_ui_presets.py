@@ -5,8 +5,7 @@ import pytest
 from fake_openai import Reply
 from playwright.sync_api import expect
 
-from .helpers import assistant, open_document, send, session_of, wait_live
-from .test_ui_auth import served_accounts, sign_up  # noqa: F401 (a fixture and a helper)
+from .helpers import assistant, open_document, send, session_of, sign_up, wait_live
 
 pytestmark = pytest.mark.browser
 
@@ -105,7 +104,7 @@ def api_as(page, method: str, path: str, body=None):
     }""", [method, path, body])
 
 
-def test_an_owner_shares_a_preset_with_the_readers_of_a_document(served_accounts, model, new_page):  # noqa: F811
+def test_an_owner_shares_a_preset_with_the_readers_of_a_document(served_accounts, model, new_page):
     model.default = Reply(text="In house style.")
     base = served_accounts.url
     alice = new_page(base + "/signup")

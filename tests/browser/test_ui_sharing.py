@@ -4,8 +4,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from .helpers import card
-from .test_ui_auth import served_accounts, sign_in, sign_out, sign_up  # noqa: F401 (a fixture and helpers)
+from .helpers import card, sign_in, sign_out, sign_up
 
 pytestmark = pytest.mark.browser
 
@@ -29,7 +28,7 @@ def share_dialog(page):
     return dialog
 
 
-def test_read_share_then_edit_then_revoked(served_accounts, new_page):  # noqa: F811
+def test_read_share_then_edit_then_revoked(served_accounts, new_page):
     base = served_accounts.url
     alice = new_page(base + "/signup")
     sign_up(alice, "alice")
@@ -105,7 +104,7 @@ def test_read_share_then_edit_then_revoked(served_accounts, new_page):  # noqa: 
     expect(bob.locator("body")).not_to_contain_text("Bob's better paragraph")
 
 
-def test_a_chat_of_someone_else_is_read_only(served_accounts, new_page):  # noqa: F811
+def test_a_chat_of_someone_else_is_read_only(served_accounts, new_page):
     base = served_accounts.url
     alice = new_page(base + "/signup")
     sign_up(alice, "alice")

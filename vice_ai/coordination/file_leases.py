@@ -3,22 +3,20 @@
 Holding a lease = an exclusive, non-blocking `flock` on `<kind>-<id>.lease`,
 kept for as long as the lease. The holder removes the file when it releases
 (so the folder holds about as many files as leases are held). That is safe
-because of a re-check, as for the storage's lock files: after its flock
-succeeds a taker checks that the path still names the inode it locked; if the
-file was removed meanwhile (its last holder released it), it drops that one and
-tries the path again. The path changes only under the lock of the file it
-names, so everyone who passes the check holds the same file.
+because of the re-check the storage's lock files make too (storage/lock_file.py):
+after its flock succeeds a taker checks that the path still names the file it
+locked; if the file was removed meanwhile (its last holder released it), it
+drops that one and tries the path again.
 
 A folder where no file can be made (read-only, gone) gives leases of this
 process only: nothing can be written there, so there is nobody to exclude.
 """
 from __future__ import annotations
 
-import fcntl
 import logging
-import os
 from pathlib import Path
 
+from ..storage.lock_file import LockFile
 from .leases import Lease, Leases
 
 log = logging.getLogger(__name__)
@@ -34,40 +32,29 @@ class FileLeases(Leases):
             log.warning("no leases folder %s (%s): leases hold within this process only", self.folder, exc)
 
     def _take(self, kind: str, item_id: str) -> Lease | None:
-        path = self.folder / f"{kind}-{item_id}.lease"
+        path = str(self.folder / f"{kind}-{item_id}.lease")
         while True:
             try:
-                fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+                file = LockFile.open(path)
             except OSError as exc:
                 log.debug("lease file %s cannot be made (%s): a lease of this process only", path, exc)
                 return Lease(self, kind, item_id)
             try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                os.close(fd)
+                held = file.try_lock()
+            except BaseException:
+                file.close()
+                raise
+            if held:
+                return Lease(self, kind, item_id, handle=file)
+            file.close()
+            if held is None:
                 return None  # held by another process
-            except BaseException:
-                os.close(fd)
-                raise
-            try:
-                held, named = os.fstat(fd), os.stat(path)
-                current = (held.st_dev, held.st_ino) == (named.st_dev, named.st_ino)
-            except FileNotFoundError:
-                current = False
-            except BaseException:
-                os.close(fd)
-                raise
-            if current:
-                return Lease(self, kind, item_id, handle=(fd, str(path)))
-            os.close(fd)  # its holder removed it as it released: try the path again
+            # else its holder removed it as it released: try the path again
 
     def _give_back(self, lease: Lease) -> None:
-        if lease.handle is None:
+        file: LockFile | None = lease.handle
+        if file is None:
             return
-        fd, path = lease.handle
         lease.handle = None
-        try:
-            os.unlink(path)  # still under the flock: see the module's note
-        except OSError:
-            pass
-        os.close(fd)  # closing drops the flock
+        file.remove()  # still under the flock: see the module's note
+        file.close()  # closing drops the flock

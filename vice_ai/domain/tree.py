@@ -4,7 +4,9 @@ Editing a user message or asking again for a reply adds a *sibling* (same
 parent, same role) and keeps the old one; the chat's `active_leaf` says which
 branch is shown and sent to the model (the *active path*: the leaf and its
 ancestors). Files from before branches have no `active_leaf`: their last
-message is the leaf. Everything here reads a session and changes nothing.
+message is the leaf. Everything here reads a session and changes nothing, and
+costs what it walks, not the whole chat (see `ChatSession.child_ids`): a page
+of a long chat (domain/session_page.py) reads it through these functions too.
 """
 from __future__ import annotations
 
@@ -14,52 +16,63 @@ from .models import ChatSession, Message
 MAX_DEPTH = 1_000_000
 
 
-def children_of(session: ChatSession) -> dict[str | None, list[Message]]:
-    """Each parent id (None for the first messages) with its children, oldest first."""
-    found: dict[str | None, list[Message]] = {}
-    for message in session.messages:
-        parent = message.parent_id if session.get_message(message.parent_id or "") is not None else None
-        found.setdefault(parent, []).append(message)
-    return found
+def roots(session: ChatSession) -> list[str]:
+    """The ids of the first messages, oldest first: no parent, or a parent the chat does not hold."""
+    ids = [m for key in list(session._children) if key is None or session.get_message(key) is None
+           for m in session.child_ids(key)]
+    return sorted(ids, key=session.position)
 
 
-def newest_descendant(session: ChatSession, message_id: str,
-                      children: dict[str | None, list[Message]] | None = None) -> str:
-    """The message written last among `message_id` and everything below it: always a leaf."""
-    children = children_of(session) if children is None else children
-    best = session.get_message(message_id)
-    assert best is not None
-    order = {m.id: i for i, m in enumerate(session.messages)}
-    stack = [message_id]
+def siblings(session: ChatSession, message: Message) -> tuple[list[str], int]:
+    """The ids of the messages with `message`'s parent and role (itself included, oldest first), and its
+    index among them."""
+    parent = message.parent_id if message.parent_id and session.get_message(message.parent_id) else None
+    pool = session.child_ids(parent) if parent is not None else roots(session)
+    ids = [i for i in pool if (found := session.get_message(i)) is not None and found.role == message.role]
+    return ids, ids.index(message.id) if message.id in ids else 0
+
+
+def newest_descendant(session: ChatSession, message_id: str) -> str:
+    """The message written last among `message_id` (a message of the chat) and everything below it:
+    always a leaf."""
+    best, best_at = message_id, session.position(message_id)
+    stack, seen = [message_id], {message_id}
     while stack:
-        for child in children.get(stack.pop(), []):
-            if order[child.id] > order[best.id]:
-                best = child
-            stack.append(child.id)
-    return best.id
+        for child in session.child_ids(stack.pop()):
+            if child not in seen:
+                seen.add(child)
+                stack.append(child)
+                at = session.position(child)
+                if at > best_at:
+                    best, best_at = child, at
+    return best
 
 
 def effective_leaf(session: ChatSession) -> str | None:
     """The end of the active branch: `active_leaf` (through to its newest descendant), else the last message."""
-    if session.active_leaf is not None and session.get_message(session.active_leaf) is not None:
-        leaf = session.active_leaf
-        if any(m.parent_id == leaf for m in session.messages):
-            return newest_descendant(session, leaf)
-        return leaf
+    leaf = session.active_leaf
+    if leaf is not None and session.get_message(leaf) is not None:
+        return newest_descendant(session, leaf) if session.child_ids(leaf) else leaf
     return session.last_message_id()
 
 
-def path_to(session: ChatSession, message_id: str | None) -> list[Message]:
-    """`message_id` and its ancestors, the first message first ([] for None or an unknown id)."""
+def ancestors(session: ChatSession, start: Message | None, limit: int) -> tuple[list[Message], bool]:
+    """`start` and its ancestors, at most `limit` of them, the first message first; and whether older ones
+    remain."""
     path: list[Message] = []
     seen: set[str] = set()
-    current = session.get_message(message_id) if message_id else None
-    while current is not None and current.id not in seen and len(path) < MAX_DEPTH:
+    current = start
+    while current is not None and current.id not in seen and len(path) < limit:
         seen.add(current.id)
         path.append(current)
         current = session.get_message(current.parent_id) if current.parent_id else None
     path.reverse()
-    return path
+    return path, current is not None and current.id not in seen
+
+
+def path_to(session: ChatSession, message_id: str | None) -> list[Message]:
+    """`message_id` and its ancestors, the first message first ([] for None or an unknown id)."""
+    return ancestors(session, session.get_message(message_id) if message_id else None, MAX_DEPTH)[0]
 
 
 def active_path(session: ChatSession) -> list[Message]:

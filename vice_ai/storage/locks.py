@@ -8,7 +8,7 @@ import struct
 import threading
 from collections.abc import Callable
 
-from filelock import lock_descriptor, unlock_descriptor
+from .lock_file import LockFile
 
 _GENERATIONS = struct.Struct("<QQ")
 
@@ -24,14 +24,12 @@ class SidecarLock:
 
     A deleted resource's lock file is removed (`unlink`) by the holder, so
     `locks/` stays as large as what is stored. Unlinking a file other
-    processes may be waiting on is safe because of the re-check: after every
-    flock the holder checks that the path still names the inode it locked, and
-    if not (it was unlinked, maybe replaced) drops it and locks the path again.
-    The path changes only under the lock of the file it names, so everyone
-    who passes the check holds the same inode. Only the lock of a resource that
-    is gone for good is unlinked (ids are uuids and never come back), and a new
-    file's first `bump` starts its counters at a random value, so they never
-    repeat what a process may remember from the file unlinked before.
+    processes may be waiting on is safe because of the re-check `LockFile`
+    makes after every flock (see storage/lock_file.py, shared with the
+    generation leases). Only the lock of a resource that is gone for good is
+    unlinked (ids are uuids and never come back), and a new file's first
+    `bump` starts its counters at a random value, so they never repeat what a
+    process may remember from the file unlinked before.
 
     The file also holds two counters, bumped under the lock before every write
     to the resource: (snapshot writes, all writes). A process that finds them
@@ -57,9 +55,7 @@ class SidecarLock:
         self.path = path
         self._translate = translate
         self._after_bump = after_bump  # told after each bump (the store's folder-wide change mark)
-        self._fd: int | None = None
-        self._writable = False  # _fd was opened read-write
-        self._inode: tuple[int, int] = (0, 0)  # (device, inode) of the file _fd is
+        self._file: LockFile | None = None
         self._lockless = False  # this hold has no file (read-only folder without one)
         self._keep = False
         self._depth = 0
@@ -91,20 +87,16 @@ class SidecarLock:
 
     def _open(self) -> None:
         try:
-            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
-            self._writable = True
+            self._file = LockFile.open(self.path)
         except OSError as exc:
             if exc.errno not in (errno.EROFS, errno.EACCES, errno.EPERM):
                 raise
             try:
-                self._fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
+                self._file = LockFile.open(self.path, writable=False)
             except FileNotFoundError:
                 self._lockless = True  # a read-only folder: no file, no writer to exclude
                 return
-            self._writable = False
-        held = os.fstat(self._fd)
-        self._inode = (held.st_dev, held.st_ino)
-        if self._writable:
+        if self._file.writable:
             with SidecarLock._kept_guard:
                 if SidecarLock._kept < self.KEEP_OPEN:
                     SidecarLock._kept += 1
@@ -113,35 +105,19 @@ class SidecarLock:
     def _lock_file(self) -> bool:
         """flock the file the path names; False if it was unlinked meanwhile (the caller tries again)."""
         self._lockless = False
-        if self._fd is None:
+        if self._file is None:
             self._open()
             if self._lockless:
                 return True
-        assert self._fd is not None
+        assert self._file is not None
         try:
-            lock_descriptor(self._fd, poll_interval=self.POLL_SECONDS)
+            current = self._file.lock(self.POLL_SECONDS)
         except BaseException:
             self._drop()
             raise
-        try:
-            named = os.stat(self.path)
-            current = (named.st_dev, named.st_ino) == self._inode
-        except FileNotFoundError:
-            current = False
-        except BaseException:
-            self._unlock_and_drop()
-            raise
         if not current:
-            self._unlock_and_drop()
+            self._drop()
         return current
-
-    def _unlock_and_drop(self) -> None:
-        assert self._fd is not None
-        try:
-            unlock_descriptor(self._fd)
-        except OSError:
-            pass  # closing drops the flock anyway
-        self._drop()
 
     def release(self) -> None:
         if self._depth == 0:
@@ -153,9 +129,9 @@ class SidecarLock:
                 if self._lockless:
                     self._lockless = False
                     return
-                assert self._fd is not None
+                assert self._file is not None
                 try:
-                    unlock_descriptor(self._fd)
+                    self._file.unlock()
                 except OSError:
                     self._drop()  # closing drops the flock even if the unlock failed
                     raise
@@ -165,9 +141,9 @@ class SidecarLock:
             self._threads.release()
 
     def _drop(self) -> None:
-        fd, self._fd = self._fd, None
-        if fd is not None:
-            os.close(fd)
+        file, self._file = self._file, None
+        if file is not None:
+            file.close()
         if self._keep:
             self._keep = False
             with SidecarLock._kept_guard:
@@ -190,9 +166,9 @@ class SidecarLock:
         """(snapshot writes, all writes) so far (under the lock: cheap when this thread holds it)."""
         with self:
             if self._generations is None:
-                if self._fd is None:  # lockless: a read-only folder where nothing was ever written
+                if self._file is None:  # lockless: a read-only folder where nothing was ever written
                     return (0, 0)
-                raw = os.pread(self._fd, _GENERATIONS.size, 0)
+                raw = os.pread(self._file.fd, _GENERATIONS.size, 0)
                 # A new lock file has nothing counted yet.
                 self._generations = _GENERATIONS.unpack(raw) if len(raw) == _GENERATIONS.size else (0, 0)
             return self._generations
@@ -210,10 +186,10 @@ class SidecarLock:
                 snaps = writes = secrets.randbits(48)
             bumped = (snaps + snapshot, writes + 1)
             try:
-                if self._fd is None or not self._writable:
+                if self._file is None or not self._file.writable:
                     raise OSError(errno.EROFS, os.strerror(errno.EROFS), self.path)
                 # No fsync: after a power cut every process starts with an empty cache.
-                os.pwrite(self._fd, _GENERATIONS.pack(*bumped), 0)
+                os.pwrite(self._file.fd, _GENERATIONS.pack(*bumped), 0)
                 if self._after_bump is not None:
                     self._after_bump()
             except OSError as exc:
@@ -247,11 +223,9 @@ class SidecarLock:
         """Remove the lock file of a resource that is gone for good (hold the lock; see the class)."""
         if self._depth == 0:
             raise RuntimeError(f"{self.path} is not locked")
-        if self._fd is None or not self._writable:
+        if self._file is None or not self._file.writable:
             return  # read-only folder: nothing to tidy
-        try:
-            os.unlink(self.path)
-        except OSError:
+        if not self._file.remove():
             return  # tidying only (already gone, or the folder stopped taking changes)
         # Waiters (other processes, or threads of this one after the release) find the
         # path no longer names this inode and lock the new file; this descriptor is done.
