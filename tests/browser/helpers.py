@@ -117,3 +117,11 @@ def sign_out(page) -> None:
     page.locator("#signout-btn").click()
     page.wait_for_url(re.compile(r"/signin(\?next=%2F)?$"))
     expect(page.locator("#signin-form")).to_be_visible()
+
+
+def top_of(page, message_id: str, scroll_to: int | None = None) -> float:
+    """Where a message is in the list's box (scrolling the list first, in the same task, when asked)."""
+    return page.locator("#messages").evaluate(
+        """(list, [id, to]) => { if (to !== null) list.scrollTop = to;
+          return list.querySelector(`.msg[data-id="${id}"]`).getBoundingClientRect().top
+            - list.getBoundingClientRect().top; }""", [message_id, scroll_to])

@@ -14,9 +14,7 @@ from vice_ai.domain.models import Message
 from vice_ai.services import services
 
 from .conftest import FAKE_KEY, VIEWPORT, Served
-from .helpers import open_document
-from .test_ui_history import _long_chat, _shown
-from .test_ui_history_view import _top_of
+from .helpers import long_chat, open_document, shown_ids, top_of
 
 pytestmark = pytest.mark.browser
 
@@ -38,7 +36,7 @@ def _msg(page, message_id: str):
 
 
 def test_a_switch_on_an_old_message_keeps_it_in_place(served, doc, new_page):
-    ids = [m.id for m in _long_chat(served, doc, 120)]
+    ids = [m.id for m in long_chat(served, doc, 120)]
     section = doc["sections"][0]["id"]
     session_id = served.api("GET", f"/api/documents/{doc['id']}/sections/{section}/sessions")["sessions"][0]["id"]
     # Beside question 30, a branch longer than a page: its newest page does not reach the question.
@@ -54,31 +52,31 @@ def test_a_switch_on_an_old_message_keeps_it_in_place(served, doc, new_page):
     _msg(page, ids[30]).evaluate("node => node.scrollIntoView()")
     page.locator("#messages").evaluate("list => { list.scrollTop -= 150; }")
     page.wait_for_timeout(200)  # the scroll event
-    place = _top_of(page, ids[30])
+    place = top_of(page, ids[30])
     expect(_msg(page, ids[30]).locator(".branch-count")).to_have_text("1 / 2")
 
     _msg(page, ids[30]).locator(".branch-next").click()
     switched = _msg(page, other[0])
     expect(switched.locator(".msg-text")).to_have_text("Other 0")
     expect(switched.locator(".branch-count")).to_have_text("2 / 2")
-    assert abs(_top_of(page, other[0]) - place) <= 1, "the switched message moved"
-    assert _shown(page) == ids[20:30] + other  # the messages above it kept, the whole new branch below
+    assert abs(top_of(page, other[0]) - place) <= 1, "the switched message moved"
+    assert shown_ids(page) == ids[20:30] + other  # the messages above it kept, the whole new branch below
     expect(page.locator("#jump-latest")).to_be_visible()
     assert served.api("GET", f"/api/sessions/{session_id}")["active_leaf"] == other[-1]  # the chat's, saved
 
     page.locator("#messages").evaluate("list => { list.scrollTop = 0; }")  # older pages still load
     expect(rows).to_have_count(90)
-    assert _shown(page) == ids[:30] + other
+    assert shown_ids(page) == ids[:30] + other
     expect(page.locator("#messages .older-marker")).to_have_count(0)
 
     # Back again: the first branch, the question in the same place.
     page.locator("#messages").evaluate("(list, id) => list.querySelector(`.msg[data-id='${id}']`).scrollIntoView()",
                                        other[0])
-    place = _top_of(page, other[0])
+    place = top_of(page, other[0])
     switched.locator(".branch-prev").click()
     expect(_msg(page, ids[30]).locator(".branch-count")).to_have_text("1 / 2")
-    assert abs(_top_of(page, ids[30]) - place) <= 1
-    assert _shown(page) == ids
+    assert abs(top_of(page, ids[30]) - place) <= 1
+    assert shown_ids(page) == ids
 
 
 # -- a reader ------------------------------------------------------------------------------------------------------

@@ -5,19 +5,11 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from .helpers import long_chat, open_document, shown_ids
+from .helpers import long_chat, open_document, shown_ids, top_of
 
 pytestmark = pytest.mark.browser
 
 FROM_END = "list => list.scrollHeight - list.scrollTop - list.clientHeight"
-
-
-def _top_of(page, message_id: str, scroll_to: int | None = None) -> float:
-    """Where a message is in the list's box (scrolling the list first, in the same task, when asked)."""
-    return page.locator("#messages").evaluate(
-        """(list, [id, to]) => { if (to !== null) list.scrollTop = to;
-          return list.querySelector(`.msg[data-id="${id}"]`).getBoundingClientRect().top
-            - list.getBoundingClientRect().top; }""", [message_id, scroll_to])
 
 
 def test_a_long_chat_opens_at_its_end_and_follows_a_new_reply(served, doc, new_page):
@@ -46,9 +38,9 @@ def test_older_pages_go_above_without_moving_the_view_the_last_one_too(served, d
     rows = page.locator("#messages .msg")
     expect(rows).to_have_count(50)
     for oldest, count in ((ids[70], 100), (ids[20], 120)):
-        before = _top_of(page, oldest, scroll_to=100)  # near the top: the page before loads
+        before = top_of(page, oldest, scroll_to=100)  # near the top: the page before loads
         expect(rows).to_have_count(count)
-        assert abs(_top_of(page, oldest) - before) <= 1, f"the view moved loading {count}"
+        assert abs(top_of(page, oldest) - before) <= 1, f"the view moved loading {count}"
     expect(page.locator("#messages .older-marker")).to_have_count(0)  # the top line went too, in place
     assert shown_ids(page) == ids
 
@@ -96,11 +88,11 @@ def test_after_a_server_restart_the_reader_stays_where_they_were(served, doc, ne
         expect(rows).to_have_count(count)
     reading = page.locator(f'#messages .msg[data-id="{ids[30]}"]')
     reading.evaluate("node => node.scrollIntoView()")
-    place = _top_of(page, ids[30])
+    place = top_of(page, ids[30])
     rows.first.evaluate("node => { node.dataset.before = '1'; }")  # gone once the chat is shown again
     served.restart()
     expect(page.locator("#messages .msg[data-before]")).to_have_count(0, timeout=15_000)
     expect(rows).to_have_count(120)
     assert shown_ids(page) == ids
-    assert abs(_top_of(page, ids[30]) - place) <= 1
+    assert abs(top_of(page, ids[30]) - place) <= 1
     expect(page.locator("#jump-latest")).to_be_visible()
