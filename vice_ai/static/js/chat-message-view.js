@@ -274,14 +274,15 @@ export class MessageView {
     const stale = current !== null && m.section_version != null && m.section_version < current
       && !seesCurrentText(m, this.chat.section)
       && m.status !== "streaming" && (m.content || "").trim() && !appliedHere && !this.steps;
+    // Only someone who may write in the chat is offered "Ask again" (replaceChildren would write a null as "null").
     const askAgain = this.chat.canWriteChat
-      ? el("button", { class: "btn btn-small btn-link", type: "button", text: "Ask again", onclick: () => this.chat.askAgain(this) })
-      : null;
+      ? [el("button", { class: "btn btn-small btn-link", type: "button", text: "Ask again", onclick: () => this.chat.askAgain(this) })]
+      : [];
     this.staleBox.hidden = !stale;
     if (stale) {
       this.staleBox.replaceChildren(
         el("span", { text: `Based on version ${m.section_version}; the section has changed (now version ${current}). ` }),
-        askAgain);
+        ...askAgain);
     }
   }
 }

@@ -19,6 +19,9 @@ function docUrl(doc) {
 function renderRow(doc) {
   const link = el("a", { class: "doc-link", href: docUrl(doc), text: doc.title });
   const titleCell = el("div", { class: "doc-title-cell" }, link);
+  // Someone else's document: say so, and offer only what the share allows (editors rename, only the owner deletes).
+  const shared = doc.access === "edit" || doc.access === "read";
+  if (shared) link.after(el("span", { class: "doc-shared muted small", text: "Shared with you", title: doc.access === "edit" ? "You can edit it" : "You can read it" }));
   if (doc.description) titleCell.append(el("div", { class: "muted small", text: doc.description }));
   const count = doc.section_count === 1 ? "1 section" : `${doc.section_count} sections`;
   const row = el("li", { class: "doc-row", dataset: { id: doc.id } },
@@ -27,8 +30,10 @@ function renderRow(doc) {
     el("time", { class: "doc-updated muted", datetime: doc.updated_at, title: `Last change ${fullTime(doc.updated_at)}`, text: relativeTime(doc.updated_at) }),
     el("span", { class: "doc-actions" },
       el("a", { class: "btn btn-small", href: docUrl(doc), text: "Open" }),
-      el("button", { class: "btn btn-small btn-ghost", type: "button", text: "Rename", onclick: () => startRename(row, doc) }),
-      el("button", { class: "btn btn-small btn-ghost btn-danger-text", type: "button", text: "Delete", onclick: () => remove(doc) }),
+      doc.access === "read" ? null
+        : el("button", { class: "btn btn-small btn-ghost", type: "button", text: "Rename", onclick: () => startRename(row, doc) }),
+      shared ? null
+        : el("button", { class: "btn btn-small btn-ghost btn-danger-text", type: "button", text: "Delete", onclick: () => remove(doc) }),
     ),
   );
   return row;
