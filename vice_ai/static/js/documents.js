@@ -31,7 +31,7 @@ function renderRow(doc) {
     el("span", { class: "doc-actions" },
       el("a", { class: "btn btn-small", href: docUrl(doc), text: "Open" }),
       doc.access === "read" ? null
-        : el("button", { class: "btn btn-small btn-ghost", type: "button", text: "Rename", onclick: () => startRename(row, doc) }),
+        : el("button", { class: "btn btn-small btn-ghost doc-rename", type: "button", text: "Rename", onclick: () => startRename(row, doc) }),
       shared ? null
         : el("button", { class: "btn btn-small btn-ghost btn-danger-text", type: "button", text: "Delete", onclick: () => remove(doc) }),
     ),
@@ -44,26 +44,28 @@ function startRename(row, doc) {
   const input = el("input", { class: "rename-input", value: doc.title, maxlength: 300, "aria-label": "New title" });
   const original = cell.cloneNode(true);
   let done = false;
-  const finish = async (save) => {
+  // Enter or Escape: the keyboard goes back to the row's Rename button (a click elsewhere keeps its focus).
+  const finish = async (save, refocus = true) => {
     if (done) return;
     done = true;
     const title = input.value.trim();
+    let shown = row;
     if (save && title && title !== doc.title) {
       try {
-        const updated = await patch(`/api/documents/${doc.id}`, { title });
-        row.replaceWith(renderRow(updated));
-        return;
+        shown = renderRow(await patch(`/api/documents/${doc.id}`, { title }));
+        row.replaceWith(shown);
       } catch (err) {
         toast(err.message, { kind: "error" });
       }
     }
-    cell.replaceWith(original);
+    if (shown === row) cell.replaceWith(original);
+    if (refocus) shown.querySelector(".doc-rename").focus();
   };
   input.addEventListener("keydown", (ev) => {
     if (ev.key === "Enter") { ev.preventDefault(); finish(true); }
     if (ev.key === "Escape") { ev.preventDefault(); finish(false); }
   });
-  input.addEventListener("blur", () => finish(true));
+  input.addEventListener("blur", () => finish(true, false));
   cell.replaceChildren(input);
   input.focus();
   input.select();
