@@ -87,6 +87,14 @@ def test_a_port_entry_defaults_to_the_schemes_port(make_app):
     assert bad_host(client.get("/api/documents", base_url="http://vice.example.org"))
 
 
+def test_the_default_hosts_name_the_listening_address_once():
+    from vice_ai.security.hosts import LOCAL_NAMES, allowed_hosts
+
+    # run.py prints this list at start-up: "127.0.0.1" must not appear twice.
+    assert allowed_hosts({"LISTEN_HOST": "127.0.0.1"}) == list(LOCAL_NAMES)
+    assert allowed_hosts({"LISTEN_HOST": "10.0.0.5"}) == [*LOCAL_NAMES, "10.0.0.5"]
+
+
 def test_a_star_allows_any_host(make_app):
     client = make_app(ALLOWED_HOSTS=["*"]).test_client()
     assert client.get("/api/documents", headers={"Host": ATTACKER}).status_code == 200

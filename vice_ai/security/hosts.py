@@ -80,11 +80,10 @@ def default_hosts(listen_host: str | None) -> list[str]:
     hosts = list(LOCAL_NAMES)
     if listen_host is None:
         return hosts
-    if listen_host.strip() in WILDCARD_ADDRESSES:
-        hosts.append(socket.gethostname())  # listening everywhere: the machine's own name too
-    else:
-        hosts.append(listen_host.strip())
-    return hosts
+    name = listen_host.strip()
+    # Listening everywhere: the machine's own name too; a local name already listed is not named twice.
+    extra = socket.gethostname() if name in WILDCARD_ADDRESSES else name
+    return hosts if extra in hosts else [*hosts, extra]
 
 
 def allowed_hosts(config: Any) -> list[str]:

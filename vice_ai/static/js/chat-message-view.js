@@ -162,9 +162,9 @@ export class MessageView {
     const menu = !this.chat.canApply ? null : el("details", { class: "apply-menu" },
       el("summary", { class: "btn btn-small", text: "Apply to section" }),
       el("div", { class: "menu" },
-        selectionOf(this.data) ? el("button", { type: "button", class: "apply-passage", text: "Replace the passage", onclick: (ev) => { ev.target.closest("details").open = false; this.apply("passage"); } }) : null,
-        el("button", { type: "button", text: "Replace the section text", onclick: (ev) => { ev.target.closest("details").open = false; this.apply("replace"); } }),
-        el("button", { type: "button", text: "Append to the section", onclick: (ev) => { ev.target.closest("details").open = false; this.apply("append"); } })));
+        selectionOf(this.data) ? el("button", { type: "button", class: "apply-passage", text: "Replace the passage", onclick: (ev) => this.pickApply(ev, "passage") }) : null,
+        el("button", { type: "button", text: "Replace the section text", onclick: (ev) => this.pickApply(ev, "replace") }),
+        el("button", { type: "button", text: "Append to the section", onclick: (ev) => this.pickApply(ev, "append") })));
     const copy = el("button", { class: "btn btn-small btn-ghost", type: "button", text: "Copy" });
     copy.addEventListener("click", async () => {
       const ok = await copyText(this.data.content);
@@ -172,6 +172,14 @@ export class MessageView {
       setTimeout(() => { copy.textContent = "Copy"; }, 1500);
     });
     return el("span", { class: "msg-actions" }, menu, copy);
+  }
+
+  /** A choice of the Apply menu: the menu closes and the keyboard stays on it (the review returns there). */
+  pickApply(ev, mode) {
+    const menu = ev.target.closest("details");
+    menu.open = false;
+    menu.querySelector("summary").focus();
+    this.apply(mode);
   }
 
   /** Streamed text: the latest rendered HTML when the event carries it, raw text after it. */
@@ -274,14 +282,15 @@ export class MessageView {
     const stale = current !== null && m.section_version != null && m.section_version < current
       && !seesCurrentText(m, this.chat.section)
       && m.status !== "streaming" && (m.content || "").trim() && !appliedHere && !this.steps;
+    // Only someone who may write in the chat is offered "Ask again" (replaceChildren would write a null as "null").
     const askAgain = this.chat.canWriteChat
-      ? el("button", { class: "btn btn-small btn-link", type: "button", text: "Ask again", onclick: () => this.chat.askAgain(this) })
-      : null;
+      ? [el("button", { class: "btn btn-small btn-link", type: "button", text: "Ask again", onclick: () => this.chat.askAgain(this) })]
+      : [];
     this.staleBox.hidden = !stale;
     if (stale) {
       this.staleBox.replaceChildren(
         el("span", { text: `Based on version ${m.section_version}; the section has changed (now version ${current}). ` }),
-        askAgain);
+        ...askAgain);
     }
   }
 }

@@ -1,5 +1,5 @@
 // ChatPane methods for the message list of the open chat: adding and updating messages, live events, scrolling.
-import { el, toast } from "./ui.js";
+import { el, toast, dismissToast } from "./ui.js";
 import { MessageView } from "./chat-message-view.js";
 
 const NEAR_END_PX = 48; // as chat.js: closer to the end than this, the list follows new words
@@ -78,12 +78,14 @@ export const messageMethods = {
       case "done":
       case "stopped":
         if (event.message) this.upsert(event.message);
+        dismissToast("retrying"); // the reply ended: no more waiting to tell
         this.setGenerating(false);
         this.tools.handle(event);
         break;
       case "error":
         if (event.message) this.upsert(event.message);
         else this.orphanError(event.error || {});
+        dismissToast("retrying");
         this.setGenerating(false);
         this.tools.handle(event);
         break;

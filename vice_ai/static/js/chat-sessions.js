@@ -218,10 +218,11 @@ export const sessionMethods = {
     if (!this.session) return;
     const input = el("input", { class: "rename-input session-rename", value: this.session.title || "", maxlength: 300, "aria-label": "Chat title" });
     let done = false;
-    const finish = async (save) => {
+    const finish = async (save, refocus = true) => {
       if (done) return;
       done = true;
       input.replaceWith(this.sessionSelect);
+      if (refocus) this.renameBtn.focus(); // Enter or Escape: the keyboard goes back to where it was
       const title = input.value.trim();
       if (!save || !title || title === this.session.title) return;
       try {
@@ -238,7 +239,7 @@ export const sessionMethods = {
       if (ev.key === "Enter") { ev.preventDefault(); finish(true); }
       if (ev.key === "Escape") { ev.preventDefault(); finish(false); }
     });
-    input.addEventListener("blur", () => finish(true));
+    input.addEventListener("blur", () => finish(true, false));
     this.sessionSelect.replaceWith(input);
     input.focus();
     input.select();

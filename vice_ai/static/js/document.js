@@ -133,6 +133,7 @@ function onNotification(event) {
   const about = event.kind === "stream" && sections.get(target) ? `“${sections.get(target).title || "Untitled section"}”: ` : "";
   toast(about + (event.text || "Something happened in this document."), {
     action: elsewhere && sections.get(target) ? { label: "Open", run: () => sections.select(target) } : null,
+    key: event.kind === "retrying" ? "retrying" : null, // each wait replaces the last; the chat ends it (chat-messages.js)
   });
 }
 

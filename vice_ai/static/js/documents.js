@@ -19,6 +19,9 @@ function docUrl(doc) {
 function renderRow(doc) {
   const link = el("a", { class: "doc-link", href: docUrl(doc), text: doc.title });
   const titleCell = el("div", { class: "doc-title-cell" }, link);
+  // Someone else's document: say so, and offer only what the share allows (editors rename, only the owner deletes).
+  const shared = doc.access === "edit" || doc.access === "read";
+  if (shared) link.after(el("span", { class: "doc-shared muted small", text: "Shared with you", title: doc.access === "edit" ? "You can edit it" : "You can read it" }));
   if (doc.description) titleCell.append(el("div", { class: "muted small", text: doc.description }));
   const count = doc.section_count === 1 ? "1 section" : `${doc.section_count} sections`;
   const row = el("li", { class: "doc-row", dataset: { id: doc.id } },
@@ -27,8 +30,10 @@ function renderRow(doc) {
     el("time", { class: "doc-updated muted", datetime: doc.updated_at, title: `Last change ${fullTime(doc.updated_at)}`, text: relativeTime(doc.updated_at) }),
     el("span", { class: "doc-actions" },
       el("a", { class: "btn btn-small", href: docUrl(doc), text: "Open" }),
-      el("button", { class: "btn btn-small btn-ghost", type: "button", text: "Rename", onclick: () => startRename(row, doc) }),
-      el("button", { class: "btn btn-small btn-ghost btn-danger-text", type: "button", text: "Delete", onclick: () => remove(doc) }),
+      doc.access === "read" ? null
+        : el("button", { class: "btn btn-small btn-ghost doc-rename", type: "button", text: "Rename", onclick: () => startRename(row, doc) }),
+      shared ? null
+        : el("button", { class: "btn btn-small btn-ghost btn-danger-text", type: "button", text: "Delete", onclick: () => remove(doc) }),
     ),
   );
   return row;
@@ -39,26 +44,28 @@ function startRename(row, doc) {
   const input = el("input", { class: "rename-input", value: doc.title, maxlength: 300, "aria-label": "New title" });
   const original = cell.cloneNode(true);
   let done = false;
-  const finish = async (save) => {
+  // Enter or Escape: the keyboard goes back to the row's Rename button (a click elsewhere keeps its focus).
+  const finish = async (save, refocus = true) => {
     if (done) return;
     done = true;
     const title = input.value.trim();
+    let shown = row;
     if (save && title && title !== doc.title) {
       try {
-        const updated = await patch(`/api/documents/${doc.id}`, { title });
-        row.replaceWith(renderRow(updated));
-        return;
+        shown = renderRow(await patch(`/api/documents/${doc.id}`, { title }));
+        row.replaceWith(shown);
       } catch (err) {
         toast(err.message, { kind: "error" });
       }
     }
-    cell.replaceWith(original);
+    if (shown === row) cell.replaceWith(original);
+    if (refocus) shown.querySelector(".doc-rename").focus();
   };
   input.addEventListener("keydown", (ev) => {
     if (ev.key === "Enter") { ev.preventDefault(); finish(true); }
     if (ev.key === "Escape") { ev.preventDefault(); finish(false); }
   });
-  input.addEventListener("blur", () => finish(true));
+  input.addEventListener("blur", () => finish(true, false));
   cell.replaceChildren(input);
   input.focus();
   input.select();

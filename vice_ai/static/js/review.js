@@ -26,6 +26,8 @@ class Review {
     this.resolve = resolve;
     this.result = null;
     this.edited = false;
+    // Where the keyboard was: it goes back there when the review closes (if nothing else took it).
+    this.opener = document.activeElement;
     this.diff = interactiveDiff(ops, () => this.sync());
     this.count = el("span", { class: "review-count small", role: "status", "aria-live": "polite" });
     this.acceptAll = el("button", { class: "btn btn-small", type: "button", text: "Accept all", onclick: () => this.diff.setAll(true) });
@@ -123,6 +125,8 @@ class Review {
     if (this.done) return;
     this.done = true;
     this.node.remove();
+    const lost = !document.activeElement || document.activeElement === document.body;
+    if (lost && this.opener && this.opener.isConnected && this.opener !== document.body) this.opener.focus();
     if (open === this) open = null;
     this.resolve(this.result);
   }

@@ -19,10 +19,11 @@ export function el(tag, attrs = {}, ...children) {
   return node;
 }
 
-export function toast(text, { kind = "info", action = null, timeout = 6000 } = {}) {
+/** A notice at the corner; one with a `key` takes the place of the shown one with the same key (dismissToast ends it). */
+export function toast(text, { kind = "info", action = null, timeout = 6000, key = null } = {}) {
   const box = document.getElementById("toasts");
   if (!box) return null;
-  const item = el("div", { class: `toast toast-${kind}` }, el("span", { class: "toast-text", text }));
+  const item = el("div", { class: `toast toast-${kind}`, dataset: key ? { key } : {} }, el("span", { class: "toast-text", text }));
   if (action) {
     item.append(el("button", {
       class: "btn btn-small btn-link", type: "button", text: action.label,
@@ -30,10 +31,16 @@ export function toast(text, { kind = "info", action = null, timeout = 6000 } = {
     }));
   }
   item.append(el("button", { class: "toast-close", type: "button", "aria-label": "Dismiss", text: "×", onclick: () => item.remove() }));
-  box.append(item);
+  const same = key ? [...box.children].find((t) => t.dataset.key === key) : null;
+  if (same) same.replaceWith(item); else box.append(item);
   while (box.children.length > 4) box.firstElementChild.remove();
   if (timeout) setTimeout(() => item.remove(), timeout);
   return item;
+}
+
+export function dismissToast(key) {
+  const box = document.getElementById("toasts");
+  if (box) [...box.children].filter((t) => t.dataset.key === key).forEach((t) => t.remove());
 }
 
 // A confirmation in a native <dialog> (keyboard and focus handling come with it).
