@@ -83,7 +83,7 @@ class AppProcess:
         self._log.close()
 
     def stop(self) -> None:
-        """SIGTERM: the app's own shutdown (running replies saved as stopped)."""
+        """SIGTERM: the app's own shutdown (running replies saved as interrupted)."""
         if self.proc.poll() is None:
             self.proc.terminate()
             try:

@@ -1,7 +1,8 @@
 """Stopping and restarting the server: nothing acknowledged is lost, no tab misses an event, no leftovers.
 
 - SIGTERM (systemd, docker stop) and SIGINT stop `run.py` and gunicorn the same
-  way: running replies saved as `stopped`, open sockets told `restarting`, exit 0.
+  way: running replies saved as `interrupted` (reason `server_restart`: the user did not
+  stop them, and they can be continued), open sockets told `restarting`, exit 0.
 - A tab open before a restart resumes with its epoch and gets `sync`: its seq
   counted events of a run that is gone.
 - Replies a dead process left `streaming` are marked `interrupted` at start,
@@ -77,7 +78,7 @@ COMMANDS = {
     ("run.py", signal.SIGTERM), ("run.py", signal.SIGINT), ("gunicorn", signal.SIGTERM),
     ("gunicorn", signal.SIGINT),
 ])
-def test_a_stop_signal_saves_the_running_reply_tells_the_tabs_and_exits_0(
+def test_a_stop_signal_keeps_the_running_reply_to_continue_tells_the_tabs_and_exits_0(
         server, signum, make_app, fake_openai, data_dir):
     client = make_app(**fake_openai.app_config()).test_client()
     session = make_session(client, make_document(client))
@@ -105,14 +106,24 @@ def test_a_stop_signal_saves_the_running_reply_tells_the_tabs_and_exits_0(
             proc.wait(10)
         proc.stderr.close()
     kinds = [e["type"] for e in events]
-    assert "stopped" in kinds and kinds.index("stopped") < kinds.index("restarting"), kinds
+    assert "error" in kinds and kinds.index("error") < kinds.index("restarting"), kinds
+    assert "stopped" not in kinds  # the user did not stop it
     assert events[-1]["local"] is True and "restarting" in events[-1]["message"]
+    told = next(e for e in events if e["type"] == "error")
+    assert told["error"]["reason"] == "server_restart" and "server stopped" in told["error"]["message"]
     streamed = "".join(e["text"] for e in events if e["type"] == "delta")
-    stored = make_app(**fake_openai.app_config()).test_client().get(f"/api/sessions/{session['id']}").get_json()
-    reply = stored["messages"][-1]
-    assert reply["status"] == "stopped" and reply["content"] == streamed
+    assert told["message"]["content"] == streamed and told["message"]["status"] == "interrupted"
+    restarted = make_app(**fake_openai.app_config()).test_client()
+    reply = restarted.get(f"/api/sessions/{session['id']}").get_json()["messages"][-1]
+    assert (reply["status"], reply["content"]) == ("interrupted", streamed)
+    assert reply["error"]["reason"] == "server_restart" and reply["error"]["retryable"] is True
     assert streamed.startswith("word0 word1 word2 word3 word4 word5 ")
-    assert next(e for e in events if e["type"] == "stopped")["message"]["content"] == streamed
+    # After the restart the reply goes on where it was cut.
+    fake_openai.script(Reply(text=" and the rest."))
+    resp = restarted.post(f"/api/sessions/{session['id']}/continue")
+    assert resp.status_code in (200, 201), resp.get_json()
+    reply = restarted.get(f"/api/sessions/{session['id']}").get_json()["messages"][-1]
+    assert (reply["status"], reply["content"]) == ("complete", streamed + " and the rest.")
 
 
 # ---- resuming across a restart ----

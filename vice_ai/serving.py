@@ -6,7 +6,7 @@ error shape and its security headers instead of the standard library's HTML page
 
 `serve_until_signalled` runs it until SIGTERM (systemd, docker stop) or SIGINT
 (Ctrl-C), both the same way: stop accepting, then the app's shutdown (running
-replies saved as `stopped`, sockets told `restarting` and closed), exit 0.
+replies saved as `interrupted`, sockets told `restarting` and closed), exit 0.
 A second signal while that runs ends the process at once.
 """
 from __future__ import annotations

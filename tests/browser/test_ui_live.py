@@ -80,18 +80,24 @@ def test_reload_and_server_restart_keep_everything(served, doc, model, new_page)
     wait_live(page)
 
     # A reply is streaming when the server goes away; a new server starts on the same port.
-    model.script(Reply(tokens=SLOW * 4, delay=0.1), Reply(text="After the restart."))
+    model.script(Reply(tokens=SLOW * 4, delay=0.1), Reply(text=" and the end."), Reply(text="After the restart."))
     send(page, "Long answer please")
     expect(assistant(page).locator(".msg-body")).to_contain_text("part2")
     served.restart()
 
-    # The page notices, reconnects by itself and reloads what the server kept.
+    # The page notices, reconnects by itself and reloads what the server kept: the partial reply, told as cut
+    # by the server (not "Stopped", as if the user had stopped it), with Continue.
     expect(page.locator(".toast").filter(has_text="Reconnected")).to_be_visible(timeout=15_000)
     wait_live(page)
     partial = assistant(page)
-    expect(partial).not_to_have_attribute("data-status", "streaming")
+    expect(partial).to_have_attribute("data-status", "interrupted")
     expect(partial.locator(".msg-body")).to_contain_text("part2")
+    expect(partial).to_contain_text("The server stopped while this reply was being written")
     expect(page.locator("#gen-state")).to_be_hidden()
+    partial.get_by_role("button", name="Continue").click()
+    expect(partial).to_have_attribute("data-status", "complete")
+    expect(partial.locator(".msg-body")).to_contain_text("part2")
+    expect(partial.locator(".msg-body")).to_contain_text("and the end.")
     send(page, "Still there?")
     expect(assistant(page).locator(".msg-body")).to_have_text("After the restart.")
 
@@ -105,7 +111,7 @@ def test_reload_and_server_restart_keep_everything(served, doc, model, new_page)
         ["First question", "Long answer please", "Still there?"])
     expect(fresh.locator("#messages .msg-assistant")).to_have_count(3)
     messages = session_of(served, fresh)["messages"]
-    assert [m["status"] for m in messages if m["role"] == "assistant"][1] in ("stopped", "interrupted")
+    assert [m["status"] for m in messages if m["role"] == "assistant"] == ["complete"] * 3  # the cut one continued
 
 
 def test_a_page_from_before_a_restart_catches_up_when_the_new_run_is_further_along(served, doc, model, new_page):

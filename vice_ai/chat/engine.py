@@ -30,7 +30,7 @@ from .branching import END, Parent
 from .context import build_messages
 from .gate import Gate
 from .render import message_view
-from .rounds import EventHandler, Round
+from .rounds import EventHandler, Round, mark_failed
 from .streaming import ReplyStream
 from .toolloop import run_tool_loop
 
@@ -112,6 +112,7 @@ class ChatEngine:
             self._closed = True
             rounds = list(self._rounds.values())
         for rnd in rounds:
+            rnd.restarting = True
             rnd.cancel.set()
         deadline = time.monotonic() + timeout
         for rnd in rounds:
@@ -242,22 +243,16 @@ class ChatEngine:
         except (ModelError, StorageError) as exc:
             # A storage error is told as itself (disk full, read-only, folder gone), never as the model's.
             rnd.error = exc
-            self._mark_failed(rnd.assistant_message, exc.reason, exc.message, exc.retryable)
+            mark_failed(rnd.assistant_message, exc.reason, exc.message, exc.retryable)
         except NotFound as exc:
             rnd.error = ModelError(exc.message, retryable=False, reason="not_found")
         except Exception:
             log.exception("generation failed in session %s", rnd.session_id)
             rnd.error = ModelError("The reply failed because of an error in the server; it has been logged.",
                                    reason="internal")
-            self._mark_failed(rnd.assistant_message, "internal", rnd.error.message, True)
+            mark_failed(rnd.assistant_message, "internal", rnd.error.message, True)
         finally:
             self._finish(rnd, rnd.assistant_message, emit)
-
-    @staticmethod
-    def _mark_failed(reply: Message | None, reason: str, message: str, retryable: bool) -> None:
-        if reply is not None:
-            reply.status = "interrupted" if reply.content else "error"
-            reply.error = {"reason": reason, "message": message, "retryable": retryable}
 
     def _generate(self, rnd: Round, emit: EventHandler) -> None:
         """The reply's rounds: each a streamed model answer, then its tool calls if it made any."""
@@ -375,6 +370,10 @@ class ChatEngine:
         return calls
 
     def _finish(self, rnd: Round, reply: Message | None, emit: EventHandler) -> None:
+        if rnd.restarting and rnd.error is None and (reply is None or reply.status == "stopped"):
+            # Cut by the server's shutdown, not by the user: kept and told as after a crash (it can be continued).
+            rnd.error = ModelError(recovery.STOPPED, reason="server_restart")
+            mark_failed(reply, rnd.error.reason, rnd.error.message, True)
         try:
             if reply is not None:
                 self._save(rnd.session_id, reply)
@@ -385,7 +384,7 @@ class ChatEngine:
             log.warning("could not save the reply in session %s: %s", rnd.session_id, exc.message)
             if rnd.error is None:
                 rnd.error = exc
-                self._mark_failed(reply, exc.reason, exc.message, exc.retryable)
+                mark_failed(reply, exc.reason, exc.message, exc.retryable)
         except Exception:
             log.exception("could not save the reply in session %s", rnd.session_id)
         finally:

@@ -31,6 +31,15 @@ class Round:
     title: str | None = None
     # The chat's generation lease, held from before the user message is written to the round's end.
     lease: Lease | None = None
+    # Cancelled by the server's shutdown, not by a user: the reply is kept `interrupted`, to be continued.
+    restarting: bool = False
 
     def wait(self, timeout: float | None = None) -> bool:
         return self.finished.wait(timeout)
+
+
+def mark_failed(reply: Message | None, reason: str, message: str, retryable: bool) -> None:
+    """A reply that ended on a failure: `interrupted` with what it had (it can be continued), else `error`."""
+    if reply is not None:
+        reply.status = "interrupted" if reply.content else "error"
+        reply.error = {"reason": reason, "message": message, "retryable": retryable}
