@@ -38,6 +38,13 @@ def pct(samples: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
+def journal_base(store: Store, session_id: str) -> int:
+    """The seq its snapshot was written at: moved on by each compaction that commits."""
+    snapshot = store.read_snapshot("sessions", session_id)
+    assert snapshot is not None
+    return snapshot.journal_base
+
+
 def fill_journal(state: AppState, session_id: str, total: int) -> int:
     """Append (in large batches, untimed) until the journal is just under the size that starts a compaction."""
     with state.hold("sessions", session_id):
@@ -69,6 +76,7 @@ def main() -> None:
         samples: dict[str, list[float]] = {"10,000 messages": [], "20 messages (baseline)": []}
         during: list[float] = []  # the large session's appends while one of its compactions ran
         total, compactions = args.existing, 0
+        base = journal_base(state.store, big)
         per_round = max(1, args.appends // args.rounds)
         for _ in range(args.rounds):
             total = fill_journal(state, big, total)  # untimed: the journal just under the threshold
@@ -84,7 +92,11 @@ def main() -> None:
                         if busy:
                             during.append(took)
             state.compactor.wait_idle(60)
-            compactions += state.store.read_snapshot("sessions", big).journal_base > args.existing
+            # A round holds at most one compaction of the large session: it leaves a journal of the appends
+            # made meanwhile, and the round's appends (~0.4 MB at the defaults) stay far under the threshold,
+            # the new ~5 MB snapshot's size.
+            now = journal_base(state.store, big)
+            compactions, base = compactions + (now != base), now
         state.compactor.wait_idle(60)
         check = AppState(Store(tmp)).get_chat_session(big)
         assert check is not None and len(check.messages) == total
@@ -95,7 +107,7 @@ def main() -> None:
         print(f"{name:<24} {pct(s, .5) * 1000:8.3f} {pct(s, .99) * 1000:8.3f} {pct(s, .999) * 1000:9.3f} "
               f"{max(s) * 1000:8.3f} {statistics.fmean(s) * 1000:8.3f}")
     big_s, small_s = samples["10,000 messages"], samples["20 messages (baseline)"]
-    print(f"rounds ending in a compaction of the large session: {compactions} of {args.rounds}; appends to it "
+    print(f"rounds with a compaction of the large session: {compactions} of {args.rounds}; appends to it "
           f"while the compactor ran: {len(during)}, max {max(during, default=0) * 1000:.2f} ms")
     print(f"p99.9 large / small: {pct(big_s, .999) / pct(small_s, .999):.2f}x; "
           f"large p99.9 {pct(big_s, .999) * 1000:.2f} ms (goal: under 20 ms)")

@@ -1,7 +1,8 @@
 """Memory of a long-running app process: bounded caches, create/delete churn, a mixed load.
 
-Run from the repository root (the app serves in its own process, `run.py`'s server
-class; RSS, threads and open descriptors are read from /proc/<pid>/ of that process):
+Run from the repository root (the app serves in its own process as `run.py` serves it:
+its server class, `settle_heap()` once the app is built, SIGTERM's shutdown; RSS, threads
+and open descriptors are read from /proc/<pid>/ of that process):
 
     .venv/bin/python bench/memory.py                 # all three, about 5 minutes
     .venv/bin/python bench/memory.py --part reads    # or churn, or mixed
@@ -61,13 +62,18 @@ HUGE = 1_000_000
 
 
 # -- the server process ---------------------------------------------------------------------------------
-def _serve(data: str, port: int, config: str) -> None:
-    from vice_ai import create_app
-    from vice_ai.serving import make_json_server
+def _serve(data: str, port: int, config: str) -> int:
+    """The app served as `run.py` serves it: its server, the start-up heap settled, SIGTERM's shutdown.
+
+    Every server of a run (the bounded app and its baseline, each variant) comes through here.
+    """
+    from vice_ai import create_app, shutdown
+    from vice_ai.serving import make_json_server, serve_until_signalled, settle_heap
     app = create_app({"DATA_DIR": data, "AUTH": "local", "LISTEN_HOST": "127.0.0.1", **json.loads(config)})
     server = make_json_server("127.0.0.1", port, app)  # listening from here: only then "ready"
+    settle_heap()
     print("ready", flush=True)
-    server.serve_forever()
+    return serve_until_signalled(server, lambda: shutdown(app))
 
 
 class Server:
@@ -450,8 +456,7 @@ def main() -> int:
     parser.add_argument("--serve", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
-        _serve(args.serve[0], int(args.serve[1]), args.serve[2])
-        return 0
+        return _serve(args.serve[0], int(args.serve[1]), args.serve[2])
     print(f"bench/memory.py: python {sys.version.split()[0]}, {os.cpu_count()} cores")
     with tempfile.TemporaryDirectory() as tmp:
         for name, part in (("reads", part_reads), ("churn", part_churn), ("mixed", part_mixed)):

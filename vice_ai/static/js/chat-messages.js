@@ -2,7 +2,7 @@
 import { el, toast, dismissToast } from "./ui.js";
 import { MessageView } from "./chat-message-view.js";
 
-const NEAR_END_PX = 48; // as chat.js: closer to the end than this, the list follows new words
+export const NEAR_END_PX = 48; // closer to the list's end than this, it follows new words (also chat.js's scroll handler)
 
 export const messageMethods = {
   // -- messages ----------------------------------------------------------------------
