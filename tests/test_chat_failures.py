@@ -299,6 +299,12 @@ time.sleep(120)
 """
 
 
+def stored_reply(client, session_id: str) -> str:
+    """The text of the chat's reply as a reader finds it on disk ("" before there is one)."""
+    messages = client.get(f"/api/sessions/{session_id}").get_json()["messages"]
+    return next((m["content"] for m in messages if m["role"] == "assistant"), "")
+
+
 def test_a_killed_generation_leaves_the_session_usable_after_restart(make_app, fake_openai, data_dir):
     client = make_app(**fake_openai.app_config()).test_client()
     session = make_session(client, make_document(client))
@@ -311,11 +317,13 @@ def test_a_killed_generation_leaves_the_session_usable_after_restart(make_app, f
     try:
         assert proc.stdout.readline().strip() == "started"
         request = fake_openai.wait_for_chat()
-        # Long enough for the engine to checkpoint the partial reply at least once.
-        deadline = time.monotonic() + 20
-        while request.chunks_sent < 150 and time.monotonic() < deadline:
+        # Well into the reply, and until a reader sees part of it on disk (a checkpoint: the server having
+        # sent the words does not mean the worker, maybe starved of CPU, has written any yet).
+        deadline, seen = time.monotonic() + 20, ""
+        while (request.chunks_sent < 150 or not seen) and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert request.chunks_sent >= 150
+            seen = stored_reply(client, session["id"])
+        assert request.chunks_sent >= 150 and seen
     finally:
         proc.kill()
         proc.wait(10)
@@ -327,7 +335,7 @@ def test_a_killed_generation_leaves_the_session_usable_after_restart(make_app, f
     assert [(m["role"], m["status"]) for m in messages] == [("user", "complete"), ("assistant", "interrupted")]
     assert messages[0]["content"] == "Write a long answer"
     partial = messages[1]["content"]
-    assert partial and "".join(words).startswith(partial)
+    assert partial.startswith(seen) and "".join(words).startswith(partial)  # nothing on disk was lost
     assert messages[1]["error"]["retryable"] is True
 
     fake_openai.script(Reply(text="A fresh answer."))

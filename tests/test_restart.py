@@ -21,6 +21,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -31,8 +32,10 @@ import pytest
 from conftest import FAKE_KEY, connect_ws, make_document, make_session, ws_events
 from fake_openai import Reply
 
+from vice_ai.chat import recovery
 from vice_ai.domain.models import ChatSession, Message
 from vice_ai.domain.state import AppState
+from vice_ai.services import services
 from vice_ai.storage.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -224,6 +227,41 @@ def test_a_reply_left_streaming_is_interrupted_at_start_without_opening_the_chat
     assert [m.status for m in stored.messages] == ["complete", "interrupted"]
     stats = admin.get("/api/stats").get_json()
     assert stats["sessions"] == 1 and stats["models"]
+
+
+@pytest.mark.parametrize("door", ["read", "send"])
+def test_a_request_during_the_start_up_recovery_of_its_chat_waits_for_it(make_app, data_dir, fake_openai, monkeypatch,
+                                                                          door):
+    """Right after a restart the start-up pass holds the chat's lease while it marks a dead process's reply:
+    a read then must not show that reply as still streaming, nor a send be refused as busy."""
+    first = make_app()
+    assert services(first).repairer.finished.wait(10)  # its own pass is over: the reply below is not its business
+    client = first.test_client()
+    session = make_session(client, make_document(client))
+    state = AppState(Store(data_dir))
+    question = state.append_message(session["id"], Message(role="user", content="Tell me more"))
+    state.append_message(session["id"], Message(role="assistant", content="Half of", parent_id=question.id,
+                                                status="streaming"))
+    # The pass is slowed down while it holds the lease, so the request comes in the middle of it.
+    marking, mark = threading.Event(), recovery.mark_interrupted
+
+    def slow_mark(*args: Any) -> int:
+        marking.set()
+        time.sleep(0.5)
+        return mark(*args)
+
+    monkeypatch.setattr(recovery, "mark_interrupted", slow_mark)
+    restarted = make_app(**fake_openai.app_config()).test_client()
+    assert marking.wait(10)
+    if door == "send":
+        fake_openai.script(Reply(text="A fresh answer."))
+        resp = restarted.post(f"/api/sessions/{session['id']}/messages", json={"content": "Go on"})
+        assert resp.status_code == 201, resp.get_json()
+    data = restarted.get(f"/api/sessions/{session['id']}").get_json()
+    statuses = [(m["role"], m["status"]) for m in data["messages"]]
+    assert statuses[:2] == [("user", "complete"), ("assistant", "interrupted")]
+    assert statuses[2:] == ([("user", "complete"), ("assistant", "complete")] if door == "send" else [])
+    assert data["messages"][1]["content"] == "Half of" and data["generating"] is False
 
 
 def orphan_files(data_dir: str, doc: dict[str, Any]) -> tuple[str, str]:

@@ -52,6 +52,15 @@ def test_back_off_doubles_with_jitter_up_to_the_cap(draw):
     assert p.wait_for(err) is None  # the sixth failure is the last
 
 
+def test_each_back_off_is_clearly_longer_than_the_one_before_whatever_the_jitter_draws():
+    draws = iter([1.0, 0.0, 0.0, 1.0, 0.0])  # the first wait at its longest, the second at its shortest...
+    p = RetryPlan(1000, 1000, rng=lambda: next(draws))
+    err = ModelError("Lost.", reason="connection")
+    waits = [p.wait_for(err) for _ in range(MAX_ATTEMPTS - 1)]
+    assert waits == pytest.approx([0.5, 0.625, 1.0, 4.0, 5.0])  # not 0.5 then 0.5: a retry at a constant interval
+    assert all(later >= earlier * 1.25 for earlier, later in zip(waits, waits[1:], strict=False))
+
+
 def test_retry_after_is_honoured_with_a_little_jitter_on_top():
     p, _ = plan(draw=1.0)
     assert p.wait_for(status_error(429, "rate_limited"), asked=2.0) == pytest.approx(2.2)

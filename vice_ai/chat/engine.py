@@ -153,7 +153,7 @@ class ChatEngine:
             self._rounds[session_id] = placeholder
         try:
             # One generation per chat in all processes: the lease, held until the round's last write.
-            placeholder.lease = self.leases.acquire("session", session_id)
+            placeholder.lease = recovery.take_lease(self.leases, session_id)  # after a recovery under way
             if placeholder.lease is None:
                 raise Busy(BUSY)
             placeholder.lease.on_lost(placeholder.cancel.set)

@@ -8,6 +8,13 @@ died mid-reply, and only a process that holds that lease may mark it
 writing it), reads the chat fresh under its locks, marks the reply, tells the
 tabs, and gives the lease back.
 
+Within one process, recovering a chat and starting a round in it take turns
+(`turn`): a start-up pass or a read that holds the lease for a moment to mark a
+reply would otherwise make a read right after a restart see that reply still
+`streaming` (its `recover` finds the lease taken and leaves it) and a send be
+refused as busy. So a second `recover` waits for the first and then finds
+nothing left to mark, and `take_lease` waits for a recovery under way.
+
 With Redis a lease can be lost while its process lives (paused past the time to
 live): each write of the reply then checks the lease under the chat's locks
 first (`fenced_append`; checkpoints in `ReplyStream._write`), so it never lands after the new holder's.
@@ -15,6 +22,8 @@ first (`fenced_append`; checkpoints in `ReplyStream._write`), so it never lands 
 from __future__ import annotations
 
 import logging
+import threading
+import zlib
 from dataclasses import replace
 from typing import Any
 
@@ -29,6 +38,20 @@ log = logging.getLogger(__name__)
 
 STOPPED = "The server stopped while this reply was being written; what had arrived is kept."
 INTERRUPTED: dict[str, Any] = {"reason": "server_restart", "message": STOPPED, "retryable": True}
+# Turns are taken on one of these locks, by chat id (striped: no table growing with the chats; two chats that
+# share a stripe only wait for each other's recovery, a journal append).
+_TURNS = [threading.Lock() for _ in range(64)]
+
+
+def turn(session_id: str) -> threading.Lock:
+    """The lock a recovery of the chat and the taking of its lease for a round hold in this process."""
+    return _TURNS[zlib.crc32(session_id.encode()) % len(_TURNS)]
+
+
+def take_lease(leases: Leases, session_id: str) -> Lease | None:
+    """The chat's lease for a round (None: a live round holds it), once a recovery under way here is over."""
+    with turn(session_id):
+        return leases.acquire("session", session_id)
 
 
 def mark_interrupted(state: AppState, hub: Hub, session_id: str) -> int:
@@ -52,22 +75,23 @@ def recover(state: AppState, hub: Hub, leases: Leases, session_id: str) -> int:
     session = state.get_chat_session(session_id)
     if session is None or not any(m.status == "streaming" for m in session.messages):
         return 0
-    try:
-        lease = leases.acquire("session", session_id)
-    except StorageError as exc:  # Redis out of reach: the next read tries again
-        log.warning("could not take the lease of session %s to recover it: %s", session_id, exc.message)
-        return 0
-    if lease is None:
-        return 0  # a live process (maybe this one) is writing the reply
-    try:
-        return mark_interrupted(state, hub, session_id)
-    except StorageError as exc:
-        # Reading a chat never fails for a write it cannot make: the next read tries again.
-        log.warning("could not mark the interrupted replies of session %s (will retry): %s",
-                    session_id, exc.message)
-        return 0
-    finally:
-        lease.release()
+    with turn(session_id):  # after a recovery of it under way here (which leaves nothing to mark)
+        try:
+            lease = leases.acquire("session", session_id)
+        except StorageError as exc:  # Redis out of reach: the next read tries again
+            log.warning("could not take the lease of session %s to recover it: %s", session_id, exc.message)
+            return 0
+        if lease is None:
+            return 0  # a live round (maybe of this process) is writing the reply
+        try:
+            return mark_interrupted(state, hub, session_id)
+        except StorageError as exc:
+            # Reading a chat never fails for a write it cannot make: the next read tries again.
+            log.warning("could not mark the interrupted replies of session %s (will retry): %s",
+                        session_id, exc.message)
+            return 0
+        finally:
+            lease.release()
 
 
 def sweep(state: AppState, hub: Hub, leases: Leases) -> int:

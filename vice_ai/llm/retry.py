@@ -9,7 +9,9 @@ or 422: the same request would fail the same way.
 
 The wait is what the server asked (`Retry-After`, with a little jitter on top)
 or else an exponential back-off with jitter (0.25-0.5 s, then 0.5-1 s, 1-2 s,
-... at most 8 s). Bounds: at most `MAX_ATTEMPTS` attempts, at most `budget`
+... at most 8 s), each at least GROWTH times the one before: two draws at the
+edges (0.5 s, then 0.5 s) would make a retry at a constant interval (llmock's
+`no_backoff` finding). Bounds: at most `MAX_ATTEMPTS` attempts, at most `budget`
 seconds of waiting in all (VICE_AI_MAX_RETRY_AFTER), and no new attempt once
 `deadline` seconds (VICE_AI_REQUEST_TIMEOUT) have passed since the first. A
 wait the server asks for that does not fit is not waited at all: the error
@@ -28,6 +30,7 @@ from ..errors import ModelError
 MAX_ATTEMPTS = 6
 BACKOFF_FIRST = 0.5
 BACKOFF_CAP = 8.0
+GROWTH = 1.25
 # Statuses worth another try; any other status is reported at once.
 RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504, 529})
 RETRY_REASONS = frozenset({"connection", "timeout", "stalled", "bad_stream", "truncated", "rate_limited",
@@ -70,6 +73,7 @@ class RetryPlan:
         self.failures = 0
         self.waited = 0.0
         self.asked: float | None = None
+        self.backoff = 0.0  # the last back-off waited (not a wait the server asked for)
 
     def wait_for(self, err: ModelError, asked: float | None = None) -> float | None:
         """Seconds to wait before the next attempt after `err`, or None: report the error (`final_error`)."""
@@ -84,9 +88,10 @@ class RetryPlan:
             delay = min(asked + min(1.0, asked * 0.1) * self.rng(), left)
         else:
             ceiling = min(BACKOFF_CAP, BACKOFF_FIRST * 2 ** (self.failures - 1))
-            delay = ceiling / 2 + self.rng() * ceiling / 2
+            delay = min(BACKOFF_CAP, max(ceiling / 2 + self.rng() * ceiling / 2, self.backoff * GROWTH))
             if delay > left:
                 return None
+            self.backoff = delay
         if self.clock() - self.started + delay > self.deadline:
             return None
         self.waited += delay
