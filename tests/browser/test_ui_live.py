@@ -28,6 +28,9 @@ def test_a_second_page_on_the_same_chat_sees_the_stream(served, doc, model, new_
     send(first, "Go on")
 
     expect(second.locator("#messages .msg-user .msg-text").last).to_have_text("Go on")
+    # The reply's view comes with round_start, a moment after the question: until then the last reply is
+    # the first one, already complete.
+    expect(second.locator("#messages .msg-assistant")).to_have_count(2)
     reply = assistant(second)
     expect(second.locator("#gen-state")).to_be_visible()
     expect(reply).to_have_attribute("data-status", "complete")
