@@ -23,13 +23,13 @@ def env_for(fake: FakeOpenAI, extra: dict[str, str] | None = None) -> dict[str, 
             **(extra or {})}
 
 
-def wait_for(check, timeout: float, what: str) -> Any:
+def wait_for(check, timeout: float = 10.0, what: str = "the condition", poll: float = 0.1) -> Any:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         found = check()
         if found:
             return found
-        time.sleep(0.1)
+        time.sleep(poll)
     raise AssertionError(f"timed out waiting for {what}")
 
 

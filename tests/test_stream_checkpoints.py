@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from conftest import make_document, make_session, model_config
 from fake_openai import Reply
+from processes import wait_for
 
 from vice_ai import shutdown
 from vice_ai.chat import streaming
@@ -47,16 +48,6 @@ def reader(data_dir: str) -> AppState:
     return AppState(Store(data_dir))
 
 
-def wait_for(check, timeout: float = 10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        got = check()
-        if got:
-            return got
-        time.sleep(0.02)
-    raise AssertionError("timed out")
-
-
 def start_reply(make_app, fake_openai, reply: Reply, **config):
     app = make_app(**model_config(fake_openai, **config))
     client = app.test_client()
@@ -69,7 +60,7 @@ def start_reply(make_app, fake_openai, reply: Reply, **config):
 def test_checkpoints_are_text_records_that_another_reader_and_a_restart_rebuild(make_app, fake_openai, data_dir):
     app, sid, rnd = start_reply(make_app, fake_openai, Reply(tokens=WORDS, delay=0.02))
     try:
-        wait_for(lambda: len([r for r in journal_records(data_dir, sid) if r["op"] == "text"]) >= 3)
+        wait_for(lambda: len([r for r in journal_records(data_dir, sid) if r["op"] == "text"]) >= 3, poll=0.02)
         texts = [r for r in journal_records(data_dir, sid) if r["op"] == "text"]
         # Each checkpoint holds only what was added: no record repeats the reply so far.
         assert all(r["message_id"] == texts[0]["message_id"] for r in texts)
@@ -96,7 +87,7 @@ def test_a_reply_cut_off_mid_stream_is_rebuilt_from_its_checkpoints_after_compac
                                 JOURNAL_COMPACT_BYTES=200)
     engine = services(app).engine
     state = services(app).state
-    wait_for(lambda: len(state.get_chat_session(sid).messages[-1].content or "") > 300)
+    wait_for(lambda: len(state.get_chat_session(sid).messages[-1].content or "") > 300, poll=0.02)
     # What the disk says now, read by another reader (as after a crash): the reply so far, in order.
     reply = reader(data_dir).get_chat_session(sid).messages[-1]
     assert reply.role == "assistant" and len(reply.content) > 300

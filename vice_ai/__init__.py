@@ -106,8 +106,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
 def shutdown(app: Flask, timeout: float = 5.0) -> None:
     """Stop the background jobs, notification streams and generations, waiting for their threads (each
-    running reply is saved as `interrupted`, reason `server_restart`, and its tabs told), then close every websocket with a
-    `restarting` event (idempotent). `run.py` and the gunicorn hooks call it on SIGTERM and SIGINT."""
+    running reply is saved as `interrupted`, reason `server_restart`, and its tabs told), then close every
+    websocket with a `restarting` event (idempotent). `run.py` and the gunicorn hooks call it on SIGTERM and SIGINT."""
     found = services(app)
     found.repairer.shutdown(timeout)
     found.archiver.shutdown(timeout)
