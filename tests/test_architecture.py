@@ -103,3 +103,17 @@ def test_the_architecture_doc_names_every_package() -> None:
     packages = sorted(p.parent.name for p in PACKAGE.glob("*/__init__.py"))
     missing = [name for name in packages if f"`{name}/`" not in doc]
     assert missing == [], f"docs/architecture.md does not describe: {missing}"
+
+
+def test_no_test_module_imports_another() -> None:
+    """Shared test helpers and fixtures live in helper modules (conftest, helpers, processes...): a test module
+    imported by another is collected twice over and breaks when its tests move."""
+    tests = PACKAGE.parent / "tests"
+    found = []
+    for path in tests.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            found += [f"{path.relative_to(tests)}: {name}" for name in names
+                      if name.rsplit(".", 1)[-1].startswith("test_")]
+    assert found == []

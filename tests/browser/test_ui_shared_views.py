@@ -8,7 +8,6 @@ from auth_helpers import PASSWORD
 from playwright.sync_api import expect
 
 from .helpers import card
-from .test_ui_auth import served_accounts  # noqa: F401 (a fixture)
 
 pytestmark = pytest.mark.browser
 
