@@ -145,7 +145,7 @@ def test_a_page_from_before_a_restart_catches_up_when_the_new_run_is_further_alo
     expect(assistant(page).locator(".msg-body")).to_have_text(("".join(SLOW) * 2).strip())
 
 
-def test_a_stopping_server_saves_the_reply_and_the_page_reconnects(served, doc, model, new_page):
+def test_a_stopping_server_keeps_the_reply_to_continue_and_the_page_reconnects(served, doc, model, new_page):
     model.script(Reply(tokens=SLOW * 10, delay=0.1), Reply(text="After the restart."))
     page = new_page()
     open_document(page, served.url, doc)
@@ -153,12 +153,15 @@ def test_a_stopping_server_saves_the_reply_and_the_page_reconnects(served, doc, 
     expect(assistant(page).locator(".msg-body")).to_contain_text("part2")
 
     shutdown(served.app)  # what SIGTERM runs: the reply is saved, every socket told "restarting" and closed
-    # Live, before any restart: the stopped event came before the socket closed.
-    expect(assistant(page)).to_have_attribute("data-status", "stopped")
+    # Live, before any restart: the reply's end came before the socket closed, told as the server's doing
+    # (not "Stopped", as if the user had stopped it), with Continue.
+    expect(assistant(page)).to_have_attribute("data-status", "interrupted")
+    expect(assistant(page)).to_contain_text("The server stopped while this reply was being written")
+    expect(assistant(page).get_by_role("button", name="Continue")).to_be_visible()
     expect(page.locator("#conn-state")).not_to_have_attribute("data-state", "live")
     served.restart()
 
     wait_live(page)
-    expect(assistant(page)).to_have_attribute("data-status", "stopped")
+    expect(assistant(page)).to_have_attribute("data-status", "interrupted")
     send(page, "Still there?")
     expect(assistant(page).locator(".msg-body")).to_have_text("After the restart.")
