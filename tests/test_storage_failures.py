@@ -137,6 +137,9 @@ def test_a_full_disk_answers_507_keeps_reads_and_recovers(tmp_path, mounts):
         doc = make_document(client)
         session = make_session(client, doc)
         assert client.post(f"/api/sessions/{session['id']}/messages", json={"content": "before"}).status_code == 201
+        # The app's background writers (the search index, compactions) finish first: one of them freeing space
+        # after the fill (a WAL checkpoint, say) would let the next write through.
+        assert services(app).search.flush(10) and services(app).state.compactor.wait_idle(10)
         filler = fill(mnt)
 
         for resp in (client.post("/api/documents", json={"title": "More", "sections": []}),
