@@ -5,10 +5,9 @@
 //   is kept in this browser (localStorage, by chat), so a reload, a server restart and every tab show it again, and
 //   live messages on other branches do not take them away from it.
 import { get } from "./api.js";
+import { MAX_PAGE } from "./chat-history.js";
 
-const MAX_PAGE = 200; // the most GET /api/sessions/<id> answers at once
 const MAX_GAP_PAGES = 10; // a branch longer than this many pages below the switch opens at its end instead
-const NEAR_END_PX = 48;
 
 const keyOf = (id) => `vice.branch.${id}`;
 
@@ -98,12 +97,11 @@ export const branchKeepMethods = {
     this.stick = false;
     this.showPath();
     this.returnTo({ id: target, offset }); // chat-history.js
-    const list = this.list;
-    this.stick = list.scrollHeight - list.scrollTop - list.clientHeight < NEAR_END_PX;
+    this.stick = this.nearEnd();
     this.jump.hidden = this.stick;
     this.setGenerating(Boolean(data.generating));
     if (!this.generating) this.tools.settle();
-    if (this.hasMore && list.scrollHeight <= list.clientHeight) this.loadOlder();
+    if (this.hasMore && this.list.scrollHeight <= this.list.clientHeight) this.loadOlder();
     else this.maybeLoadOlder();
   },
 };

@@ -8,7 +8,7 @@ import { el } from "./ui.js";
 import { MessageView } from "./chat-message-view.js";
 
 const PAGE = 50;
-const MAX_PAGE = 200; // the most GET /api/sessions/<id> answers at once
+export const MAX_PAGE = 200; // the most GET /api/sessions/<id> answers at once
 const NEAR_TOP_PX = 200;
 
 export const historyMethods = {

@@ -2,7 +2,7 @@
 import { el, toast, dismissToast } from "./ui.js";
 import { MessageView } from "./chat-message-view.js";
 
-export const NEAR_END_PX = 48; // closer to the list's end than this, it follows new words (also chat.js's scroll handler)
+const NEAR_END_PX = 48; // closer to the list's end than this, it follows new words (`nearEnd`)
 
 export const messageMethods = {
   // -- messages ----------------------------------------------------------------------
@@ -127,12 +127,16 @@ export const messageMethods = {
     this.refreshAll();
   },
 
+  /** Whether the list is at (or within NEAR_END_PX of) its end: where it follows new words. */
+  nearEnd() {
+    const list = this.list;
+    return list.scrollHeight - list.scrollTop - list.clientHeight < NEAR_END_PX;
+  },
+
   scrollDown(force = false) {
     // The user scrolled up since the list was last put at its end, and its scroll event (sent with the next
     // frame) has not said so yet: a reply's next words must not pull the list back down.
-    const list = this.list;
-    if (!force && this.stick && list.scrollTop < (this.autoTop || 0) - 1
-      && list.scrollHeight - list.scrollTop - list.clientHeight >= NEAR_END_PX) this.stick = false;
+    if (!force && this.stick && this.list.scrollTop < (this.autoTop || 0) - 1 && !this.nearEnd()) this.stick = false;
     if (this.stick || force) {
       this.list.scrollTop = this.list.scrollHeight;
       this.autoTop = this.list.scrollTop;

@@ -3,7 +3,7 @@ import { patch } from "./api.js";
 import { el, toast, autoGrow } from "./ui.js";
 import { ChatTools } from "./tools.js";
 import { sessionMethods } from "./chat-sessions.js";
-import { messageMethods, NEAR_END_PX } from "./chat-messages.js";
+import { messageMethods } from "./chat-messages.js";
 import { composerMethods } from "./chat-composer.js";
 import { branchMethods } from "./chat-branches.js";
 import { branchKeepMethods } from "./chat-branch-keep.js";
@@ -80,7 +80,7 @@ export class ChatPane {
     });
     this.stopBtn.addEventListener("click", () => this.stop());
     this.list.addEventListener("scroll", () => {
-      this.stick = this.list.scrollHeight - this.list.scrollTop - this.list.clientHeight < NEAR_END_PX;
+      this.stick = this.nearEnd();
       if (this.stick) this.jump.hidden = true;
       this.maybeLoadOlder(); // a long chat's older pages (chat-history.js)
     });
