@@ -6,6 +6,7 @@ Run from the repository root:
     .venv/bin/python bench/stream.py --quick         # 50 sessions x 200 tokens, 2 repeats; 50 paced for 10 s
     .venv/bin/python bench/stream.py --profile FILE  # cProfile (CPU time) of every app thread into FILE
     .venv/bin/python bench/stream.py --ws-threads    # the readers as before (a thread or two per stream)
+    .venv/bin/python bench/stream.py --only unpaced --floor   # also the least relay (bench/chat_floor.py)
 
 Three processes besides this driver, so nobody shares a GIL: the model server
 (bench/fake_model.py), the app (run as `run.py` does: werkzeug's threaded
@@ -236,15 +237,17 @@ def print_cpu(title: str, usage: dict[str, list[float]], tokens: int) -> None:
         f"{name} {statistics.median(values) / tokens * 1e6:.0f} us" for name, values in usage.items()))
 
 
-def unpaced(fake: Child, app: Child, sessions: int, n_tokens: int, repeat: int) -> None:
+def unpaced(fake: Child, app: Child, sessions: int, n_tokens: int, repeat: int, floor: Child | None) -> None:
     call(fake.url + "/bench/config", "POST", {"tokens": n_tokens, "delay": 0, "pair": False})
-    modes = ("raw", "threads", "typed", "app")
+    modes = ("raw", "threads", "typed", "app") + (("floor",) if floor else ())
     rates: dict[str, list[float]] = {mode: [] for mode in modes}
     usage: dict[str, dict[str, list[float]]] = {mode: {} for mode in modes}
     for k in range(repeat):
         for mode in modes:
             tags = make_sessions(app, sessions) if mode == "app" else [f"{mode}{k}-{i}" for i in range(sessions)]
-            result = run_pass(fake, app, {"mode": mode, "tags": tags}, usage[mode])
+            # The least relay: the same readers as the app's, on its sockets.
+            server = floor if mode == "floor" and floor else app
+            result = run_pass(fake, server, {"mode": "app" if mode == "floor" else mode, "tags": tags}, usage[mode])
             delivered = sum(len(t) for t in result["got"].values())
             if delivered != sessions * n_tokens:
                 raise SystemExit(f"{mode}: {delivered} tokens of {sessions * n_tokens}")
@@ -256,13 +259,20 @@ def unpaced(fake: Child, app: Child, sessions: int, n_tokens: int, repeat: int) 
     print("| path | tokens/s median (min-max) |\n|---|---:|")
     for mode, label in (("raw", "direct, the app's reader (reactor + app decoder)"),
                         ("threads", "direct, a thread each (raw SSE + app decoder)"),
-                        ("typed", "direct, openai typed chunks"), ("app", "app, websockets")):
+                        ("typed", "direct, openai typed chunks"), ("app", "app, websockets"),
+                        ("floor", "the least relay on flask-sock (bench/chat_floor.py)")):
+        if mode not in rates:
+            continue
         print(f"| {label} | {statistics.median(rates[mode]):,.0f} ({min(rates[mode]):,.0f}-{max(rates[mode]):,.0f}) |")
     print(f"\napp / fair direct (raw): **{statistics.median(ratio):.2f}x** ({min(ratio):.2f}-{max(ratio):.2f}); "
           f"app / thread-each direct: {statistics.median(threads):.2f}x ({min(threads):.2f}-{max(threads):.2f}); "
           f"app / typed direct: {statistics.median(typed):.2f}x ({min(typed):.2f}-{max(typed):.2f}); "
           f"goal >= 0.8x fair: {'met' if statistics.median(ratio) >= 0.8 else 'missed'}\n")
-    for mode in ("raw", "app"):
+    if floor:
+        least = [f / r for f, r in zip(rates["floor"], rates["raw"], strict=True)]
+        print(f"the least relay / fair direct (raw): **{statistics.median(least):.2f}x** "
+              f"({min(least):.2f}-{max(least):.2f})\n")
+    for mode in ("raw", "app", "floor")[:3 if floor else 2]:
         print_cpu(f"{mode} passes", usage[mode], sessions * n_tokens)
 
 
@@ -325,6 +335,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--app-cpu", type=int, metavar="N",
                         help="paced only: the app on CPU N alone, the model server and readers on the others "
                              "(as on a machine where the app has a core of its own)")
+    parser.add_argument("--floor", action="store_true",
+                        help="unpaced: also the least relay on flask-sock (bench/chat_floor.py), in its own process")
     parser.add_argument("--profile", metavar="FILE", help="cProfile every thread of the app into FILE")
     parser.add_argument("--serve-app", nargs=2, metavar=("DATA_DIR", "FAKE_URL"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -350,18 +362,24 @@ def main(argv: list[str] | None = None) -> int:
     fake = Child(str(ROOT / "bench" / "fake_model.py"))
     with tempfile.TemporaryDirectory(prefix="vice-bench-") as tmp:
         app = Child(__file__, "--serve-app", tmp, fake.url + "/v1", cpus=APP_CPUS)
+        floor = None
+        if args.floor:
+            os.mkdir(os.path.join(tmp, "floor"))
+            floor = Child(str(ROOT / "bench" / "chat_floor.py"), "--serve-bare", os.path.join(tmp, "floor"),
+                          fake.url + "/v1")
         try:
             idle = call(app.url + "/bench/report")
             if args.only != "paced":
-                unpaced(fake, app, sessions, n_tokens, repeat)
+                unpaced(fake, app, sessions, n_tokens, repeat, floor)
             if args.paced and args.only != "unpaced":
                 paced(fake, app, sessions, paced_tokens, args.paced, max(1, repeat - 1))
             end = call(app.url + "/bench/report")
             print(f"\napp process: {idle['max_rss_kb'] / 1024:.0f} MB RSS idle, {end['max_rss_kb'] / 1024:.0f} MB "
                   f"peak; load average {os.getloadavg()[0]:.1f} at the end")
         finally:
-            app.stop()
-            fake.stop()
+            for child in (app, floor, fake):
+                if child:
+                    child.stop()
     return 0
 
 
