@@ -104,8 +104,16 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def step(procs: list, n: int) -> tuple[float, float, int, float]:
-    """n paced streams, split between the processes; (p50 ms, p99 ms, failures, app CPU us per token)."""
+def machine_ticks() -> tuple[int, int]:
+    """(busy, total) CPU ticks of the whole machine so far, every core (Linux /proc/stat)."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = values[3] + values[4]  # idle, iowait
+    return sum(values) - idle, sum(values)
+
+
+def step(procs: list, n: int) -> tuple[float, float, int, float, float]:
+    """n paced streams, split between the processes; (p50 ms, p99 ms, failures, app CPU us per token, share of the
+    machine's CPU busy meanwhile, every process on it)."""
     sessions = []
     for i in range(n):
         proc = procs[i % len(procs)]
@@ -116,7 +124,7 @@ def step(procs: list, n: int) -> tuple[float, float, int, float]:
     added: list[float] = []
     failures: list[str] = []
     sockets = [paced_socket(proc, sid, added) for proc, sid in sessions]
-    cpu = sum(cpu_seconds(proc.proc.pid) for proc in procs)
+    cpu, machine = sum(cpu_seconds(proc.proc.pid) for proc in procs), machine_ticks()
     for ws in sockets:
         send_command(ws, {"type": "send", "content": "Go."})
     try:
@@ -125,11 +133,12 @@ def step(procs: list, n: int) -> tuple[float, float, int, float]:
         failures.append(repr(exc))
     failures += [ws.failure for ws in sockets if ws.failure]
     cpu = sum(cpu_seconds(proc.proc.pid) for proc in procs) - cpu
+    busy, total = (b - a for a, b in zip(machine, machine_ticks(), strict=True))
     added.sort()
     if not added:
-        return float("inf"), float("inf"), len(failures) or n, float("inf")
+        return float("inf"), float("inf"), len(failures) or n, float("inf"), busy / max(total, 1)
     return (added[len(added) // 2] * 1000, added[min(len(added) - 1, int(len(added) * 0.99))] * 1000,
-            len(failures), cpu * 1e6 / len(added))
+            len(failures), cpu * 1e6 / len(added), busy / max(total, 1))
 
 
 def median(values: list[float]) -> float:
@@ -188,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
         for n in steps:
             if not active:
                 break
-            runs: dict[str, list[tuple[float, float, int, float]]] = {name: [] for name in active}
+            runs: dict[str, list[tuple[float, float, int, float, float]]] = {name: [] for name in active}
             for repeat in range(args.repeats):
                 order = active[repeat % len(active):] + active[:repeat % len(active)]  # who goes first rotates
                 for name in order:
@@ -199,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
                 figures[name][n] = (p50, p99, failed, cpu)
                 print(f"  {name:<9} {n:>4} streams: added p50 {p50:7.1f} ms  p99 {p99:7.1f} ms (runs: "
                       f"{', '.join(f'{r[1]:.0f}' for r in runs[name])})  app CPU {cpu:4.0f} us/token  "
-                      f"failed {failed}", flush=True)
+                      f"machine busy {median([r[4] for r in runs[name]]):.0%}  failed {failed}", flush=True)
                 if failed or p99 > args.bound:
                     active.remove(name)
                 else:
