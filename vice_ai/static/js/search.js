@@ -14,6 +14,7 @@ const KIND_LABELS = { document: "Document", section: "Section", chat: "Chat", me
 const form = document.getElementById("search-form");
 const input = document.getElementById("search-input");
 const box = document.getElementById("search-results");
+const clear = document.getElementById("search-clear");
 
 let results = [];
 let active = -1;
@@ -163,6 +164,15 @@ function wire() {
     if (ev.key === "ArrowDown") { ev.preventDefault(); move(1); }
     else if (ev.key === "ArrowUp") { ev.preventDefault(); move(-1); }
     else if (ev.key === "Escape") { ev.preventDefault(); if (results.length || !box.hidden) close(); else input.blur(); }
+  });
+  // The ×: empties the box and keeps it open for another query (the input keeps its focus).
+  clear?.addEventListener("mousedown", (ev) => ev.preventDefault());
+  clear?.addEventListener("click", () => {
+    clearTimeout(timer);
+    asked += 1; // an answer on its way is for the old query
+    input.value = "";
+    close();
+    input.focus();
   });
   form.addEventListener("submit", (ev) => {
     ev.preventDefault();
