@@ -100,3 +100,21 @@ def test_on_a_wide_screen_the_query_and_its_clear_button_stay_and_never_overlap_
     box.press("Escape")
     expect(key).to_be_visible()
     expect(clear).to_be_hidden()
+
+
+def test_a_found_untitled_section_says_which_heading_it_is_under(served, new_page):
+    made = served.api("POST", "/api/documents", {"title": "Trip notes", "sections": [
+        {"title": "Day one", "type": "header", "level": 1},
+        {"title": "", "content": "We walked to the lighthouse."}]})
+    page = new_page(f"{served.url}/")
+    expect(page.locator(".doc-link")).to_have_count(1)
+    box = page.locator("#search-input")
+    box.click()
+    box.fill("lighthouse")
+    result = page.locator("#search-results .search-result")
+    expect(result).to_have_count(1)
+    expect(result.locator(".search-title")).to_have_text("Untitled section")
+    expect(result.locator(".search-where")).to_have_text("Trip notes › Day one")
+    box.press("Enter")
+    page.wait_for_url(f"**/documents/{made['id']}*")
+    expect(page.locator(".section-card.is-selected")).to_have_attribute("data-id", made["sections"][1]["id"])
