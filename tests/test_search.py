@@ -167,3 +167,16 @@ def test_snippet_parts_and_expressions():
     assert match_expression("done ") == '"done"'
     assert match_expression("!!! ???") is None
     assert split_snippet("a \x02bc\x03 d \x02e\x03") == ("a bc d e", [(2, 4), (7, 8)])
+
+
+def test_an_untitled_section_is_found_under_the_heading_above_it(client):
+    doc = make_document(client, "Trip", [{"title": "Day one", "type": "header", "level": 1},
+                                         {"title": "", "content": "We walked to the lighthouse."},
+                                         {"title": "", "content": "And back."}])
+    untitled = doc["sections"][1]
+    [hit] = search(client, "lighthouse")
+    assert (hit["kind"], hit["section_id"], hit["section_title"], hit["section_heading"]) == (
+        "section", untitled["id"], "", "Day one")
+    [titled] = search(client, "day one")
+    assert titled["kind"] == "section" and titled["section_heading"] == titled["section_title"] == "Day one"
+    assert search(client, "trip")[0]["section_heading"] is None  # the document itself

@@ -1,5 +1,8 @@
 """Reading a DOCX file as an outline: "Title" and "Heading 1".."Heading 6" paragraphs become header sections.
 
+A "Title" paragraph that opens the file names the document when the file's title property does not
+(`outline.named_by_lead`), and is then no section.
+
 Other paragraphs become text sections (quotes, in the "Quote" or "Intense Quote"
 style, reference sections), in the order of the file: consecutive paragraphs
 make one section, one paragraph per block; list items keep a "- " or "1. "
@@ -91,6 +94,7 @@ def table_text(table: Table) -> str:
 def _outline(document: Any) -> Parsed:
     builder = SectionBuilder()
     items: list[str] = []  # the list being read
+    lead: str | None = None  # a "Title" paragraph that opens the file
     counters: dict[tuple[str, int], int] = {}
 
     def end_list() -> None:
@@ -109,6 +113,8 @@ def _outline(document: Any) -> Parsed:
         if level is not None:
             end_list()
             if text.strip():
+                if name.lower() == "title" and builder.empty:
+                    lead = " ".join(text.split())
                 builder.heading(level, " ".join(text.split()))
             continue
         mark = _list_mark(document, block, name, counters)
@@ -120,7 +126,9 @@ def _outline(document: Any) -> Parsed:
     end_list()
     builder.flush()
     props = document.core_properties
-    return Parsed(builder.sections, title=props.title or None, description=props.comments or "")
+    # A "Title" paragraph is not a heading of the body: when it names the document it is no section.
+    return Parsed(builder.sections, title=props.title or None, description=props.comments or "", lead_title=lead,
+                  untitled=builder.sections[1:] if lead else None)
 
 
 def parse_docx(name: str, data: bytes) -> Parsed:

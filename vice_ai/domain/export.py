@@ -32,12 +32,13 @@ def _sessions(doc: Document) -> list[dict[str, Any]]:
 
 
 def to_markdown(doc: Document, sessions: list[dict[str, Any]] | None = None) -> str:
-    """The document as Markdown: a heading per section at its level, then its text."""
+    """The document as Markdown: a heading per titled section at its level, then its text."""
     out = [f"# {doc.title}", ""]
     if doc.description:
         out += [doc.description, ""]
     for section in doc.sections:
-        out += [f"{'#' * min(6, section.level + 1)} {section.title}", ""]
+        if section.title.strip():  # an empty heading line would import back as one more (empty) section
+            out += [f"{'#' * min(6, section.level + 1)} {section.title}", ""]
         if section.content.strip():
             body = section.content.strip()
             if section.type == "reference":

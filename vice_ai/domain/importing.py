@@ -4,13 +4,15 @@ Markdown and DOCX give a header section for every heading (at its level) and a
 text section for the text between headings (at the level of the heading above
 it; level 1 before the first one). Markdown headings are found by markdown-it's
 parser, so a `#` line inside a code fence, an HTML block or a list stays text;
-the text keeps its Markdown source. A bundle (`bundle.py`) gives back the whole
+the text keeps its Markdown source. A heading that opens the file as its title
+(`# Title`; a DOCX "Title" paragraph) names the document when no title is
+given (`outline.named_by_lead`). A bundle (`bundle.py`) gives back the whole
 document with its history and chats.
 """
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -22,7 +24,7 @@ from . import bundle, docx_import
 from .bundle_format import open_zip
 from .documents import MAX_SECTIONS, create_document
 from .models import Document
-from .outline import Parsed, SectionBuilder
+from .outline import Parsed, SectionBuilder, named_by_lead
 
 ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
 OLD_WORD_MAGIC = b"\xd0\xcf\x11\xe0"
@@ -38,23 +40,37 @@ class Imported:
 
 
 def parse_markdown(text: str) -> Parsed:
-    """Sections of a Markdown text: ATX and setext headings at the top level become header sections."""
+    """Sections of a Markdown text: ATX and setext headings at the top level become header sections.
+
+    A level-1 heading that opens the file (blank lines aside) is its title (`lead_title`); when it is the
+    file's only level-1 heading it is the title only: without it the headings under it move up a level.
+    """
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     lines = text.split("\n")
     tokens = _MD.parse(text)
     builder = SectionBuilder()
     at = 0
+    lead: str | None = None
+    tops = 0  # level-1 headings
     for i, token in enumerate(tokens):
         if token.type != "heading_open" or token.level != 0 or not token.map:
             continue
         start, end = token.map
         builder.block("\n".join(lines[at:start]))
         inline = tokens[i + 1] if i + 1 < len(tokens) and tokens[i + 1].type == "inline" else None
-        builder.heading(int(token.tag[1:]), " ".join((inline.content if inline else "").split()))
+        level, title = int(token.tag[1:]), " ".join((inline.content if inline else "").split())
+        if level == 1 and builder.empty and title:
+            lead = title
+        tops += level == 1
+        builder.heading(level, title)
         at = end
     builder.block("\n".join(lines[at:]))
     builder.flush()
-    return Parsed(builder.sections)
+    if lead is None:
+        return Parsed(builder.sections)
+    rest = builder.sections[1:]
+    untitled = [replace(s, level=max(1, s.level - 1)) for s in rest] if tops == 1 else None
+    return Parsed(builder.sections, lead_title=lead, untitled=untitled)
 
 
 def decode_text(name: str, data: bytes) -> str:
@@ -93,11 +109,13 @@ def check_parsed(name: str, parsed: Parsed, config: Mapping[str, Any]) -> None:
         raise BadRequest(f"{name} would make {len(parsed.sections)} sections; a document holds at most "
                          f"{MAX_SECTIONS}.", field="file", limit=MAX_SECTIONS)
     title_limit, text_limit = int(config["MAX_TITLE_CHARS"]), int(config["MAX_SECTION_CHARS"])
-    heading = ""
-    for section in parsed.sections:
-        if len(section.title) > title_limit:
-            raise BadRequest(f"The heading \u201c{section.title[:60]}\u2026\u201d is longer than {title_limit} "
+    titles = [parsed.title or ""] if parsed.title_in_text else []
+    for title in titles + [section.title for section in parsed.sections]:
+        if len(title) > title_limit:
+            raise BadRequest(f"The heading \u201c{title[:60]}\u2026\u201d is longer than {title_limit} "
                              "characters.", field="file", limit=title_limit)
+    heading = (parsed.title or "") if parsed.title_in_text else ""
+    for section in parsed.sections:
         heading = section.title or heading
         if len(section.content) > text_limit:
             where = f"after the heading \u201c{heading[:60]}\u201d" if heading else "before the first heading"
@@ -124,6 +142,8 @@ def import_file(name: str, data: bytes, title: str | None = None) -> Imported:
         parsed = docx_import.parse_docx(name, data)
     else:
         parsed = parse_markdown(decode_text(name, data))
+    if not (title and title.strip()):  # a title given with the file leaves the file's title heading a section
+        parsed = named_by_lead(parsed)
     check_parsed(name, parsed, config)
     doc = create_document(_title(name, title, parsed, int(config["MAX_TITLE_CHARS"])),
                           parsed.description[:MAX_DESCRIPTION_CHARS], parsed.sections)

@@ -283,7 +283,8 @@ class SearchService:
         section = doc.section(hit.section_id) if hit.section_id else None
         view: dict[str, Any] = {
             "kind": hit.kind, "document_id": doc.id, "section_id": hit.section_id, "session_id": hit.session_id,
-            "message_id": hit.message_id, "document_title": doc.title, "section_title": None, "title": doc.title,
+            "message_id": hit.message_id, "document_title": doc.title, "section_title": None,
+            "section_heading": None, "title": doc.title,
             "role": hit.role, "archived": False, "snippet": hit.snippet, "matches": [list(m) for m in hit.matches],
         }
         if hit.kind == "document":
@@ -291,6 +292,7 @@ class SearchService:
         if section is None:
             return None
         view["section_title"] = view["title"] = section.title
+        view["section_heading"] = _heading(doc, section.id)
         if hit.kind == "section":
             return view
         if hit.session_id not in section.session_ids:
@@ -300,3 +302,13 @@ class SearchService:
             return None
         view["title"], view["archived"] = session.title, session.archived
         return view
+
+
+def _heading(doc: Document, section_id: str) -> str | None:
+    """The title of a section or, when it has none, of the nearest titled section above it (the one it is under)."""
+    heading = None
+    for section in doc.sections:
+        heading = section.title if section.title.strip() else heading
+        if section.id == section_id:
+            return heading
+    return None

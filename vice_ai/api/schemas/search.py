@@ -27,6 +27,9 @@ class SearchResultOut(Out):
     message_id: str | None
     document_title: str
     section_title: str | None
+    section_heading: str | None = Field(
+        description="The section's title or, for an untitled one, that of the nearest titled section above it "
+                    "(the heading it is under); null for a document or when there is none.")
     title: str
     role: Role | None
     archived: bool

@@ -14,6 +14,7 @@ const KIND_LABELS = { document: "Document", section: "Section", chat: "Chat", me
 const form = document.getElementById("search-form");
 const input = document.getElementById("search-input");
 const box = document.getElementById("search-results");
+const clear = document.getElementById("search-clear");
 
 let results = [];
 let active = -1;
@@ -45,11 +46,18 @@ export function resultUrl(result) {
   return `/documents/${encodeURIComponent(result.document_id)}${hash ? `#${hash}` : ""}`;
 }
 
+/** Where a result is: its document, the heading its section is under (an untitled one has its heading's), its chat. */
 function where(result) {
   const parts = [result.document_title];
-  if (result.section_title && result.kind !== "section") parts.push(result.section_title);
+  const heading = result.section_heading;
+  if (heading && (result.kind !== "section" || !result.section_title)) parts.push(heading);
   if (result.kind === "message") parts.push(result.title);
   return parts.join(" › ");
+}
+
+function titleOf(result) {
+  if (result.kind === "message") return where(result);
+  return result.title || (result.kind === "section" ? "Untitled section" : "");
 }
 
 function render(message = null) {
@@ -67,7 +75,7 @@ function render(message = null) {
     },
     el("span", { class: "search-result-head" },
       el("span", { class: "search-kind", text: label + (result.archived ? " · archived" : "") }),
-      el("span", { class: "search-title", text: result.kind === "message" ? where(result) : result.title })),
+      el("span", { class: "search-title", text: titleOf(result) })),
     el("span", { class: "search-snippet" }, ...snippetNodes(result.snippet, result.matches)),
     result.kind !== "message" && result.kind !== "document"
       ? el("span", { class: "search-where muted small", text: where(result) }) : null));
@@ -163,6 +171,15 @@ function wire() {
     if (ev.key === "ArrowDown") { ev.preventDefault(); move(1); }
     else if (ev.key === "ArrowUp") { ev.preventDefault(); move(-1); }
     else if (ev.key === "Escape") { ev.preventDefault(); if (results.length || !box.hidden) close(); else input.blur(); }
+  });
+  // The ×: empties the box and keeps it open for another query (the input keeps its focus).
+  clear?.addEventListener("mousedown", (ev) => ev.preventDefault());
+  clear?.addEventListener("click", () => {
+    clearTimeout(timer);
+    asked += 1; // an answer on its way is for the old query
+    input.value = "";
+    close();
+    input.focus();
   });
   form.addEventListener("submit", (ev) => {
     ev.preventDefault();
