@@ -288,7 +288,7 @@ def documented(readme: str) -> tuple[set[str], set[str]]:
 def test_the_served_document_lists_exactly_the_documented_commands_and_events(client):
     commands, events = documented(README.read_text(encoding="utf-8"))
     assert commands == {"send", "retry", "continue", "stop", "resume", "ping"}  # the parser still finds the tables
-    assert len(events) == 14
+    assert len(events) == 15
     doc = client.get("/api/openapi.json").get_json()
     served = doc["x-websocket"]
     assert set(served["commands"]) == commands
@@ -342,4 +342,23 @@ def test_the_document_socket_lists_exactly_the_documented_events(client):
     assert set(served["commands"]) == set(DOCUMENT_COMMANDS) == {"resume", "ping"}
     doc = client.get("/api/openapi.json").get_json()
     socket = doc["paths"]["/ws/documents/{doc_id}"]["get"]
+    assert socket["x-websocket"] is True and socket["summary"]
+
+
+def test_the_document_list_socket_lists_exactly_the_documented_events(client):
+    """`x-websocket.lists`: the document list socket's commands and events, as the README's table and prose say."""
+    from vice_ai.api.schemas.list_socket import LIST_COMMANDS, LIST_EVENTS
+
+    section = websocket_section(README.read_text(encoding="utf-8"))
+    part = section[section.index("### The document list socket"):]
+    documented = {cell.strip("`") for cell in table(part, "| list event |")}
+    assert len(documented) == 2  # the parser still finds the table
+    local = {"hello", "sync", "error", "pong", "restarting"}
+    assert all(f"`{kind}`" in part for kind in local)
+    documented |= local
+    doc = client.get("/api/openapi.json").get_json()
+    served = doc["x-websocket"]["lists"]
+    assert set(served["events"]) == documented == set(LIST_EVENTS)
+    assert set(served["commands"]) == set(LIST_COMMANDS) == {"resume", "ping"}
+    socket = doc["paths"]["/ws/documents"]["get"]
     assert socket["x-websocket"] is True and socket["summary"]

@@ -68,11 +68,15 @@ class DocumentLists:
         except Exception as exc:  # the socket's subscribe answers Redis being away
             log.error("document list of %s not watched: %s", user_id, exc)
 
-    def listening(self, user_id: str) -> bool:
+    def listening(self, user_ids: list[str]) -> set[str]:
+        """Those of `user_ids` with a list open (with Redis: in any process; one round trip for them all)."""
         if self.bus is None:
-            return self.hub.has_channel(list_key(user_id))
+            return {uid for uid in user_ids if self.hub.has_channel(list_key(uid))}
+        if not user_ids:
+            return set()
         from .redis_bus import PREFIX
-        return bool(self.bus.client.exists(marker_key(PREFIX, user_id)))
+        found = self.bus.client.mget([marker_key(PREFIX, uid) for uid in user_ids])
+        return {uid for uid, mark in zip(user_ids, found, strict=True) if mark is not None}
 
     def audience(self, doc: Document | None) -> dict[str, str]:
         """{user id: access} of everyone whose list shows `doc`."""
@@ -99,14 +103,16 @@ class DocumentLists:
     def _replaced(self, before: Document | None, after: Document | None) -> None:
         was, now = self.audience(before), self.audience(after)
         same = before is not None and after is not None and before.summary() == after.summary()
-        for user_id in was.keys() - now.keys():  # so `before` is a document
-            if before is not None and self.listening(user_id):
+        gone = sorted(was.keys() - now.keys())
+        told = sorted(uid for uid, level in now.items() if not same or was.get(uid) != level)
+        listening = self.listening(gone + told)
+        for user_id in gone:  # so `before` is a document
+            if before is not None and user_id in listening:
                 self._publish(user_id, {"type": "document_unlisted", "document_id": before.id})
-        if after is None:
-            return
-        for user_id, level in now.items():
-            if (not same or was.get(user_id) != level) and self.listening(user_id):
-                self._publish(user_id, {"type": "document_listed", "document": {**after.summary(), "access": level}})
+        for user_id in told:
+            if after is not None and user_id in listening:
+                self._publish(user_id, {"type": "document_listed",
+                                        "document": {**after.summary(), "access": now[user_id]}})
 
     def _publish(self, user_id: str, event: dict[str, Any]) -> None:
         self.hub.publish(list_key(user_id), "", event)

@@ -2,6 +2,7 @@
 // no longer shared goes, and a rename or any change shows, in place (README "The document list socket").
 // The socket is live.js's (reconnect, resume in seq order, a reload after a restart); this module only says what
 // each event does to the list.
+import { get } from "./api.js";
 import { SessionSocket } from "./live.js";
 
 /**
@@ -18,11 +19,19 @@ export function liveList({ list, renderRow, reload }) {
     if (!rows) { load(); return; } // the empty state: the list as the server has it now
     const old = rowOf(doc.id);
     if (old && old.querySelector(".rename-input")) return; // renamed here right now: its own answer shows it
+    const row = renderRow(doc);
+    const controls = (r) => [...r.querySelectorAll("a, button")];
+    const focused = old ? controls(old).indexOf(document.activeElement) : -1;
+    if (focused >= 0) { // the keyboard is on this row (its own rename just saved, say): it stays where it is
+      old.replaceWith(row);
+      const same = controls(row)[focused];
+      if (same) same.focus();
+      return;
+    }
     if (old) old.remove();
     // Newest change first, as the server orders it (ISO times compare as text).
     const after = [...rows.querySelectorAll(".doc-row[data-id]")]
       .find((r) => (r.querySelector("time.doc-updated") || {}).dateTime < doc.updated_at);
-    const row = renderRow(doc);
     if (after) rows.insertBefore(row, after);
     else rows.append(row);
   }
@@ -42,6 +51,10 @@ export function liveList({ list, renderRow, reload }) {
       else if (event.type === "document_unlisted") unlisted(event.document_id);
     },
     onState: (state) => { list.dataset.live = state; },
-    onRetry: () => { if (!loaded) load(); }, // no socket yet: the list over HTTP all the same
+    onRetry: (attempt) => {
+      if (!loaded) load(); // no socket yet: the list over HTTP all the same
+      // A refused handshake looks like a dropped line: HTTP says which it is (api.js handles a sign-out).
+      else if (attempt % 3 === 0) get("/api/documents?limit=1").catch(() => {});
+    },
   }, { path: "/ws/documents" }).start();
 }
