@@ -219,12 +219,16 @@ def test_every_event_of_a_real_chat_matches_its_declared_model(make_app, fake_op
     tab.send(type="send", content="Write a long answer")
     tab.until(lambda e: e["type"] == "delta")
     tab.send(type="stop")
-    assert tab.until(is_final)[-1]["type"] == "stopped"
+    stopped = tab.until(is_final)[-1]
+    assert stopped["type"] == "stopped"
 
     fake_openai.script(Reply.http_error(401, "Bad key."))
     tab.send(type="retry")
     failed = tab.until(is_final)[-1]
     assert failed["type"] == "error" and failed["error"]["reason"] == "auth" and failed["seq"] >= 1
+    # Back to the stopped reply, a sibling of the failed one: a switch of the active branch.
+    assert client.patch(f"/api/sessions/{session['id']}", json={"active_leaf": stopped["message"]["id"]}).status_code == 200
+    assert tab.until(lambda e: e["type"] == "branch_changed")[-1]["active_leaf"] == stopped["message"]["id"]
 
     tab.send(type="resume", after=0, epoch=failed["epoch"])  # the whole buffer again
     replayed = tab.ping()
