@@ -126,6 +126,7 @@ def test_a_writers_other_tab_follows_a_branch_switch_and_a_reader_keeps_theirs(s
         in_bob.locator(".branch-prev").click()  # bob's own branch, kept in his browser
         expect(in_bob.locator(".msg-text")).to_have_text("Question A")
 
+        bob.locator("#messages .msg").first.evaluate("node => { node.dataset.before = '1'; }")
         two.locator("#composer-input").fill("Half a thought")
         in_one.locator(".branch-prev").click()  # alice switches the chat's branch in her first tab
         expect(in_one.locator(".msg-text")).to_have_text("Question A")
@@ -140,6 +141,7 @@ def test_a_writers_other_tab_follows_a_branch_switch_and_a_reader_keeps_theirs(s
         expect(in_two.locator(".msg-text")).to_have_text("Question B")
         bob.wait_for_timeout(300)
         expect(in_bob.locator(".msg-text")).to_have_text("Question A")
+        expect(bob.locator("#messages .msg[data-before]")).to_have_count(1)  # not even drawn again
         assert _as(served, "alice", "GET", f"/api/sessions/{chat['id']}")["shown_leaf"] \
             == two.locator("#messages .msg-assistant").last.get_attribute("data-id")
     finally:
