@@ -219,12 +219,16 @@ def test_every_event_of_a_real_chat_matches_its_declared_model(make_app, fake_op
     tab.send(type="send", content="Write a long answer")
     tab.until(lambda e: e["type"] == "delta")
     tab.send(type="stop")
-    assert tab.until(is_final)[-1]["type"] == "stopped"
+    stopped = tab.until(is_final)[-1]
+    assert stopped["type"] == "stopped"
 
     fake_openai.script(Reply.http_error(401, "Bad key."))
     tab.send(type="retry")
     failed = tab.until(is_final)[-1]
     assert failed["type"] == "error" and failed["error"]["reason"] == "auth" and failed["seq"] >= 1
+    # Back to the stopped reply, a sibling of the failed one: a switch of the active branch.
+    assert client.patch(f"/api/sessions/{session['id']}", json={"active_leaf": stopped["message"]["id"]}).status_code == 200
+    assert tab.until(lambda e: e["type"] == "branch_changed")[-1]["active_leaf"] == stopped["message"]["id"]
 
     tab.send(type="resume", after=0, epoch=failed["epoch"])  # the whole buffer again
     replayed = tab.ping()
@@ -288,7 +292,7 @@ def documented(readme: str) -> tuple[set[str], set[str]]:
 def test_the_served_document_lists_exactly_the_documented_commands_and_events(client):
     commands, events = documented(README.read_text(encoding="utf-8"))
     assert commands == {"send", "retry", "continue", "stop", "resume", "ping"}  # the parser still finds the tables
-    assert len(events) == 14
+    assert len(events) == 15
     doc = client.get("/api/openapi.json").get_json()
     served = doc["x-websocket"]
     assert set(served["commands"]) == commands
@@ -342,4 +346,23 @@ def test_the_document_socket_lists_exactly_the_documented_events(client):
     assert set(served["commands"]) == set(DOCUMENT_COMMANDS) == {"resume", "ping"}
     doc = client.get("/api/openapi.json").get_json()
     socket = doc["paths"]["/ws/documents/{doc_id}"]["get"]
+    assert socket["x-websocket"] is True and socket["summary"]
+
+
+def test_the_document_list_socket_lists_exactly_the_documented_events(client):
+    """`x-websocket.lists`: the document list socket's commands and events, as the README's table and prose say."""
+    from vice_ai.api.schemas.list_socket import LIST_COMMANDS, LIST_EVENTS
+
+    section = websocket_section(README.read_text(encoding="utf-8"))
+    part = section[section.index("### The document list socket"):]
+    documented = {cell.strip("`") for cell in table(part, "| list event |")}
+    assert len(documented) == 2  # the parser still finds the table
+    local = {"hello", "sync", "error", "pong", "restarting"}
+    assert all(f"`{kind}`" in part for kind in local)
+    documented |= local
+    doc = client.get("/api/openapi.json").get_json()
+    served = doc["x-websocket"]["lists"]
+    assert set(served["events"]) == documented == set(LIST_EVENTS)
+    assert set(served["commands"]) == set(LIST_COMMANDS) == {"resume", "ping"}
+    socket = doc["paths"]["/ws/documents"]["get"]
     assert socket["x-websocket"] is True and socket["summary"]

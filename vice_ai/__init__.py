@@ -26,6 +26,7 @@ from .housekeeping import allocator
 from .housekeeping.archiving import Archiver
 from .housekeeping.repair import Repairer
 from .live import backend
+from .live.document_lists import DocumentLists
 from .llm import LLMService
 from .search.service import SearchService
 from .security.ratelimit import RateLimits
@@ -81,6 +82,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         files=files,
         tokens=Tokens(accounts),
         search=SearchService(state, access, store.root / "search" / "index.sqlite3"),
+        lists=DocumentLists.attach(hub, state, access),
     )
     state.add_listener(services(app).search.on_change)
     state.add_listener(configure_replies(int(cfg["REPLY_CACHE_BYTES"])).on_change)  # deleted chats' replies go

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from .files.service import FileService
     from .housekeeping.archiving import Archiver
     from .housekeeping.repair import Repairer
+    from .live.document_lists import DocumentLists
     from .live.hub import Hub
     from .llm import LLMService
     from .search.service import SearchService
@@ -54,6 +55,7 @@ class Services:
     files: FileService
     tokens: Tokens
     search: SearchService
+    lists: DocumentLists  # each user's document list, live (live/document_lists.py)
 
 
 def services(app: Flask | None = None) -> Services:

@@ -51,7 +51,7 @@ def _path(rule: str) -> tuple[str, list[dict[str, Any]]]:
 
 
 def _models(decls: Iterable[Declaration], commands: Mapping[str, type[BaseModel]],
-            events: Mapping[str, type[BaseModel]], documents: WsMessages = ({}, {}),
+            events: Mapping[str, type[BaseModel]], sockets: Mapping[str, WsMessages] | None = None,
             ) -> list[tuple[type[BaseModel], JsonSchemaMode]]:
     wanted: dict[tuple[type[BaseModel], JsonSchemaMode], None] = {(ErrorOut, "serialization"): None}
     for decl in decls:
@@ -64,8 +64,9 @@ def _models(decls: Iterable[Declaration], commands: Mapping[str, type[BaseModel]
                     wanted[(model, "serialization")] = None
     wanted.update({(m, "validation"): None for m in commands.values()})
     wanted.update({(m, "serialization"): None for m in events.values()})
-    for group, mode in zip(documents, ("validation", "serialization"), strict=True):
-        wanted.update({(m, mode): None for m in group.values()})  # type: ignore[misc]
+    for messages in (sockets or {}).values():
+        for group, mode in zip(messages, ("validation", "serialization"), strict=True):
+            wanted.update({(m, mode): None for m in group.values()})  # type: ignore[misc]
     return list(wanted)
 
 
@@ -144,7 +145,7 @@ def _operation(rule: Rule, method: str, decl: Declaration | None, view: Callable
 def build_openapi(app: Flask, *, strict: bool = False, title: str = "VICE AI", version: str = "0.1.0",
                   ws_commands: Mapping[str, type[BaseModel]] | None = None,
                   ws_events: Mapping[str, type[BaseModel]] | None = None,
-                  ws_documents: WsMessages = ({}, {})) -> dict[str, Any]:
+                  ws_sockets: Mapping[str, WsMessages] | None = None) -> dict[str, Any]:
     """The OpenAPI 3.1.0 document of every rule in `app.url_map` (see the module docstring)."""
     commands, events = dict(ws_commands or {}), dict(ws_events or {})
     rules = sorted(app.url_map.iter_rules(), key=lambda r: (r.rule, r.endpoint))
@@ -153,7 +154,7 @@ def build_openapi(app: Flask, *, strict: bool = False, title: str = "VICE AI", v
     undeclared = sorted(e for e in views if e not in decls and e.split(".")[-1] != "static")
     if strict and undeclared:
         raise UndeclaredRoutes(f"Routes without @declare: {', '.join(undeclared)}")
-    key_map, top = models_json_schema(_models(decls.values(), commands, events, ws_documents), ref_template=REF)
+    key_map, top = models_json_schema(_models(decls.values(), commands, events, ws_sockets), ref_template=REF)
     schemas: dict[str, Any] = top.get("$defs", {})
     refs = {key: dict(value) for key, value in key_map.items()}
     paths: dict[str, dict[str, Any]] = {}
@@ -178,18 +179,17 @@ def build_openapi(app: Flask, *, strict: bool = False, title: str = "VICE AI", v
     if commands or events:
         doc["x-websocket"] = {"commands": {n: refs[(m, "validation")] for n, m in commands.items()},
                               "events": {n: refs[(m, "serialization")] for n, m in events.items()}}
-        if any(ws_documents):  # the document socket's (`/ws/documents/<id>`)
-            doc["x-websocket"]["documents"] = {
-                "commands": {n: refs[(m, "validation")] for n, m in ws_documents[0].items()},
-                "events": {n: refs[(m, "serialization")] for n, m in ws_documents[1].items()}}
+        for name, (cmds, evs) in (ws_sockets or {}).items():  # the other sockets': documents, lists
+            doc["x-websocket"][name] = {"commands": {n: refs[(m, "validation")] for n, m in cmds.items()},
+                                        "events": {n: refs[(m, "serialization")] for n, m in evs.items()}}
     return doc
 
 
 def register_websocket_messages(app: Flask, commands: Mapping[str, type[BaseModel]],
-                                events: Mapping[str, type[BaseModel]], documents: WsMessages = ({}, {})) -> None:
-    """The websocket commands and events that the served document lists under `x-websocket` (the document
-    socket's under `x-websocket.documents`)."""
-    app.extensions[_WS] = (dict(commands), dict(events), documents)
+                                events: Mapping[str, type[BaseModel]], **sockets: WsMessages) -> None:
+    """The websocket commands and events that the served document lists under `x-websocket` (another socket's
+    under `x-websocket.<name>`: the document socket's `documents`, the document list's `lists`)."""
+    app.extensions[_WS] = (dict(commands), dict(events), sockets)
     app.extensions.pop(_CACHE, None)
 
 
@@ -235,8 +235,8 @@ def openapi_document() -> Response:
     """This API's OpenAPI 3.1 document."""
     app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
     if _CACHE not in app.extensions:
-        commands, events, documents = app.extensions.get(_WS, ({}, {}, ({}, {})))
-        app.extensions[_CACHE] = build_openapi(app, ws_commands=commands, ws_events=events, ws_documents=documents)
+        commands, events, sockets = app.extensions.get(_WS, ({}, {}, {}))
+        app.extensions[_CACHE] = build_openapi(app, ws_commands=commands, ws_events=events, ws_sockets=sockets)
     return jsonify(app.extensions[_CACHE])
 
 

@@ -19,15 +19,18 @@ from ..accounts.identity import current_user, is_current, socket_credential
 from ..chat.branching import END, Parent
 from ..chat.rounds import Round
 from ..domain import chats
+from ..domain.document_list import document_page
 from ..domain.resources import EDIT, READ, document_view, load_document, load_session
 from ..errors import BadRequest, NotFound
 from ..live.connection import SessionConnection
 from ..live.document_socket import DocumentConnection
+from ..live.list_socket import ListConnection
 from ..services import services
 from .declare import declare_websocket, validate
 from .jsonbody import parse_json
 from .openapi import register_websocket_messages
 from .schemas.document_socket import DOCUMENT_COMMANDS, DOCUMENT_EVENTS, DocumentCommand
+from .schemas.list_socket import LIST_COMMANDS, LIST_EVENTS
 from .schemas.websocket import COMMANDS, EVENTS, Command
 
 # Deepest nesting a command may have (commands need 1; the same limit as HTTP bodies).
@@ -219,6 +222,28 @@ def _document_socket(ws: Any, doc_id: str) -> None:
     conn.run()
 
 
+@sock.route("/ws/documents", bp=bp)
+@declare_websocket(tags=["documents"])
+def list_socket(ws: Any) -> None:
+    """The caller's document list, live: documents they see that are made, shared with them, renamed or changed,
+    and those deleted or no longer shared with them (see `x-websocket.lists`).
+
+    Opens with a `hello`; then every event about the list (numbered by `seq`), and the answers to `resume` and
+    `ping` (`sync` carries the list's first page).
+    """
+    try:
+        user = current_user()
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+        found = services()
+        conn = ListConnection(ws, user.id if user is not None else "", found.hub, found.lists, user=user,
+                              snapshot=_as_user(app, user, document_page),
+                              parse=lambda raw: parse_command(raw, app.config, commands=LIST_COMMANDS,
+                                                              model=DocumentCommand), **_sign_in(app))
+        conn.run()
+    finally:
+        finish(ws)
+
+
 class SocketThread(threading.Thread):
     """simple_websocket's per-socket thread, as a daemon: a socket the server closed while the thread
     waits for its next ping must not keep a stopping process (gunicorn's worker) alive."""
@@ -234,4 +259,5 @@ def init_app(app: Flask) -> None:
         "thread_class": SocketThread,
     })
     app.register_blueprint(bp)
-    register_websocket_messages(app, COMMANDS, EVENTS, documents=(DOCUMENT_COMMANDS, DOCUMENT_EVENTS))
+    register_websocket_messages(app, COMMANDS, EVENTS, documents=(DOCUMENT_COMMANDS, DOCUMENT_EVENTS),
+                                lists=(LIST_COMMANDS, LIST_EVENTS))

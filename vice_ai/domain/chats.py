@@ -20,6 +20,7 @@ from .models import ChatSession, Message, now
 from .passages import selection_of
 from .resources import EDIT, edit_session, load_document, load_section, load_session
 from .session_page import session_view as session_view  # a chat's view, page by page
+from .tree import effective_leaf
 
 if TYPE_CHECKING:
     from ..chat.rounds import Round
@@ -101,14 +102,20 @@ def update_session(session_id: str, changes: dict[str, Any], config: dict[str, A
         config["tools"] = check_tools(config["tools"])
     if config is not None:
         config = _redacted_config(config)
+    switched = None
     with edit_session(session_id) as writer:
         if config is not None:  # a null clears a setting (back to the default)
             merged = {**writer.session.config, **config}
             changes["config"] = {key: value for key, value in merged.items() if value is not None}
         if active_leaf is not None:
             changes["active_leaf"] = chosen_leaf(writer.session, active_leaf)
+            if changes["active_leaf"] != effective_leaf(writer.session):
+                switched = {"type": "branch_changed", "active_leaf": changes["active_leaf"], "message_id": active_leaf}
         if changes:
             writer.set(**changes)
+        document_id = writer.session.document_id
+    if switched is not None:  # the chat's other tabs follow (static/js/chat-branch-keep.js)
+        services().hub.publish(session_id, document_id, switched)
 
 
 def before_generation(session_id: str) -> None:

@@ -39,7 +39,7 @@ from typing import Any, Protocol
 from ..errors import NotFound, ViceError
 from .subscriber import Event, QueueSubscriber
 
-__all__ = ["DOCUMENT", "Hub", "QueueSubscriber", "Subscriber", "document_key", "stamp"]
+__all__ = ["DOCUMENT", "LIST", "Hub", "QueueSubscriber", "Subscriber", "document_key", "stamp"]
 
 
 class Subscriber(Protocol):
@@ -48,7 +48,7 @@ class Subscriber(Protocol):
     def put(self, event: dict[str, Any] | None) -> None: ...
 
 
-DOCUMENT = "document:"
+DOCUMENT, LIST = "document:", "documents-of:"  # a document's channel; a user's document list's (document_lists.py)
 
 
 def document_key(document_id: str) -> str:
@@ -57,7 +57,9 @@ def document_key(document_id: str) -> str:
 
 
 def stamp(key: str) -> dict[str, str]:
-    """The id an event of this channel carries: its session's, or for a document's channel the document's."""
+    """The id an event of this channel carries: its session's, or its document's, or its list's user's."""
+    if key.startswith(LIST):
+        return {"user_id": key[len(LIST):]}
     return {"document_id": key[len(DOCUMENT):]} if key.startswith(DOCUMENT) else {"session_id": key}
 
 
@@ -227,9 +229,11 @@ class Hub:
     def publish_document(self, document_id: str, event: dict[str, Any]) -> dict[str, Any] | None:
         """Publish to a document's own channel, if a socket ever opened on it (else nobody could resume it)."""
         key = document_key(document_id)
-        if key not in self._channels:
-            return None
-        return self.publish(key, document_id, event)
+        return self.publish(key, document_id, event) if self.has_channel(key) else None
+
+    def has_channel(self, key: str) -> bool:
+        """Whether a channel is held (a socket opened on it and it is not freed yet)."""
+        return key in self._channels
 
     def subscribe_document(self, document_id: str, sub: Subscriber) -> int:
         """Start delivering a document's own events to `sub`; returns the current seq."""
@@ -309,9 +313,8 @@ class Hub:
                     channel.idle_since = None
                 seq = channel.seq
             break
-        if closing is not None:
-            self._idle(session_id, channel)
         if closing is not None:  # the server is stopping: this socket only hears so
+            self._idle(session_id, channel)
             sub.put(closing)
             sub.put(None)
         return seq

@@ -45,7 +45,7 @@ import weakref
 from typing import Any
 
 from ..errors import Unavailable, ViceError
-from .hub import CHANNEL_GRACE, DOCUMENT, Hub, Subscriber, document_key, stamp
+from .hub import CHANNEL_GRACE, DOCUMENT, LIST, Hub, Subscriber, document_key, stamp
 from .redis_bus import PREFIX, RedisBus, seq_key, stream_key
 from .redis_publisher import Outgoing, Publisher
 from .revocation import Revocation
@@ -235,7 +235,7 @@ class RedisHub(Hub):
                     self._delivered.setdefault(session_id, seq)
             if epoch:
                 self.epoch = epoch
-            if not session_id.startswith(DOCUMENT):
+            if not session_id.startswith((DOCUMENT, LIST)):  # a chat's: notifications of its document reach it
                 self.bus.watch(watch_key(document_id), {session_id: time.time()}, WATCH_SECONDS)
         except Exception as exc:
             self.unsubscribe(session_id, sub)
@@ -361,7 +361,7 @@ class RedisHub(Hub):
         try:
             self.bus.keep([k for key, _ in watched for k in (seq_key(key), stream_key(key))])
             for key, document_id in watched:
-                if not key.startswith(DOCUMENT):
+                if not key.startswith((DOCUMENT, LIST)):
                     self.bus.watch(watch_key(document_id), {key: now}, WATCH_SECONDS)
         except Unavailable:
             pass

@@ -210,6 +210,15 @@ class NotificationEvent(SessionEvent):
     message_id: str | None = Field(None, description="retrying: the reply being written")
 
 
+class BranchChangedEvent(SessionEvent):
+    """A writer switched the chat's active branch (`PATCH active_leaf`): show it, unless you keep your own
+    (a reader's branch kept in the browser)."""
+
+    type: Literal["branch_changed"]
+    active_leaf: str = Field(description="The last message of the active branch now")
+    message_id: str = Field(description="The message the switch chose (a sibling of one on the old branch)")
+
+
 class DeletedEvent(SessionEvent):
     """The session was deleted; the socket closes."""
 
@@ -246,7 +255,7 @@ EVENTS: dict[str, type[Out]] = {
     "hello": HelloEvent, "user_message": UserMessageEvent, "round_start": RoundStartEvent, "delta": DeltaEvent,
     "tool_call": ToolCallEvent, "tool_result": ToolResultEvent, "done": DoneEvent, "stopped": StoppedEvent,
     "error": ErrorEvent, "notification": NotificationEvent, "deleted": DeletedEvent, "sync": SyncEvent,
-    "pong": PongEvent, "restarting": RestartingEvent,
+    "pong": PongEvent, "restarting": RestartingEvent, "branch_changed": BranchChangedEvent,
 }
 
 

@@ -58,7 +58,8 @@ class AppState(DocumentsHalf):
 
     def add_listener(self, listener: Callable[[str, Any], None]) -> None:
         """`listener(event, subject)` after each change is on disk, under its locks, in order (quick; no writes here):
-        document_saved/_deleted (Document/id), session_created/_written/_deleted (ChatSession/(it, records)/id);
+        document_saved/_deleted (Document/id), document_replaced ((before, after): None for created/deleted; what
+        changed for whom, with the shares before), session_created/_written/_deleted (ChatSession/(it, records)/id);
         and document_evicted/session_evicted (id) when one is unloaded from memory (not a change; no locks held)."""
         self._listeners.append(listener)
 

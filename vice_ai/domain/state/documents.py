@@ -69,6 +69,7 @@ class DocumentsHalf:
         self._table.put("documents", doc.id, doc, mark)
         self._after_append("documents", doc.id, mark)
         self.tell("document_saved", doc)
+        self.tell("document_replaced", (current, doc))
         return doc
 
     def get_document(self, doc_id: str) -> Document | None:
@@ -105,6 +106,7 @@ class DocumentsHalf:
             mark = DiskMark(key, generations=self.store.generations("documents", doc.id))
             self._table.put("documents", doc.id, doc, mark)
             self.tell("document_saved", doc)
+            self.tell("document_replaced", (None, doc))
         return doc
 
     @contextmanager
@@ -136,6 +138,7 @@ class DocumentsHalf:
             self.store.delete("documents", doc_id)
             self._table.drop("documents", doc_id)
             self.tell("document_deleted", doc_id)
+            self.tell("document_replaced", (doc, None))
         return doc
 
     def repair_document(self, doc_id: str) -> list[str]:

@@ -1,10 +1,12 @@
 // ChatPane methods that keep the branch a user chose, and its place on screen (see chat-branches.js).
 // - A switch (‹ ›) on any message, one from an older page too, shows the new branch with the messages above it kept
 //   (they are the same) and the sibling where the switched message was; older pages still load on scrolling up.
-// - A writer's switch is the chat's `active_leaf`, saved on the server. A reader may not change it: their branch
-//   is kept in this browser (localStorage, by chat), so a reload, a server restart and every tab show it again, and
-//   live messages on other branches do not take them away from it.
+// - A writer's switch is the chat's `active_leaf`, saved on the server; the chat's other tabs follow it live
+//   (`branch_changed`), in place. A reader may not change it: their branch is kept in this browser (localStorage,
+//   by chat), so a reload, a server restart and every tab show it again, and neither live messages on other
+//   branches nor a writer's switch take them away from it.
 import { get } from "./api.js";
+import { toast } from "./ui.js";
 import { MAX_PAGE } from "./chat-history.js";
 
 const MAX_GAP_PAGES = 10; // a branch longer than this many pages below the switch opens at its end instead
@@ -62,6 +64,35 @@ export const branchKeepMethods = {
     this.fetchShown(session.id).then((data) => {
       if (this.session && this.session.id === data.id) this.renderSession(data);
     }, () => this.renderSession(session));
+  },
+
+  /**
+   * `branch_changed`: a writer switched the chat's active branch (another tab, or another writer). Shown here too,
+   * in place: the branch chosen takes the place of the shown message it is a sibling of; a list at its end stays
+   * at its end. Not for a reader keeping a branch of their own, nor this tab's own switch; a message being edited
+   * here is not thrown away (a toast offers the switch). The composer's text is never touched.
+   */
+  async branchChanged(event) {
+    if (!this.session || this.keepsBranch() || this.switching || this.leaf === event.active_leaf) return;
+    if (this.list.querySelector(".edit-input")) {
+      toast("The chat's active branch was switched elsewhere.", { key: "branch-changed", timeout: 0,
+        action: { label: "Show it", run: () => this.branchChanged(event) } });
+      return;
+    }
+    const id = this.session.id;
+    const target = event.message_id;
+    const shown = [...this.views.values()].find((view) => this.siblingsOf(view.data).includes(target));
+    const offset = shown ? shown.node.getBoundingClientRect().top - this.list.getBoundingClientRect().top : null;
+    const atEnd = this.stick;
+    let data;
+    try {
+      data = await this.fetchShown(id);
+    } catch (err) {
+      return; // the next event, a reconnection or a reload shows it
+    }
+    if (!this.session || this.session.id !== id || this.switching || this.keepsBranch()) return;
+    await this.showSwitched(data, target, shown ? offset : null);
+    if (atEnd) { this.stick = true; this.scrollDown(true); }
   },
 
   /**

@@ -110,6 +110,7 @@ export const branchMethods = {
     if (!target) return;
     const view = this.views.get(m.id);
     const offset = view ? view.node.getBoundingClientRect().top - this.list.getBoundingClientRect().top : null;
+    this.switching = true; // its own branch_changed event is this answer's (chat-branch-keep.js)
     try {
       const id = this.session.id;
       // A reader looks around without changing the chat: the page of the branch through that message.
@@ -120,6 +121,8 @@ export const branchMethods = {
       await this.showSwitched(data, target, offset);
     } catch (err) {
       toast(`Could not switch branches: ${err.message}`, { kind: "error" });
+    } finally {
+      this.switching = false;
     }
   },
 

@@ -93,6 +93,9 @@ export const messageMethods = {
         this.tools.handle(event);
         this.onNotification(event);
         break;
+      case "branch_changed": // a writer switched branches elsewhere (chat-branch-keep.js)
+        this.branchChanged(event);
+        break;
       case "deleted":
         this.sessionGone();
         break;

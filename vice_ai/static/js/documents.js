@@ -1,6 +1,7 @@
 // The documents page: list, create, rename, delete, open.
 import { get, post, patch, del } from "./api.js";
 import { el, toast, confirmAction, relativeTime, fullTime } from "./ui.js";
+import { liveList } from "./documents-live.js";
 
 const list = document.getElementById("doc-list");
 const form = document.getElementById("create-doc");
@@ -138,4 +139,4 @@ form.addEventListener("submit", async (ev) => {
   }
 });
 
-load();
+liveList({ list, renderRow, reload: load }); // loads the list, then keeps it current (documents-live.js)
