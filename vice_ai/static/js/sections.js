@@ -247,6 +247,7 @@ class SectionCard {
     try {
       const data = await reviewRevert(this.pane.documentId, this.section, version); // a reviewed change
       if (!data) return;
+      if (this.historyBox.contains(document.activeElement)) this.historyBtn.focus(); // its row is drawn again
       this.update(data.section, { force: true });
       this.pane.changed(data.section);
       toast(`Reverted to version ${version} (now version ${data.section.version}).`);
