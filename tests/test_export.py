@@ -42,3 +42,20 @@ def test_export_errors(client):
     bad = client.get(f"/api/documents/{doc['id']}/export?format=pdf")
     assert bad.status_code == 400 and bad.get_json()["error"]["field"] == "format"
     assert client.get("/api/documents/00000000-0000-4000-8000-000000000000/export").status_code == 404
+
+
+def test_markdown_transcript_marks_a_reply_that_did_not_finish(make_app, fake_openai):
+    from fake_openai import Reply
+
+    client = make_app(**fake_openai.app_config(IDLE_TIMEOUT=0.5)).test_client()
+    doc = make_document(client)
+    session = make_session(client, doc)
+    fake_openai.script(Reply(text="The budget is forty", end="cut"), Reply(text="Forty thousand euros."))
+    cut = client.post(f"/api/sessions/{session['id']}/messages", json={"content": "What is the budget?"})
+    assert cut.status_code >= 500  # the model's stream broke: the partial reply is kept, interrupted
+    client.post(f"/api/sessions/{session['id']}/messages", json={"content": "And again?"})
+    text = client.get(f"/api/documents/{doc['id']}/export?chats=1").get_data(as_text=True)
+    # A reader of the transcript is told the first reply stopped part way; the complete one carries no note.
+    partial = text[text.index("The budget is forty") - 200:text.index("The budget is forty")]
+    assert "*Partial reply: interrupted*" in partial
+    assert text.count("Partial reply") == 1 and "Forty thousand euros." in text

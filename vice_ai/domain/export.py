@@ -31,6 +31,10 @@ def _sessions(doc: Document) -> list[dict[str, Any]]:
     return [s for s in found if s is not None]
 
 
+# A reply that did not finish is kept; the transcript says so rather than pass it off as a whole answer.
+UNFINISHED = {"stopped": "stopped", "interrupted": "interrupted", "error": "failed", "streaming": "still being written"}
+
+
 def to_markdown(doc: Document, sessions: list[dict[str, Any]] | None = None) -> str:
     """The document as Markdown: a heading per titled section at its level, then its text."""
     out = [f"# {doc.title}", ""]
@@ -54,7 +58,10 @@ def to_markdown(doc: Document, sessions: list[dict[str, Any]] | None = None) -> 
         for message in (m.to_dict() for m in path):
             if message["role"] in ("user", "assistant") and message["content"].strip():
                 who = "You" if message["role"] == "user" else f"Assistant ({message.get('model') or 'model'})"
-                out += [f"**{who}** \u00b7 {message['created_at']}", "", message["content"].strip(), ""]
+                head = f"**{who}** \u00b7 {message['created_at']}"
+                if message["role"] == "assistant" and message.get("status") in UNFINISHED:
+                    head += f" \u00b7 *Partial reply: {UNFINISHED[message['status']]}*"
+                out += [head, "", message["content"].strip(), ""]
     return "\n".join(out).rstrip() + "\n"
 
 

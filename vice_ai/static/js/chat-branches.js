@@ -141,6 +141,8 @@ export const branchMethods = {
     const m = view.data;
     const box = el("textarea", { class: "edit-input", rows: 3, "aria-label": "Edit your message" });
     box.value = m.content;
+    // The message is drawn again without the box: the keyboard goes back to its Edit button (not to the page).
+    const cancel = () => { view.render(); const again = view.node.querySelector(".edit-btn"); if (again) again.focus(); };
     const send = () => {
       const text = box.value;
       if (!text.trim()) return;
@@ -152,13 +154,14 @@ export const branchMethods = {
         return;
       }
       view.render();
+      this.input.focus(); // the new branch is drawn next: write on from the composer
     };
     box.addEventListener("keydown", (ev) => {
       if (ev.key === "Enter" && !ev.shiftKey && !ev.isComposing) { ev.preventDefault(); send(); }
-      if (ev.key === "Escape") { ev.preventDefault(); view.render(); }
+      if (ev.key === "Escape") { ev.preventDefault(); cancel(); }
     });
     view.node.replaceChildren(el("div", { class: "msg-edit" }, box, el("div", { class: "msg-actions" },
-      el("button", { class: "btn btn-small", type: "button", text: "Cancel", onclick: () => view.render() }),
+      el("button", { class: "btn btn-small", type: "button", text: "Cancel", onclick: cancel }),
       el("button", { class: "btn btn-small btn-primary", type: "button", text: "Send", onclick: send }))));
     box.focus();
   },

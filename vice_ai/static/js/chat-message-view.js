@@ -228,6 +228,7 @@ export class MessageView {
   async undo() {
     const a = this.applied;
     const section = this.chat.section;
+    const keyboard = this.applyBox.contains(document.activeElement); // Undo goes: the keyboard stays with the reply
     try {
       const data = await post(
         `/api/documents/${this.chat.documentId}/sections/${section.id}/versions/${a.previousVersion}/revert`);
@@ -235,6 +236,8 @@ export class MessageView {
       a.undoneVersion = data.section.version;
       this.chat.sectionUpdated(data.section);
       this.renderApplied();
+      const menu = this.node.querySelector(".apply-menu summary");
+      if (keyboard && (!document.activeElement || document.activeElement === document.body)) (menu || this.chat.input).focus();
     } catch (err) {
       toast(`Could not undo: ${err.message}`, { kind: "error" });
     }

@@ -4,6 +4,7 @@
 import { get } from "./api.js";
 import { toast } from "./ui.js";
 import { SessionSocket } from "./live.js";
+import { clashes } from "./section-drafts.js";
 
 // How long to wait for this tab's own save to answer before judging a change from elsewhere.
 const SAVING_RECHECK_MS = 150;
@@ -99,7 +100,8 @@ export class LiveDocument {
     }
     const textMoved = theirs.content !== mine.content || theirs.title !== mine.title;
     const typed = card.titleInput.value === theirs.title && card.content.value === theirs.content;
-    if (textMoved && (card.isDirty() || card.conflict) && !typed) {
+    // Only a field typed here that changed there too is the user's choice; different fields each keep their change.
+    if (textMoved && !typed && (card.conflict || (card.isDirty() && clashes(card, theirs)))) {
       card.showConflict(theirs);
     } else {
       card.update(theirs, { force: typed });

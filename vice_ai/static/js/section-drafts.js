@@ -17,6 +17,13 @@ const tellRestored = debounce(() => {
   restored = 0;
 }, 300);
 
+/** Typed here and changed elsewhere, in the same field (title or text) and differently: only the user can settle it. */
+export function clashes(card, theirs) {
+  const mine = card.section;
+  return [["title", card.titleInput], ["content", card.content]].some(([name, field]) =>
+    theirs[name] !== mine[name] && field.value !== mine[name] && field.value !== theirs[name]);
+}
+
 /** Worth another try later: no answer, the server failing or busy. Refusals (400, 404, 409, 413) are not. */
 function retryable(err) {
   return err.status === 0 || err.status === 408 || err.status === 429 || err.status >= 500;
@@ -83,6 +90,11 @@ export class SectionKeeper {
         card.update(theirs, { force: true });
         card.showMeta("Saved");
         card.pane.changed(theirs);
+      } else if (!clashes(card, theirs)) {
+        // Changed elsewhere in the field not typed here (a rename): take theirs and save ours on top of it.
+        card.update(theirs);
+        card.pane.changed(theirs);
+        card.save(); // after this save's end (sections.js: `again`)
       } else card.showConflict(theirs);
       return;
     }

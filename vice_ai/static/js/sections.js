@@ -4,7 +4,7 @@ import { el, toast, confirmAction, relativeTime, fullTime, autoGrow, debounce } 
 import { BlameToggle } from "./blame.js";
 import { SectionPreview } from "./preview.js";
 import { changesButton, reviewRevert } from "./review-flows.js";
-import { SectionKeeper } from "./section-drafts.js";
+import { SectionKeeper, clashes } from "./section-drafts.js";
 
 const TYPES = [["text", "Text"], ["header", "Header"], ["reference", "Reference"]];
 const STATUSES = ["draft", "generated", "reviewed", "approved"];
@@ -105,15 +105,13 @@ class SectionCard {
     // An older copy (an answer that left before a newer save landed) never replaces a newer one.
     if (!force && (section.version < mine.version || (section.version === mine.version && section.updated_at < mine.updated_at))) return;
     const keepText = !force && this.isDirty();
-    // Changed elsewhere while typed here: the user chooses, the typed text is not quietly rebased.
-    if (keepText && section.version !== mine.version && section.content !== this.content.value) { this.showConflict(section); return; }
+    // The field typed here changed elsewhere too: the user chooses, the typed text is not quietly rebased.
+    if (keepText && clashes(this, section)) { this.showConflict(section); return; }
     const stillSaved = !keepText && section.version === mine.version && this.meta.textContent.endsWith("· Saved");
     this.section = section;
-    if (!keepText) {
-      this.titleInput.value = section.title;
-      this.content.value = section.content;
-      this.fit();
-    }
+    // Typing is kept; a field not typed in here takes the server's copy (it may have changed elsewhere).
+    if (!keepText || this.titleInput.value === mine.title) this.titleInput.value = section.title;
+    if (!keepText || this.content.value === mine.content) { this.content.value = section.content; this.fit(); }
     this.typeSelect.value = section.type;
     this.levelSelect.value = String(section.level);
     this.statusSelect.value = section.status;
@@ -121,7 +119,7 @@ class SectionCard {
     this.node.dataset.type = section.type;
     this.node.dataset.level = String(section.level);
     this.content.placeholder = this.pane.editable ? this.placeholder() : "";
-    this.showMeta(keepText ? "Unsaved changes" : stillSaved ? "Saved" : null);
+    this.showMeta(this.isDirty() ? "Unsaved changes" : stillSaved ? "Saved" : null);
     if (force) this.hideConflict();
     if (!this.historyBox.hidden) this.loadHistory();
     if (this.preview) this.preview.changed();
@@ -197,7 +195,8 @@ class SectionCard {
     this.conflictBox.replaceChildren(
       el("p", {},
         el("strong", { text: "This section was changed elsewhere " }),
-        `(it is now at version ${theirs.version}; you edited version ${this.section.version}). Your text is not saved yet.`),
+        theirs.version === this.section.version ? `(its title is now “${theirs.title}”). Your text is not saved yet.`
+          : `(it is now at version ${theirs.version}; you edited version ${this.section.version}). Your text is not saved yet.`),
       el("details", {}, el("summary", { text: "Show their text" }), el("pre", { class: "conflict-text", text: theirs.content || "(empty)" })),
       el("div", { class: "row-buttons" }, keep, take));
     this.conflictBox.hidden = false;
@@ -248,6 +247,7 @@ class SectionCard {
     try {
       const data = await reviewRevert(this.pane.documentId, this.section, version); // a reviewed change
       if (!data) return;
+      if (this.historyBox.contains(document.activeElement)) this.historyBtn.focus(); // its row is drawn again
       this.update(data.section, { force: true });
       this.pane.changed(data.section);
       toast(`Reverted to version ${version} (now version ${data.section.version}).`);
