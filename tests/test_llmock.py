@@ -180,49 +180,54 @@ def test_the_app_rides_out_llmocks_faults(llmock_server, make_app, start_server)
 
     outcomes: dict[str, dict[str, Any]] = {}
     retrying: list[dict[str, Any]] = []
+    took: dict[str, float] = {}
     for index, (name, behaviors, _mid_reply) in enumerate(ROUNDS):
+        began = time.monotonic()
         llmock.queue(behaviors)
         ws.send(json.dumps({"type": "send", "content": f"Round {index}: {name}"}))
         events = ws_events(ws, is_final, timeout=30)
         retrying += [e for e in events if e["type"] == "notification" and e.get("kind") == "retrying"]
         final = events[-1]
         shown = "".join(e["text"] for e in events if e["type"] == "delta")
-        assert final["type"] in ("done", "error"), (name, final)
+        seen = _told(events)
+        assert final["type"] in ("done", "error"), (name, seen)
         if final["type"] == "error":
             error = final["error"]
             assert len(error["message"]) > 20 and not TECHNICAL.search(error["message"]), (name, error)
         reply = final["message"]
-        assert reply is not None and reply["content"] == shown, (name, reply, shown)
+        assert reply is not None and reply["content"] == shown, (name, reply, shown, seen)
+        outcomes[name] = {"interrupted": None, "final": reply, "told": seen}
         if final["type"] == "error" and reply["status"] == "interrupted":
             # Continue: the model is asked to go on, and its answer is appended to the same reply.
             ws.send(json.dumps({"type": "continue"}))
             more = ws_events(ws, is_final, timeout=30)
-            assert more[-1]["type"] == "done", (name, more[-1])
+            assert more[-1]["type"] == "done", (name, "the Continue after the interruption", seen, _told(more))
             assert more[-1]["message"]["id"] == reply["id"]
             added = "".join(e["text"] for e in more if e["type"] == "delta")
-            assert more[-1]["message"]["content"] == shown + added == shown + EXPECTED, (name, more[-1])
-            outcomes[name] = {"interrupted": shown, "final": more[-1]["message"]}
-        else:
-            outcomes[name] = {"interrupted": None, "final": reply}
+            assert more[-1]["message"]["content"] == shown + added == shown + EXPECTED, (name, more[-1], _told(more))
+            outcomes[name] = {"interrupted": shown, "final": more[-1]["message"], "told": seen + _told(more)}
+        took[name] = round(time.monotonic() - began, 2)
     ws.close()
 
     # Before the first token every fault is ridden out: the reply is whole, and the tabs heard of the waits.
     for name, _behaviors, mid_reply in ROUNDS:
         final = outcomes[name]["final"]
         if not mid_reply:
-            assert outcomes[name]["interrupted"] is None, name
+            # A fault before the first token (or none) must never reach the user: the reply is complete at once.
+            assert outcomes[name]["interrupted"] is None, (name, "was interrupted", outcomes[name]["told"])
             assert (final["status"], final["content"]) == ("complete", EXPECTED), (name, final)
         else:
             # What had streamed is kept as it was, never saved as a complete reply on its own.
             partial = outcomes[name]["interrupted"]
-            assert partial and EXPECTED.startswith(partial) and partial != EXPECTED, (name, partial)
-    assert len(retrying) >= 12 and all(e["text"] and e["seconds"] > 0 for e in retrying)
+            assert partial and EXPECTED.startswith(partial) and partial != EXPECTED, (name, outcomes[name]["told"])
+    assert len(retrying) >= 12 and all(e["text"] and e["seconds"] > 0 for e in retrying), retrying
 
     # Every user message once, in order, each answered by one reply; complete replies are what was streamed.
     messages = client.get(f"/api/sessions/{session['id']}").get_json()["messages"]
+    stored = [(m["role"], m["status"], m["content"][:60]) for m in messages]
     users = [m["content"] for m in messages if m["role"] == "user"]
-    assert users == [f"Round {i}: {name}" for i, (name, _, _) in enumerate(ROUNDS)]
-    assert [m["role"] for m in messages] == ["user", "assistant"] * len(ROUNDS)
+    assert users == [f"Round {i}: {name}" for i, (name, _, _) in enumerate(ROUNDS)], stored
+    assert [m["role"] for m in messages] == ["user", "assistant"] * len(ROUNDS), stored
     for message in messages:
         if message["role"] == "assistant" and message["status"] == "complete":
             assert message["content"] in (EXPECTED, *(o["interrupted"] + EXPECTED for o in outcomes.values()
@@ -230,8 +235,9 @@ def test_the_app_rides_out_llmocks_faults(llmock_server, make_app, start_server)
 
     # llmock's verdict.
     verdict = llmock.report()
-    records = {r["seq"]: r for r in llmock.requests()}
-    assert verdict["faults_injected"] >= len(ROUNDS) - 1, verdict
+    journal = llmock.requests()
+    records = {r["seq"]: r for r in journal}
+    assert verdict["faults_injected"] >= len(ROUNDS) - 1, (verdict, _attempts(journal))
     unexpected = []
     for finding in verdict["findings"]:
         attempts = [records[seq] for seq in finding["requests"] if seq in records]
@@ -245,5 +251,25 @@ def test_the_app_rides_out_llmocks_faults(llmock_server, make_app, start_server)
                 unexpected.append(finding)
         elif finding["code"] not in BY_DESIGN:
             unexpected.append(finding)
-    assert not unexpected, json.dumps(unexpected, indent=2)
-    assert time.monotonic() - started < 60
+    # Each finding with the attempts of its call as llmock timed them (the gaps are what no_backoff judges).
+    calls = [{**f, "journal": _attempts([r for r in journal if r["fingerprint"] in {
+        records[seq]["fingerprint"] for seq in f["requests"] if seq in records}])} for f in unexpected]
+    assert not unexpected, json.dumps(calls, indent=1)
+    assert time.monotonic() - started < 60, ("seconds per round", took)
+
+
+def _told(events: list[dict[str, Any]]) -> list[Any]:
+    """What a round told the tab, short: each event's type, with the text of retry notices and errors."""
+    return [(e["type"], e.get("text") or (e.get("error") or {}).get("message") or (e.get("message") or {}).get("status"))
+            if e["type"] in ("notification", "error", "done", "stopped") else e["type"] for e in events]
+
+
+def _attempts(journal: list[dict[str, Any]]) -> list[str]:
+    """llmock's journal, one line an attempt: seq, status, fault, whether it completed, and the gap before it."""
+    lines, ended = [], None
+    for r in journal:
+        gap = "" if ended is None else f" gap {r['started_at'] - ended:.3f}s"
+        lines.append(f"#{r['seq']} {r['status']} {r['fault'] or '-'} completed={r['completed']} "
+                     f"retry_after={r['retry_after']} {r['duration']:.3f}s{gap}")
+        ended = r["ended_at"]
+    return lines
