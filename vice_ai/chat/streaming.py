@@ -35,6 +35,7 @@ from ..coordination.leases import Lease
 from ..domain.models import Message
 from ..domain.state import AppState
 from ..housekeeping.redaction import redact, settled
+from ..live.ticker import Ticker
 from .render import render_markdown
 from .rounds import EventHandler
 
@@ -73,31 +74,24 @@ class _Flusher:
     """One thread that sends the batched text of every reply whose batch is due (started when first needed)."""
 
     def __init__(self) -> None:
-        self.cond = threading.Condition()
+        self.lock = threading.Lock()
         self.due: set[ReplyStream] = set()
-        self.thread: threading.Thread | None = None
+        self.ticker = Ticker("delta-flusher", BATCH_SECONDS, self._flush, linger=None)
 
     def add(self, stream: ReplyStream) -> None:
-        with self.cond:
+        with self.lock:
             self.due.add(stream)
-            if self.thread is None:
-                self.thread = threading.Thread(target=self._run, name="delta-flusher", daemon=True)
-                self.thread.start()
-            self.cond.notify()
+        self.ticker.wake()
 
-    def _run(self) -> None:
-        while True:
-            with self.cond:
-                while not self.due:
-                    self.cond.wait()
-            time.sleep(BATCH_SECONDS)
-            with self.cond:
-                due, self.due = self.due, set()
-            for stream in due:
-                try:
-                    stream.flush()
-                except Exception:  # one broken stream must not stop the others'
-                    log.exception("could not send a batched delta")
+    def _flush(self) -> bool:
+        with self.lock:
+            due, self.due = self.due, set()
+        for stream in due:
+            try:
+                stream.flush()
+            except Exception:  # one broken stream must not stop the others'
+                log.exception("could not send a batched delta")
+        return False  # the next add wakes it
 
 
 _FLUSHER = _Flusher()

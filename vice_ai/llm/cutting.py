@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import socket
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import httpx2
+
+from ..live.ticker import Ticker
 
 
 class Watch:
@@ -53,32 +54,28 @@ class Watcher:
 
     def __init__(self) -> None:
         self._watches: set[Watch] = set()
-        self._cond = threading.Condition()
-        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self._ticker = Ticker("llm-cancel-watch", self.POLL_SECONDS, self._cut)
 
     def add(self, watch: Watch) -> None:
-        with self._cond:
+        with self._lock:
             self._watches.add(watch)
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="llm-cancel-watch", daemon=True)
-                self._thread.start()
+        self._ticker.wake()
 
     def remove(self, watch: Watch) -> None:
-        with self._cond:
+        with self._lock:
             self._watches.discard(watch)
 
-    def _run(self) -> None:
-        while True:
-            with self._cond:
-                if not self._watches:
-                    self._thread = None  # nothing to watch: end; add() starts a new one
-                    return
-                due = [w for w in self._watches if not w.cut and w.cancel.is_set()]
-                for w in due:
-                    w.cut = True
+    def _cut(self) -> bool:
+        """Shut down the connections of the requests cancelled since; False once nothing is watched."""
+        with self._lock:
+            due = [w for w in self._watches if not w.cut and w.cancel.is_set()]
             for w in due:
-                w.shutdown()
-            time.sleep(self.POLL_SECONDS)
+                w.cut = True
+            more = bool(self._watches)
+        for w in due:
+            w.shutdown()
+        return more
 
 
 WATCHER = Watcher()
