@@ -43,8 +43,9 @@ def test_apply_undo_and_ask_again(served, doc, model, new_page):
     first.get_by_role("button", name="Undo").click()
     expect(content).to_have_value(original)
     expect(first.locator(".apply-result")).to_contain_text("Undone")
+    expect(card(page, 0).locator(".status-badge")).to_have_value("draft")  # the status from before the apply
     saved = served.api("GET", f"/api/documents/{doc['id']}")["sections"][0]
-    assert (saved["content"], saved["version"]) == (original, 3)
+    assert (saved["content"], saved["version"], saved["status"]) == (original, 3, "draft")
     history = served.api("GET", section_url + "/versions")["versions"]
     assert history[1]["source"]["message_id"] == first.get_attribute("data-id")
 

@@ -57,9 +57,14 @@ def test_history_and_revert(served, doc, new_page):
     page = new_page(f"{served.url}/documents/{doc['id']}")
     content = card(page, 0).locator(".sec-content")
     original = doc["sections"][0]["content"]
+    status = card(page, 0).locator(".status-badge")
+    with page.expect_response(lambda r: r.request.method == "PATCH"):  # saved before the text changes
+        status.select_option("approved")  # version 1 was approved when it was replaced: a revert brings that back
     content.fill("Second draft.")
     content.press("Control+s")
     expect(card(page, 0).locator(".sec-meta")).to_have_text("v2 · Saved")
+    with page.expect_response(lambda r: r.request.method == "PATCH"):
+        status.select_option("draft")
     content.fill("Third draft.")
     content.blur()
     expect(card(page, 0).locator(".sec-meta")).to_have_text("v3 · Saved")
@@ -73,9 +78,10 @@ def test_history_and_revert(served, doc, new_page):
     page.locator("dialog.review-dialog").get_by_role("button", name="Save the revert").click()  # a reviewed change
     expect(content).to_have_value(original)
     expect(items).to_have_count(4)
-    expect(items.first).to_contain_text("Reverted to version 1")
+    expect(items.first).to_contain_text("Reverted to version 1; status back to approved")
+    expect(status).to_have_value("approved")
     saved = served.api("GET", f"/api/documents/{doc['id']}")["sections"][0]
-    assert (saved["content"], saved["version"]) == (original, 4)
+    assert (saved["content"], saved["version"], saved["status"]) == (original, 4, "approved")
 
 
 def test_a_conflicting_edit_is_reported_and_resolved(served, doc, new_page):

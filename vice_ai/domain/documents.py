@@ -14,7 +14,7 @@ from typing import Any
 from ..accounts.identity import current_user
 from ..errors import BadRequest, Conflict, NotFound
 from ..services import services
-from .models import Document, Section, new_id, now
+from .models import SECTION_STATUSES, Document, Section, new_id, now
 from .passages import replace_passage
 from .resources import EDIT, edit_document, load_section
 
@@ -90,11 +90,14 @@ def update_section(doc_id: str, section_id: str, version: int, changes: dict[str
                 current_version=section.version,
                 section=section.public(),
             )
-        for name in ("title", "type", "level", "status"):
+        for name in ("title", "type", "level"):
             if changes.get(name) is not None:
                 setattr(section, name, changes[name])
-        if content is not None and content != section.content:
-            section.new_version(content, summary or "Edited", by_current_user({"kind": "edit"}))
+        status = changes.get("status")
+        if content is not None and content != section.content:  # the history keeps the status it replaced
+            section.new_version(content, summary or "Edited", by_current_user({"kind": "edit"}), status)
+        elif status is not None:
+            section.status = status
         section.updated_at = now()
     return section
 
@@ -123,21 +126,30 @@ def revert_section(doc_id: str, section_id: str, version: int, reviewed: str | N
                    reviewed_version: int | None = None) -> tuple[Section, str]:
     """Make an old version's text the newest version; returns the section and the text it replaced.
 
+    The status comes back too: the one the section had while that version was its text (kept by the
+    version that replaced it, so an Undo of an apply brings back the status from before the apply); a
+    version written before statuses were kept leaves the status as it is. The history's summary says so.
     `reviewed`: the text the user made of the revert in a review (saved instead of the old version's text),
     checked against `reviewed_version`, the section's version the review started from (409 if it moved on).
     """
     with edit_document(doc_id) as doc:
         section = load_section(doc, section_id)
-        old = next((v for v in section.history if v["version"] == version), None)
-        if old is None:
+        index = next((i for i, v in enumerate(section.history) if v["version"] == version), None)
+        if index is None:
             raise NotFound(f"Section has no version {version}.")
+        old = section.history[index]
+        later = section.history[index + 1] if index + 1 < len(section.history) else {}
+        status = later.get("previous_status")
+        if status not in SECTION_STATUSES or status == section.status:
+            status = None
         source: dict[str, Any] = {"kind": "revert", "from_version": version}
         content = old["content"]
         if reviewed is not None:
             check_reviewed(section, reviewed_version)
             content, source["reviewed"] = reviewed, True
         previous = section.content
-        section.new_version(content, f"Reverted to version {version}", by_current_user(source))
+        summary = f"Reverted to version {version}" + (f"; status back to {status}" if status else "")
+        section.new_version(content, summary, by_current_user(source), status)
     return section, previous
 
 
@@ -191,6 +203,5 @@ def write_reply(doc_id: str, section_id: str, content: str, summary: str, source
         if then is not None:
             then()
         previous = {"previous_content": section.content, "previous_version": section.version}
-        section.new_version(content, summary, by_current_user(source))
-        section.status = "generated"
+        section.new_version(content, summary, by_current_user(source), "generated")
     return {"section": section.public(), **previous}

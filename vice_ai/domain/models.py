@@ -200,30 +200,37 @@ class Section:
     history: list[dict[str, Any]] = field(default_factory=list)
     session_ids: list[str] = field(default_factory=list)
 
-    def new_version(self, content: str, summary: str, source: dict[str, Any]) -> None:
-        """Change the text: the version grows by one and the history keeps it with where it came from.
+    def new_version(self, content: str, summary: str, source: dict[str, Any], status: str | None = None) -> None:
+        """Change the text (and the status, if given): the version grows by one and the history keeps it.
 
         `source` is {"kind": "edit" | "revert" | "chat", ...}: a chat source names the
         `message_id` and `session_id` (and `suggestion_id` for an accepted proposal); `user` is the id of who
         made the change (domain/documents.py adds it; versions written before that have none).
+        The entry keeps the status the section had until then (`previous_status`), so a revert to the
+        version before brings that status back too.
         """
+        previous_status = self.status
         self.content = content
+        if status is not None:
+            self.status = status
         self.version += 1
         self.updated_at = now()
-        self.record_version(summary, source)
+        self.record_version(summary, source, previous_status)
 
-    def record_version(self, summary: str, source: dict[str, Any]) -> None:
-        """Keep the current text in the history (the first version, or after `new_version`)."""
-        self.history.append(
-            {
-                "version": self.version,
-                "content": self.content,
-                "title": self.title,
-                "created_at": self.updated_at,
-                "summary": summary,
-                "source": source,
-            }
-        )
+    def record_version(self, summary: str, source: dict[str, Any], previous_status: str | None = None) -> None:
+        """Keep the current text in the history (the first version, or after `new_version`), with the status."""
+        entry = {
+            "version": self.version,
+            "content": self.content,
+            "title": self.title,
+            "created_at": self.updated_at,
+            "summary": summary,
+            "source": source,
+            "status": self.status,
+        }
+        if previous_status is not None:
+            entry["previous_status"] = previous_status
+        self.history.append(entry)
 
     def public(self) -> dict[str, Any]:
         """The section as the API shows it (history has its own route): a shallow view, for serializing at once

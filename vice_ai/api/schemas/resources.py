@@ -69,6 +69,9 @@ class VersionOut(Out):
     created_at: str
     summary: str
     source: VersionSource
+    status: str | None = Field(None, description="The section's status with this version (older: none)")
+    previous_status: str | None = Field(
+        None, description="The status the section had until this version; a revert to the one before restores it")
 
 
 class SelectionReferenceOut(Out):

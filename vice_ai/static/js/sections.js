@@ -119,15 +119,15 @@ class SectionCard {
     this.node.dataset.type = section.type;
     this.node.dataset.level = String(section.level);
     this.content.placeholder = this.pane.editable ? this.placeholder() : "";
+    if (force) this.hideConflict(); // first: the label says "Conflict" while one waits for the user's choice
     this.showMeta(this.isDirty() ? "Unsaved changes" : stillSaved ? "Saved" : null);
-    if (force) this.hideConflict();
     if (!this.historyBox.hidden) this.loadHistory();
     if (this.preview) this.preview.changed();
     if (this.keeper) this.keeper.sync();
   }
 
-  showMeta(state) {
-    const v = `v${this.section.version}`;
+  showMeta(wanted) {
+    const state = this.conflict ? "Conflict" : wanted, v = `v${this.section.version}`; // typing, saving: still unresolved
     this.meta.textContent = state ? `${v} · ${state}` : v;
     this.meta.title = `Version ${this.section.version}, last change ${fullTime(this.section.updated_at)}`;
     this.node.classList.toggle("is-dirty", state === "Unsaved changes");
