@@ -247,7 +247,8 @@ class SectionCard {
     try {
       const data = await reviewRevert(this.pane.documentId, this.section, version); // a reviewed change
       if (!data) return;
-      if (this.historyBox.contains(document.activeElement)) this.historyBtn.focus(); // its row is drawn again
+      const where = document.activeElement; // on its row, drawn again below, or lost with a row a live event redrew
+      if (!where || where === document.body || this.historyBox.contains(where)) this.historyBtn.focus();
       this.update(data.section, { force: true });
       this.pane.changed(data.section);
       toast(`Reverted to version ${version} (now version ${data.section.version}).`);
