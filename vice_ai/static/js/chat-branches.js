@@ -118,6 +118,7 @@ export const branchMethods = {
         : await get(`/api/sessions/${id}?leaf=${encodeURIComponent(target)}`);
       if (!this.session || this.session.id !== data.id) return;
       this.keepBranch(data); // chat-branch-keep.js
+      this.endView(); // a branch viewed from a search is left for the one chosen (chat-found.js)
       await this.showSwitched(data, target, offset);
     } catch (err) {
       toast(`Could not switch branches: ${err.message}`, { kind: "error" });
