@@ -102,3 +102,41 @@ def test_a_result_on_an_old_branch_opens_from_another_page(served, doc, model, n
     expect(hit).to_be_in_viewport()
     expect(page.locator(".view-note")).to_be_visible()
     assert served.api("GET", f"/api/sessions/{chat['id']}")["active_leaf"] == active
+
+
+def test_editing_or_regenerating_on_a_viewed_branch_shows_the_new_branch(served, doc, model, new_page):
+    model.script(Reply(text="Two years by airship."), Reply(text="Twenty-four months."),
+                 Reply(text="Eight seasons."), Reply(text="Two years, weather permitting."))
+    page = new_page()
+    open_document(page, served.url, doc)
+    send(page, "How long is the zeppelin trip?")
+    expect(assistant(page)).to_have_attribute("data-status", "complete")
+    _user(page).locator(".edit-btn").click()
+    page.locator(".msg-edit .edit-input").fill("How many months does it run?")
+    page.locator(".msg-edit").get_by_role("button", name="Send").click()
+    expect(assistant(page).locator(".msg-body")).to_have_text("Twenty-four months.")
+    expect(assistant(page)).to_have_attribute("data-status", "complete")
+    note = page.locator(".view-note")
+
+    # Edit the question found on the old branch: its new branch is shown, and is the chat's.
+    _search(page, "zeppelin", "You")
+    expect(_user(page).locator(".msg-text")).to_have_text("How long is the zeppelin trip?")
+    expect(note).to_be_visible()
+    _user(page).locator(".edit-btn").click()
+    page.locator(".msg-edit .edit-input").fill("How many seasons?")
+    page.locator(".msg-edit").get_by_role("button", name="Send").click()
+    expect(assistant(page).locator(".msg-body")).to_have_text("Eight seasons.")
+    expect(_user(page).locator(".branch-count")).to_have_text("3 / 3")
+    expect(note).to_be_hidden()
+
+    # Regenerate the reply found on the old branch: the new reply is shown, and is the chat's.
+    _search(page, "airship", "Assistant")
+    expect(assistant(page).locator(".msg-body")).to_have_text("Two years by airship.")
+    expect(note).to_be_visible()
+    assistant(page).locator(".regenerate-btn").click()
+    expect(assistant(page).locator(".msg-body")).to_have_text("Two years, weather permitting.")
+    expect(assistant(page).locator(".branch-count")).to_have_text("2 / 2")
+    expect(note).to_be_hidden()
+    session = session_of(served, page)
+    assert [m["content"] for m in session["messages"] if m["id"] == session["active_leaf"]] == [
+        "Two years, weather permitting."]
