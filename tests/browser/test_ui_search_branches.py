@@ -6,6 +6,9 @@ import pytest
 from fake_openai import Reply
 from playwright.sync_api import expect
 
+from vice_ai.domain.models import Message
+from vice_ai.services import services
+
 from .helpers import assistant, open_document, send, session_of
 
 pytestmark = pytest.mark.browser
@@ -140,3 +143,27 @@ def test_editing_or_regenerating_on_a_viewed_branch_shows_the_new_branch(served,
     session = session_of(served, page)
     assert [m["content"] for m in session["messages"] if m["id"] == session["active_leaf"]] == [
         "Two years, weather permitting."]
+
+
+def test_a_result_far_back_on_a_long_branch_is_loaded_and_shown(served, doc, new_page):
+    section = doc["sections"][0]
+    chat = served.api("POST", f"/api/documents/{doc['id']}/sections/{section['id']}/sessions", {"title": "Long"})
+    state = services(served.app).state
+    parent, early = None, None
+    for i in range(130):  # more than two pages of 50
+        text = "Shall we hire a narwhal?" if i == 4 else f"Point number {i}."
+        message = Message(role="user" if i % 2 == 0 else "assistant", content=text, parent_id=parent)
+        state.append_message(chat["id"], message)
+        early = message.id if i == 4 else early
+        parent = message.id
+    assert served.api("GET", "/api/search?q=narwhal")["results"], "the search finds the message"
+
+    page = new_page()
+    open_document(page, served.url, doc)
+    expect(page.locator("#session-select")).to_have_value(chat["id"])
+    expect(page.locator("#messages .msg").last).to_contain_text("Point number 129.")
+    _search(page, "narwhal", "You")
+    hit = page.locator(f'#messages .msg[data-id="{early}"]')
+    expect(hit).to_have_attribute("data-search-hit", "1")
+    expect(hit).to_be_in_viewport()
+    expect(page.locator(".view-note")).to_be_hidden()  # the chat's own branch: nothing to say
