@@ -1,7 +1,7 @@
-// ChatPane methods that show a message a search found (search.js; document.js passes it on) where it is: on its own
-// branch, and on an older page of a long branch too. The chat is loaded through that message (GET
-// /api/sessions/<id>?leaf=<message>, then the pages before until the message is among them); search.js then scrolls
-// to it and marks it.
+// ChatPane methods that show a message a search found (search.js; also "Open the message" in blame.js: document.js
+// passes on the hash's `message`) where it is: on its own branch, and on an older page of a long branch too. The chat
+// is loaded through that message (GET /api/sessions/<id>?leaf=<message>, then the pages before until the message is
+// among them); search.js then scrolls to it and marks it. Editing, regenerating, ‹ › and writing end the view.
 // A branch shown this way is only viewed: the chat's active branch does not change (for its other tabs and users
 // neither), a line above the composer says so and offers "Back to the current version". The view lasts while the
 // chat is open (a reconnection shows it again) and ends with ‹ › (a switch, as always), with "Back", with another
@@ -92,7 +92,7 @@ export const foundMethods = {
     this.viewNote.hidden = !on;
     if (!on) return;
     this.viewNote.querySelector(".view-note-text").textContent = this.canWriteChat
-      ? "You are viewing another version of this chat (opened from search); its current version is unchanged. A message you send continues this version."
-      : "You are viewing another version of this chat (opened from search); its current version is unchanged.";
+      ? "You are viewing another version of this chat, with the message you opened; its current version is unchanged. A message you send continues this version."
+      : "You are viewing another version of this chat, with the message you opened; its current version is unchanged.";
   },
 };
