@@ -32,6 +32,7 @@ export const branchKeepMethods = {
 
   /** Whether the open chat shows a branch its reader chose (not the chat's active one). */
   keepsBranch() {
+    if (this.viewsFound()) return true; // a branch viewed from a search (chat-found.js)
     return Boolean(this.session && !this.canWriteChat && this.keptBranch(this.session.id));
   },
 
@@ -44,6 +45,15 @@ export const branchKeepMethods = {
       const text = query.toString();
       return `/api/sessions/${id}${text ? `?${text}` : ""}`;
     };
+    const found = this.foundLeaf(id); // a message a search found, or the branch viewed through it (chat-found.js)
+    if (found) {
+      try {
+        return await this.fetchThrough(id, found, limit);
+      } catch (err) {
+        if (err.status !== 404) throw err;
+        this.endView(); // the message is gone: the chat as it is
+      }
+    }
     const kept = this.keptBranch(id);
     if (kept) {
       try {
@@ -59,8 +69,8 @@ export const branchKeepMethods = {
 
   /** The chat as the server sent it after missed events (a `sync`): on the reader's branch when they chose one. */
   synced(session) {
-    const kept = this.keptBranch(session.id);
-    if (!kept || session.access !== "read" || kept === session.shown_leaf) { this.renderSession(session); return; }
+    const kept = this.foundLeaf(session.id) || (session.access === "read" && this.keptBranch(session.id));
+    if (!kept || kept === session.shown_leaf) { this.renderSession(session); return; }
     this.fetchShown(session.id).then((data) => {
       if (this.session && this.session.id === data.id) this.renderSession(data);
     }, () => this.renderSession(session));

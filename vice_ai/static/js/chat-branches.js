@@ -118,6 +118,7 @@ export const branchMethods = {
         : await get(`/api/sessions/${id}?leaf=${encodeURIComponent(target)}`);
       if (!this.session || this.session.id !== data.id) return;
       this.keepBranch(data); // chat-branch-keep.js
+      this.endView(); // a branch viewed from a search is left for the one chosen (chat-found.js)
       await this.showSwitched(data, target, offset);
     } catch (err) {
       toast(`Could not switch branches: ${err.message}`, { kind: "error" });
@@ -132,7 +133,7 @@ export const branchMethods = {
     this.list.querySelectorAll(".orphan-error").forEach((n) => n.remove());
     if (!this.socket || !this.socket.send({ type: "retry", message_id: m.id })) {
       toast("Not connected to the server — reconnecting.", { kind: "error" });
-    }
+    } else this.endView(); // its new branch is the chat's, and shown (chat-found.js)
   },
 
   /** Edit a question in place; sending it makes a new branch beside the old one. */
@@ -153,6 +154,7 @@ export const branchMethods = {
         toast("Not connected to the server — reconnecting. Your edit is still in the box.", { kind: "error" });
         return;
       }
+      this.endView(); // a branch viewed from a search: the new branch is the chat's, and shown (chat-found.js)
       view.render();
       this.input.focus(); // the new branch is drawn next: write on from the composer
     };

@@ -26,10 +26,15 @@ export const composerMethods = {
     this.lastSent = text;
     const command = { type: "send", content: text };
     if (references.length) command.references = references;
+    const viewed = this.viewedLeaf(); // a branch viewed from a search: the question continues it (chat-found.js)
+    if (viewed) command.parent_id = viewed;
     if (!this.socket || !this.socket.send(command)) {
       if (!this.input.value) { this.input.value = text; this.input.dispatchEvent(new Event("input")); }
       toast("Not connected to the server — reconnecting. Your message is still in the box.", { kind: "error" });
-    } else if (references.length && references[0] === this.passageChip.ref) this.passageChip.clear();
+      return;
+    }
+    if (viewed) this.endView();
+    if (references.length && references[0] === this.passageChip.ref) this.passageChip.clear();
   },
 
   stop() {

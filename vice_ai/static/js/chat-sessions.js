@@ -91,6 +91,7 @@ export const sessionMethods = {
   },
 
   openSession(id) {
+    if (this.foundLeaf(id) === null) this.endView(); // another chat than the one a search result is on (chat-found.js)
     this.closeSocket();
     this.clearMessages();
     this.setGenerating(false);
@@ -154,6 +155,7 @@ export const sessionMethods = {
     this.clearMessages();
     for (const m of data.messages) this.parents.set(m.id, m.parent_id);
     this.loadTree(data);
+    this.showViewNote(); // a branch viewed from a search says so (chat-found.js)
     this.tools.loaded(data);
     const visible = this.visiblePath(); // the active branch (chat-branches.js)
     this.rendering = true;

@@ -8,6 +8,7 @@ import { composerMethods } from "./chat-composer.js";
 import { branchMethods } from "./chat-branches.js";
 import { branchKeepMethods } from "./chat-branch-keep.js";
 import { historyMethods } from "./chat-history.js";
+import { foundMethods } from "./chat-found.js";
 import { ChatFiles } from "./files.js";
 import { PassageChip, passageMethods } from "./selection.js";
 import { ComposerDrafts, recoveryMethods } from "./chat-drafts.js";
@@ -161,4 +162,4 @@ export class ChatPane {
 
 // ChatPane's other methods, kept in files by what they do; in all of them `this` is the pane.
 Object.assign(ChatPane.prototype, sessionMethods, messageMethods, composerMethods, branchMethods, passageMethods,
-  recoveryMethods, historyMethods, branchKeepMethods);
+  recoveryMethods, historyMethods, branchKeepMethods, foundMethods);

@@ -39,7 +39,7 @@ function showConnState(state) {
 // The selected section and chat live in the URL hash, so a reload comes back to them.
 function readHash() {
   const params = new URLSearchParams(location.hash.slice(1));
-  return { section: params.get("section"), chat: params.get("chat") };
+  return { section: params.get("section"), chat: params.get("chat"), message: params.get("message") };
 }
 
 function writeHash(sectionId, chatId) {
@@ -51,6 +51,7 @@ function writeHash(sectionId, chatId) {
 
 let chat = null;
 let preferredChat = readHash().chat;
+let preferredMessage = readHash().message;
 const docFiles = new DocumentFiles({
   documentId, box: document.getElementById("doc-files"), list: document.getElementById("doc-files-list"),
   count: document.getElementById("doc-files-count"), addButton: document.getElementById("doc-files-add"),
@@ -65,6 +66,8 @@ const sections = new SectionsPane({
   onSelect: (section) => {
     const wanted = preferredChat;
     preferredChat = null;
+    if (wanted && preferredMessage) chat.wantMessage(wanted, preferredMessage); // a search result (chat-found.js)
+    preferredMessage = null;
     writeHash(section && section.id, null);
     chat.setSection(section, wanted);
   },
@@ -170,14 +173,16 @@ function setUpSelection() {
 
 // A search result on this document changes only the hash (search.js): select its section and chat.
 window.addEventListener("hashchange", () => {
-  const { section, chat: chatId } = readHash();
+  const { section, chat: chatId, message } = readHash();
   if (!section || !sections.get(section)) return;
   if (section !== sections.selectedId) {
     preferredChat = chatId;
+    preferredMessage = message;
     sections.select(section);
-  } else if (chatId && (!chat.session || chat.session.id !== chatId)) {
-    chat.showSession(chatId);
+    return;
   }
+  if (chatId && message) chat.wantMessage(chatId, message); // on its own branch, when the chat shows another
+  if (chatId && (!chat.session || chat.session.id !== chatId)) chat.showSession(chatId);
 });
 
 async function main() {

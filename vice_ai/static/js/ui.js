@@ -1,5 +1,6 @@
 // Small DOM helpers shared by the pages. Text always goes in with textContent;
 // only server-sanitised HTML (a message's `html`) is ever assigned to innerHTML.
+import "./toast-place.js"; // where the toasts show: clear of the header, the search results and the chat's controls
 
 export function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
