@@ -171,15 +171,18 @@ class Served:
         self.stop()
         return self.start()
 
-    def api(self, method: str, path: str, body: Any = None) -> Any:
-        """Call the JSON API from the test (to set up or check state a user would see)."""
+    def api(self, method: str, path: str, body: Any = None, *, user: str | None = None) -> Any:
+        """Call the JSON API from the test (to set up or check state a user would see); `user`: as that user, named
+        by the trusted proxy's header (`served_header`)."""
         import json
         import urllib.request
 
         data = None if body is None else json.dumps(body).encode()
-        req = urllib.request.Request(self.url + path, data=data, method=method,
-                                     headers={"Content-Type": "application/json", "X-VICE-CSRF": "1"})
-        with urllib.request.urlopen(req, timeout=10) as resp:
+        headers = {"Content-Type": "application/json", "X-VICE-CSRF": "1"}
+        if user is not None:
+            headers["X-Forwarded-User"] = user
+        req = urllib.request.Request(self.url + path, data=data, method=method, headers=headers)
+        with urllib.request.urlopen(req, timeout=30) as resp:
             return json.loads(resp.read())
 
 
@@ -209,6 +212,16 @@ def doc(served: Served) -> dict:
             {"title": "Methods", "content": "We interview forty teams and code the transcripts."},
         ],
     })
+
+
+@pytest.fixture
+def served_header(make_app, model):
+    """The app with users named by a trusted proxy's header (each browser context sends its own)."""
+    server = Served(make_app, {"AUTH": "header", "OPENAI_BASE_URL": model.url, "OPENAI_API_KEY": FAKE_KEY,
+                               "MODEL": "fake-model"})
+    server.start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture

@@ -125,3 +125,15 @@ def top_of(page, message_id: str, scroll_to: int | None = None) -> float:
         """(list, [id, to]) => { if (to !== null) list.scrollTop = to;
           return list.querySelector(`.msg[data-id="${id}"]`).getBoundingClientRect().top
             - list.getBoundingClientRect().top; }""", [message_id, scroll_to])
+
+
+def chain(served: Any, session_id: str, parent: str | None, texts: list[str]) -> list[Message]:
+    """Messages saved after `parent` in a served app's chat, each following the one before (a user question first)."""
+    state = services(served.app).state
+    made = []
+    for i, text in enumerate(texts):
+        message = Message(role="user" if i % 2 == 0 else "assistant", content=text, parent_id=parent)
+        state.append_message(session_id, message)
+        made.append(message)
+        parent = message.id
+    return made

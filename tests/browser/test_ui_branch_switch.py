@@ -3,32 +3,14 @@ an older page too, with older pages still loading above it); a reader's branch i
 reload, a server restart and another tab, and a branch someone else starts does not take them away from it."""
 from __future__ import annotations
 
-import json
-import urllib.request
-
 import pytest
 from fake_openai import Reply
 from playwright.sync_api import expect
 
-from vice_ai.domain.models import Message
-from vice_ai.services import services
-
-from .conftest import FAKE_KEY, VIEWPORT, Served
-from .helpers import long_chat, open_document, shown_ids, top_of
+from .conftest import VIEWPORT
+from .helpers import chain, long_chat, open_document, shown_ids, top_of
 
 pytestmark = pytest.mark.browser
-
-
-def _chain(served: Served, session_id: str, parent: str | None, texts: list[str]) -> list[Message]:
-    """Messages after `parent`, each following the one before (a user question first)."""
-    state = services(served.app).state
-    made = []
-    for i, text in enumerate(texts):
-        message = Message(role="user" if i % 2 == 0 else "assistant", content=text, parent_id=parent)
-        state.append_message(session_id, message)
-        made.append(message)
-        parent = message.id
-    return made
 
 
 def _msg(page, message_id: str):
@@ -40,7 +22,7 @@ def test_a_switch_on_an_old_message_keeps_it_in_place(served, doc, new_page):
     section = doc["sections"][0]["id"]
     session_id = served.api("GET", f"/api/documents/{doc['id']}/sections/{section}/sessions")["sessions"][0]["id"]
     # Beside question 30, a branch longer than a page: its newest page does not reach the question.
-    other = [m.id for m in _chain(served, session_id, ids[29], [f"Other {i}" for i in range(60)])]
+    other = [m.id for m in chain(served, session_id, ids[29], [f"Other {i}" for i in range(60)])]
     served.api("PATCH", f"/api/sessions/{session_id}", {"active_leaf": ids[-1]})
 
     page = new_page()
@@ -81,36 +63,17 @@ def test_a_switch_on_an_old_message_keeps_it_in_place(served, doc, new_page):
 
 # -- a reader ------------------------------------------------------------------------------------------------------
 
-@pytest.fixture
-def served_header(make_app, model):
-    """The app with users named by a trusted proxy's header (each browser context sends its own)."""
-    server = Served(make_app, {"AUTH": "header", "OPENAI_BASE_URL": model.url, "OPENAI_API_KEY": FAKE_KEY,
-                               "MODEL": "fake-model"})
-    server.start()
-    yield server
-    server.stop()
-
-
-def _as(server: Served, user: str, method: str, path: str, body=None):
-    req = urllib.request.Request(server.url + path, method=method,
-                                 data=None if body is None else json.dumps(body).encode(),
-                                 headers={"Content-Type": "application/json", "X-VICE-CSRF": "1",
-                                          "X-Forwarded-User": user})
-    with urllib.request.urlopen(req, timeout=30) as resp:
-        return json.loads(resp.read())
-
-
 def test_a_readers_branch_stays_through_reload_restart_other_tabs_and_new_branches(served_header, model, browser,
                                                                                      new_page):
     served = served_header
-    doc = _as(served, "alice", "POST", "/api/documents", {"title": "Plan", "sections": [{"title": "Aims"}]})
-    _as(served, "bob", "GET", "/api/me")  # bob's account, made on first sight
-    _as(served, "alice", "PUT", f"/api/documents/{doc['id']}/shares/bob", {"access": "read"})
+    doc = served.api("POST", "/api/documents", {"title": "Plan", "sections": [{"title": "Aims"}]}, user="alice")
+    served.api("GET", "/api/me", user="bob")  # bob's account, made on first sight
+    served.api("PUT", f"/api/documents/{doc['id']}/shares/bob", {"access": "read"}, user="alice")
     section = doc["sections"][0]["id"]
-    chat = _as(served, "alice", "POST", f"/api/documents/{doc['id']}/sections/{section}/sessions", {})
-    first = _chain(served, chat["id"], None, ["First question", "First answer", "Question A", "Answer A"])
-    _chain(served, chat["id"], first[1].id, ["Question B", "Answer B"])  # the active branch: written last
-    active = _as(served, "alice", "GET", f"/api/sessions/{chat['id']}")["active_leaf"]
+    chat = served.api("POST", f"/api/documents/{doc['id']}/sections/{section}/sessions", {}, user="alice")
+    first = chain(served, chat["id"], None, ["First question", "First answer", "Question A", "Answer A"])
+    chain(served, chat["id"], first[1].id, ["Question B", "Answer B"])  # the active branch: written last
+    active = served.api("GET", f"/api/sessions/{chat['id']}", user="alice")["active_leaf"]
 
     context = browser.new_context(viewport=VIEWPORT, extra_http_headers={"X-Forwarded-User": "bob"})
     try:
@@ -123,7 +86,7 @@ def test_a_readers_branch_stays_through_reload_restart_other_tabs_and_new_branch
         question.locator(".branch-prev").click()
         expect(question.locator(".msg-text")).to_have_text("Question A")
         expect(question.locator(".branch-count")).to_have_text("1 / 2")
-        assert _as(served, "alice", "GET", f"/api/sessions/{chat['id']}")["active_leaf"] == active  # not the chat's
+        assert served.api("GET", f"/api/sessions/{chat['id']}", user="alice")["active_leaf"] == active  # not the chat's
 
         bob.reload()
         expect(question.locator(".msg-text")).to_have_text("Question A")
@@ -142,8 +105,8 @@ def test_a_readers_branch_stays_through_reload_restart_other_tabs_and_new_branch
 
         # Alice asks the question a third way: bob sees one more version and stays on his.
         model.script(Reply(text="Answer C"))
-        _as(served, "alice", "POST", f"/api/sessions/{chat['id']}/messages",
-            {"content": "Question C", "parent_id": first[1].id})
+        served.api("POST", f"/api/sessions/{chat['id']}/messages",
+            {"content": "Question C", "parent_id": first[1].id}, user="alice")
         expect(question.locator(".branch-count")).to_have_text("1 / 3")
         bob.wait_for_timeout(300)
         expect(question.locator(".msg-text")).to_have_text("Question A")

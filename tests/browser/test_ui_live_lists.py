@@ -3,38 +3,15 @@ away without a reload (and a document of theirs open says it is gone); the owner
 another tab; a writer's second tab follows a branch switch, its typing kept, while a reader keeps their own branch."""
 from __future__ import annotations
 
-import json
-import urllib.request
 from typing import Any
 
 import pytest
 from playwright.sync_api import expect
 
-from vice_ai.domain.models import Message
-from vice_ai.services import services
-
-from .conftest import FAKE_KEY, VIEWPORT, Served
+from .conftest import VIEWPORT
+from .helpers import chain
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def served_header(make_app, model):
-    """The app with users named by a trusted proxy's header (each browser context sends its own)."""
-    server = Served(make_app, {"AUTH": "header", "OPENAI_BASE_URL": model.url, "OPENAI_API_KEY": FAKE_KEY,
-                               "MODEL": "fake-model"})
-    server.start()
-    yield server
-    server.stop()
-
-
-def _as(server: Served, user: str, method: str, path: str, body: Any = None) -> Any:
-    req = urllib.request.Request(server.url + path, method=method,
-                                 data=None if body is None else json.dumps(body).encode(),
-                                 headers={"Content-Type": "application/json", "X-VICE-CSRF": "1",
-                                          "X-Forwarded-User": user})
-    with urllib.request.urlopen(req, timeout=30) as resp:
-        return json.loads(resp.read())
 
 
 def _context(browser: Any, user: str) -> Any:
@@ -48,8 +25,8 @@ def _live_list(page: Any, url: str) -> None:
 
 def test_a_shared_users_list_follows_a_share_a_rename_and_its_end(served_header, browser, new_page):
     served = served_header
-    _as(served, "bob", "GET", "/api/me")  # bob's account, made on first sight
-    doc = _as(served, "alice", "POST", "/api/documents", {"title": "Team plan", "sections": [{"title": "Aims"}]})
+    served.api("GET", "/api/me", user="bob")  # bob's account, made on first sight
+    doc = served.api("POST", "/api/documents", {"title": "Team plan", "sections": [{"title": "Aims"}]}, user="alice")
     alice_ctx, bob_ctx = _context(browser, "alice"), _context(browser, "bob")
     try:
         bob = new_page(context=bob_ctx)
@@ -59,45 +36,33 @@ def test_a_shared_users_list_follows_a_share_a_rename_and_its_end(served_header,
         _live_list(alice, served.url)
         expect(alice.locator(".doc-link")).to_have_text(["Team plan"])
 
-        _as(served, "alice", "PUT", f"/api/documents/{doc['id']}/shares/bob", {"access": "read"})
+        served.api("PUT", f"/api/documents/{doc['id']}/shares/bob", {"access": "read"}, user="alice")
         row = bob.locator(f'.doc-row[data-id="{doc["id"]}"]')
         expect(row.locator(".doc-link")).to_have_text("Team plan")
         expect(row.locator(".doc-shared")).to_have_text("Shared with you")
         expect(row.get_by_role("button", name="Rename")).to_have_count(0)  # a reader's row
 
-        _as(served, "alice", "PATCH", f"/api/documents/{doc['id']}", {"title": "Team plan 2027"})
+        served.api("PATCH", f"/api/documents/{doc['id']}", {"title": "Team plan 2027"}, user="alice")
         expect(row.locator(".doc-link")).to_have_text("Team plan 2027")
-        _as(served, "alice", "PUT", f"/api/documents/{doc['id']}/shares/bob", {"access": "edit"})
+        served.api("PUT", f"/api/documents/{doc['id']}/shares/bob", {"access": "edit"}, user="alice")
         expect(row.get_by_role("button", name="Rename")).to_be_visible()  # an editor's row now
 
         # The owner's own list: a document made in another tab shows at the top, and goes when deleted there.
-        other = _as(served, "alice", "POST", "/api/documents", {"title": "Budget notes"})
+        other = served.api("POST", "/api/documents", {"title": "Budget notes"}, user="alice")
         expect(alice.locator(".doc-link")).to_have_text(["Budget notes", "Team plan 2027"])
-        _as(served, "alice", "DELETE", f"/api/documents/{other['id']}")
+        served.api("DELETE", f"/api/documents/{other['id']}", user="alice")
         expect(alice.locator(".doc-link")).to_have_text(["Team plan 2027"])
 
         reading = new_page(context=bob_ctx)
         reading.goto(f"{served.url}/documents/{doc['id']}")
         expect(reading.locator(".section-card")).to_have_count(1)
-        _as(served, "alice", "DELETE", f"/api/documents/{doc['id']}/shares/bob")
+        served.api("DELETE", f"/api/documents/{doc['id']}/shares/bob", user="alice")
         expect(row).to_have_count(0)
         expect(bob.locator(".empty-state")).to_contain_text("No documents yet")
         expect(reading.locator(".toast")).to_contain_text("you no longer have access to it")
     finally:
         alice_ctx.close()
         bob_ctx.close()
-
-
-def _chain(served: Served, session_id: str, parent: str | None, texts: list[str]) -> list[Message]:
-    """Messages after `parent`, each following the one before (a user question first)."""
-    state = services(served.app).state
-    made = []
-    for i, text in enumerate(texts):
-        message = Message(role="user" if i % 2 == 0 else "assistant", content=text, parent_id=parent)
-        state.append_message(session_id, message)
-        made.append(message)
-        parent = message.id
-    return made
 
 
 def _open_chat(page: Any, url: str, doc: dict) -> Any:
@@ -109,13 +74,13 @@ def _open_chat(page: Any, url: str, doc: dict) -> Any:
 
 def test_a_writers_other_tab_follows_a_branch_switch_and_a_reader_keeps_theirs(served_header, browser, new_page):
     served = served_header
-    _as(served, "bob", "GET", "/api/me")
-    doc = _as(served, "alice", "POST", "/api/documents", {"title": "Plan", "sections": [{"title": "Aims"}]})
-    _as(served, "alice", "PUT", f"/api/documents/{doc['id']}/shares/bob", {"access": "read"})
+    served.api("GET", "/api/me", user="bob")
+    doc = served.api("POST", "/api/documents", {"title": "Plan", "sections": [{"title": "Aims"}]}, user="alice")
+    served.api("PUT", f"/api/documents/{doc['id']}/shares/bob", {"access": "read"}, user="alice")
     section = doc["sections"][0]["id"]
-    chat = _as(served, "alice", "POST", f"/api/documents/{doc['id']}/sections/{section}/sessions", {})
-    first = _chain(served, chat["id"], None, ["First question", "First answer", "Question A", "Answer A"])
-    _chain(served, chat["id"], first[1].id, ["Question B", "Answer B"])  # the active branch: written last
+    chat = served.api("POST", f"/api/documents/{doc['id']}/sections/{section}/sessions", {}, user="alice")
+    first = chain(served, chat["id"], None, ["First question", "First answer", "Question A", "Answer A"])
+    chain(served, chat["id"], first[1].id, ["Question B", "Answer B"])  # the active branch: written last
     alice_ctx, bob_ctx = _context(browser, "alice"), _context(browser, "bob")
     try:
         one, two = new_page(context=alice_ctx), new_page(context=alice_ctx)
@@ -142,7 +107,7 @@ def test_a_writers_other_tab_follows_a_branch_switch_and_a_reader_keeps_theirs(s
         bob.wait_for_timeout(300)
         expect(in_bob.locator(".msg-text")).to_have_text("Question A")
         expect(bob.locator("#messages .msg[data-before]")).to_have_count(1)  # not even drawn again
-        assert _as(served, "alice", "GET", f"/api/sessions/{chat['id']}")["shown_leaf"] \
+        assert served.api("GET", f"/api/sessions/{chat['id']}", user="alice")["shown_leaf"] \
             == two.locator("#messages .msg-assistant").last.get_attribute("data-id")
     finally:
         alice_ctx.close()
