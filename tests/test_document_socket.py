@@ -86,7 +86,8 @@ def test_each_section_change_is_an_event(opened):
 
     client.post(f"{url}/{summary['id']}/versions/1/revert")
     event = next_event(ws, "section_updated")
-    assert event["section"]["content"] == summary["content"] and event["changed"] == ["content"]
+    assert event["section"]["content"] == summary["content"] and event["changed"] == ["content", "status"]
+    assert event["section"]["status"] == summary["status"]  # a revert brings back the status version 1 had
 
     assert client.delete(f"{url}/{created['id']}").status_code == 200
     event = next_event(ws, "section_deleted")
