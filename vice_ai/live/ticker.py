@@ -48,7 +48,7 @@ class Ticker:
                 self._woken = False
             try:
                 more = self.step()
-            except Exception:  # the thread ends; the next wake starts a new one
+            except Exception:  # logged; then as when there is nothing more to do
                 log.exception("%s: a step failed", self.name)
                 more = False
             with self._cond:
