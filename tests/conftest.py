@@ -12,6 +12,7 @@ from fake_openai import FakeOpenAI, fake_openai  # noqa: F401  (a fixture for ev
 from flask.testing import FlaskClient
 from redis_server import redis_server, redis_url  # noqa: F401  (a real redis-server for the tests that ask)
 from werkzeug.serving import make_server
+from ws_client import WSClient
 
 from vice_ai import create_app, shutdown
 
@@ -174,9 +175,8 @@ def connect_ws(server, session_id: str, headers: dict[str, str] | None = None):
     as the handshake answer unprocessed until more data comes: a ping makes the
     server send more, so the hello is never stuck.
     """
-    import simple_websocket
 
-    ws = simple_websocket.Client.connect(f"{server.ws_url}/ws/sessions/{session_id}", headers=headers)
+    ws = WSClient.connect(f"{server.ws_url}/ws/sessions/{session_id}", headers=headers)
     ws.send(json.dumps({"type": "ping"}))
     events = ws_events(ws, lambda e: e["type"] == "pong")
     assert events[0]["type"] == "hello", events

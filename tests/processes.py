@@ -11,10 +11,10 @@ import time
 from typing import Any
 
 import pytest
-import simple_websocket
 from app_process import AppProcess
 from conftest import ws_events
 from fake_openai import FAKE_KEY, FakeOpenAI, Reply
+from ws_client import WSClient
 
 
 def env_for(fake: FakeOpenAI, extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -93,7 +93,7 @@ def call(proc: AppProcess, method: str, path: str, body=None, cookie: str | None
 
 
 def open_ws(proc: AppProcess, path: str, cookie: str | None = None):
-    ws = simple_websocket.Client.connect(proc.ws_url + path, headers={"Cookie": cookie} if cookie else None)
+    ws = WSClient.connect(proc.ws_url + path, headers={"Cookie": cookie} if cookie else None)
     ws.send(json.dumps({"type": "ping"}))
     events = ws_events(ws, lambda e: e["type"] == "pong")
     assert events[0]["type"] == "hello", events

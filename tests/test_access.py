@@ -14,6 +14,7 @@ import simple_websocket
 from auth_helpers import connect_as, cookie_header, handshake, password_app, two_users
 from conftest import make_document, model_config, ws_events
 from fake_openai import Reply, ToolCall
+from ws_client import WSClient
 
 from vice_ai.services import services
 
@@ -312,7 +313,7 @@ def test_local_mode_owns_everything(client):
 
 def open_socket(world: dict, client, session_id: str | None = None):
     url = f"{world['server'].ws_url}/ws/sessions/{session_id or world['ids']['session_id']}"
-    return simple_websocket.Client.connect(url, headers={"Cookie": cookie_header(client)})
+    return WSClient.connect(url, headers={"Cookie": cookie_header(client)})
 
 
 def test_a_strangers_socket_gets_not_found(world):

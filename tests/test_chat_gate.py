@@ -6,6 +6,7 @@ import time
 
 from conftest import make_document, make_session
 from fake_openai import Reply
+from ws_client import WSClient
 
 from vice_ai.chat.gate import SLOTS, YIELD_SECONDS, Gate
 
@@ -82,7 +83,6 @@ def test_a_socket_opens_once_a_slot_is_free(make_app, start_server):
     import contextlib
     import json
 
-    import simple_websocket
     from conftest import ws_events
 
     app = make_app()
@@ -93,7 +93,7 @@ def test_a_socket_opens_once_a_slot_is_free(make_app, start_server):
     with contextlib.ExitStack() as slots:
         for _ in range(SLOTS):
             slots.enter_context(gate.held())
-        ws = simple_websocket.Client.connect(f"{server.ws_url}/ws/sessions/{session['id']}")
+        ws = WSClient.connect(f"{server.ws_url}/ws/sessions/{session['id']}")
         ws.send(json.dumps({"type": "ping"}))
         assert ws.receive(0.5) is None  # no hello while every slot is taken
     events = ws_events(ws, lambda e: e["type"] == "pong")

@@ -10,10 +10,10 @@ import json
 from typing import Any
 
 import pytest
-import simple_websocket
 from auth_helpers import cookie_header, create_user, password_app, signin, two_users
 from conftest import connect_ws, make_document, make_session, ws_events
 from pydantic import ValidationError
+from ws_client import WSClient
 
 from vice_ai.api.schemas.list_socket import LIST_EVENTS
 from vice_ai.api.schemas.websocket import BranchChangedEvent
@@ -22,7 +22,7 @@ from vice_ai.api.schemas.websocket import BranchChangedEvent
 def connect_list(server: Any, client: Any = None) -> Any:
     """A websocket on the caller's document list (as the client's user, or the local one), past its hello."""
     headers = {"Cookie": cookie_header(client)} if client is not None else None
-    ws = simple_websocket.Client.connect(f"{server.ws_url}/ws/documents", headers=headers)
+    ws = WSClient.connect(f"{server.ws_url}/ws/documents", headers=headers)
     ws.send(json.dumps({"type": "ping"}))
     events = ws_events(ws, lambda e: e["type"] == "pong")
     assert events[0]["type"] == "hello" and events[0]["local"] is True, events
@@ -83,7 +83,7 @@ def test_a_shared_users_list_follows_shares_renames_revocations_and_deletion(peo
     assert next_event(lists["bob"], "document_listed")["document"]["access"] == "edit"
 
     # Bob has the document open: the share taken away closes it there (not_found) and takes it off his list.
-    page = simple_websocket.Client.connect(f"{server.ws_url}/ws/documents/{doc['id']}",
+    page = WSClient.connect(f"{server.ws_url}/ws/documents/{doc['id']}",
                                            headers={"Cookie": cookie_header(bob)})
     assert json.loads(page.receive(5))["type"] == "hello"
     assert alice.delete(f"{url}/shares/bob").status_code == 200

@@ -14,6 +14,7 @@ import simple_websocket
 from auth_helpers import cookie_header, handshake, password_app, two_users
 from conftest import make_document, make_session, ws_events
 from pydantic import ValidationError
+from ws_client import WSClient
 
 from vice_ai.api.schemas.document_socket import DOCUMENT_EVENTS, DocumentNotificationEvent
 from vice_ai.services import services
@@ -22,7 +23,7 @@ from vice_ai.services import services
 def connect_doc(server: Any, doc_id: str, client: Any = None, check_hello: bool = True) -> Any:
     """A websocket on a document (as the client's user, or with no cookie), past its hello."""
     headers = {"Cookie": cookie_header(client)} if client is not None else None
-    ws = simple_websocket.Client.connect(f"{server.ws_url}/ws/documents/{doc_id}", headers=headers)
+    ws = WSClient.connect(f"{server.ws_url}/ws/documents/{doc_id}", headers=headers)
     if check_hello:
         ws.send(json.dumps({"type": "ping"}))
         events = ws_events(ws, lambda e: e["type"] == "pong")

@@ -18,6 +18,7 @@ import pytest
 from app_process import AppProcess
 from fake_openai import FakeOpenAI, Reply
 from processes import env_for, wait_for
+from ws_client import WSClient
 
 from vice_ai.domain.state import AppState
 from vice_ai.storage.store import Store
@@ -189,14 +190,13 @@ def test_a_reply_of_a_killed_process_is_marked_interrupted_by_the_other_on_read(
 
 def test_with_redis_a_killed_process_reply_is_interrupted_by_the_other_without_any_read(
         tmp_path, fake_openai, redis_url):
-    import simple_websocket
 
     data = tmp_path / "data"
     data.mkdir()
     env = env_for(fake_openai, {"VICE_AI_REDIS_URL": redis_url})
     with AppProcess(str(data), env) as a, AppProcess(str(data), env) as b:
         session = new_session(a)
-        ws = simple_websocket.Client.connect(f"{b.ws_url}/ws/sessions/{session}")
+        ws = WSClient.connect(f"{b.ws_url}/ws/sessions/{session}")
         try:
             reply_id = _kill_mid_reply(a, b, session, fake_openai)
             killed = time.monotonic()

@@ -10,6 +10,7 @@ import simple_websocket
 from app_process import free_port
 from conftest import make_document, make_session
 from hub_helpers import drain, drain_until
+from ws_client import WSClient
 
 from vice_ai import services
 from vice_ai.accounts.identity import Credential
@@ -120,7 +121,7 @@ def test_without_redis_a_socket_is_told_and_a_stop_is_503(make_app, start_server
     session = make_session(client, make_document(client))
     stop = client.post(f"/api/sessions/{session['id']}/stop")
     assert stop.status_code == 503 and stop.get_json()["error"]["code"] == "unavailable"
-    ws = simple_websocket.Client.connect(f"{server.ws_url}/ws/sessions/{session['id']}")
+    ws = WSClient.connect(f"{server.ws_url}/ws/sessions/{session['id']}")
     events = []
     with pytest.raises(simple_websocket.ConnectionClosed):
         while True:

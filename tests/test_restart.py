@@ -31,6 +31,7 @@ from typing import Any
 import pytest
 from conftest import FAKE_KEY, connect_ws, make_document, make_session, ws_events
 from fake_openai import Reply
+from ws_client import WSClient
 
 from vice_ai.chat import recovery
 from vice_ai.domain.models import ChatSession, Message
@@ -173,7 +174,6 @@ def test_a_tab_from_before_a_restart_gets_sync_not_the_new_runs_tail(make_app, f
 
 
 def test_hello_carries_the_epoch_of_the_run(make_app, start_server):
-    import simple_websocket
 
     apps = [make_app(), make_app()]
     client = apps[0].test_client()
@@ -181,7 +181,7 @@ def test_hello_carries_the_epoch_of_the_run(make_app, start_server):
     epochs = []
     for app in apps:
         server = start_server(app)
-        ws = simple_websocket.Client.connect(f"{server.ws_url}/ws/sessions/{session['id']}")
+        ws = WSClient.connect(f"{server.ws_url}/ws/sessions/{session['id']}")
         ws.send(json.dumps({"type": "ping"}))
         hello = ws_events(ws, lambda e: e["type"] == "pong")[0]
         assert hello["type"] == "hello"

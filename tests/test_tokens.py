@@ -13,7 +13,6 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-import simple_websocket
 from auth_helpers import (
     PASSWORD,
     assert_signed_out_and_closed,
@@ -24,6 +23,7 @@ from auth_helpers import (
     two_users,
 )
 from conftest import make_document, make_session, ws_events
+from ws_client import WSClient
 
 from vice_ai import services
 from vice_ai.accounts import tokens as tokens_module
@@ -203,7 +203,7 @@ def test_a_socket_opened_with_a_token_chats_and_closes_when_revoked(accounts_app
     status, body = handshake(server.port, path, cookie=cookie_header(alice), extra=bearer("vice_wrong"))
     assert status == 401 and json.loads(body)["error"]["code"] == "unauthorized"
     # No Origin and no cookie: a script's socket.
-    ws = simple_websocket.Client.connect(url, headers=bearer(made["token"]))
+    ws = WSClient.connect(url, headers=bearer(made["token"]))
     ws.send(json.dumps({"type": "ping"}))
     assert ws_events(ws, lambda e: e["type"] == "pong")[0]["type"] == "hello"
     ws.send(json.dumps({"type": "send", "content": "What is the budget?"}))

@@ -6,6 +6,7 @@ import json
 import pytest
 from conftest import make_document, make_session, model_config, ws_events
 from fake_openai import Reply, ToolCall
+from ws_client import WSClient
 
 from vice_ai.services import services
 from vice_ai.tools import Tool, schema
@@ -230,13 +231,12 @@ def test_a_proposal_on_a_changed_section_needs_force_and_can_be_rejected(setup):
 
 
 def test_tool_steps_are_streamed_to_the_websocket(model_app, fake_openai, start_server):
-    import simple_websocket
 
     server = start_server(model_app)
     client = model_app.test_client()
     session = make_session(client, make_document(client))
     fake_openai.script(Reply(text="", tool_calls=[ToolCall("list_sections", "{}", id="w")]), Reply(text="Two."))
-    ws = simple_websocket.Client.connect(f"{server.ws_url}/ws/sessions/{session['id']}")
+    ws = WSClient.connect(f"{server.ws_url}/ws/sessions/{session['id']}")
     ws.send(json.dumps({"type": "send", "content": "Outline?"}))
     events = ws_events(ws, lambda e: e["type"] == "done")
     types = [e["type"] for e in events]

@@ -6,8 +6,8 @@ import http.client
 import json
 
 import pytest
-import simple_websocket
 from conftest import connect_ws, make_document, make_session, ws_events
+from ws_client import WSClient
 
 
 def send(ws, **command) -> None:
@@ -121,7 +121,7 @@ def test_bad_commands_get_a_local_error_and_the_socket_stays_usable(chat, raw, c
 
 
 def test_unknown_session_is_refused(live_server):
-    ws = simple_websocket.Client.connect(f"{live_server.ws_url}/ws/sessions/7b0c8f0e-4d43-4a55-9b8e-000000000000")
+    ws = WSClient.connect(f"{live_server.ws_url}/ws/sessions/7b0c8f0e-4d43-4a55-9b8e-000000000000")
     event = json.loads(ws.receive(5))
     assert event["type"] == "error" and event["error"]["code"] == "not_found"
 

@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import simple_websocket
 from conftest import connect_ws, make_document, make_session, ws_events
 from fake_openai import Reply, ToolCall
 from pydantic import ValidationError
+from ws_client import WSClient
 
 from vice_ai import shutdown
 from vice_ai.api.schemas.websocket import COMMANDS, EVENTS, NotificationEvent, event_model
@@ -143,7 +143,7 @@ class Recorder:
     """A websocket client that keeps every raw event it reads, to check them all at the end."""
 
     def __init__(self, server: Any, session_id: str) -> None:
-        self.ws = simple_websocket.Client.connect(f"{server.ws_url}/ws/sessions/{session_id}")
+        self.ws = WSClient.connect(f"{server.ws_url}/ws/sessions/{session_id}")
         self.raw: list[str] = []
 
     def send(self, **command: Any) -> None:
@@ -250,7 +250,7 @@ def test_every_event_of_a_real_chat_matches_its_declared_model(make_app, fake_op
 
 
 def test_the_not_found_answer_matches_the_error_model(live_server):
-    ws = simple_websocket.Client.connect(f"{live_server.ws_url}/ws/sessions/7b0c8f0e-4d43-4a55-9b8e-000000000000")
+    ws = WSClient.connect(f"{live_server.ws_url}/ws/sessions/7b0c8f0e-4d43-4a55-9b8e-000000000000")
     raw = ws.receive(5)
     assert check_events([raw]) == {"error"} and json.loads(raw)["error"]["code"] == "not_found"
 

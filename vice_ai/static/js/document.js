@@ -12,7 +12,7 @@ import { MessageVersions } from "./message-versions.js";
 import { sectionBlameChanged } from "./blame.js";
 import { Reader } from "./reader.js";
 import { SelectionAsk } from "./selection.js";
-import { LiveDocument } from "./live-document.js";
+import { LiveDocument, documentGone } from "./live-document.js";
 import { untilLoaded } from "./recovery.js";
 
 const pane = document.getElementById("sections-pane");
@@ -87,7 +87,8 @@ async function refreshDocument() {
     sections.setSections(doc.sections);
     return doc;
   } catch (err) {
-    toast(`Could not load the document: ${err.message}`, { kind: "error" });
+    if (err.status === 404) documentGone();
+    else toast(`Could not load the document: ${err.message}`, { kind: "error" });
     return null;
   }
 }

@@ -6,6 +6,11 @@ import { toast } from "./ui.js";
 import { SessionSocket } from "./live.js";
 import { clashes } from "./section-drafts.js";
 
+/** Says the document is gone for this user, once however many ways the page learns it (its socket, a reload). */
+export function documentGone() {
+  toast("This document was deleted, or you no longer have access to it.", { kind: "error", timeout: 0, key: "document-gone" });
+}
+
 // How long to wait for this tab's own save to answer before judging a change from elsewhere.
 const SAVING_RECHECK_MS = 150;
 // What a section card shows of a section.
@@ -49,7 +54,7 @@ export class LiveDocument {
   }
 
   gone() {
-    toast("This document was deleted, or you no longer have access to it.", { kind: "error", timeout: 0 });
+    documentGone();
   }
 
   apply(event) {
