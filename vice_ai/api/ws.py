@@ -234,8 +234,7 @@ def list_socket(ws: Any) -> None:
     try:
         user = current_user()
         app = current_app._get_current_object()  # type: ignore[attr-defined]
-        found = services()
-        conn = ListConnection(ws, user.id if user is not None else "", found.hub, found.lists, user=user,
+        conn = ListConnection(ws, user.id if user is not None else "", services().hub, user=user,
                               snapshot=_as_user(app, user, document_page),
                               parse=lambda raw: parse_command(raw, app.config, commands=LIST_COMMANDS,
                                                               model=DocumentCommand), **_sign_in(app))

@@ -13,14 +13,16 @@ channels:
 - `document_unlisted`: gone from their list (deleted, or their share taken away).
 
 Only users whose list is open get events: a list channel held in this process
-(`Hub.has_channel`), or with Redis a marker key a list socket sets in any process
-(`vice:lists:<user>`, kept as long as the bus keeps channels), so a change saved
-in one process reaches a list open in another through the shared hub. A
-document page a revoked user has open is closed by `Hub.revalidate` (`not_found`).
+(`Hub.has_channel`), or with Redis one scored in the lists' watch set by a list
+socket in any process (`redis_hub.LISTS_WATCHED`, renewed while it is open, as a
+chat's socket is in its document's), so a change saved in one process reaches a
+list open in another through the shared hub. A document page a revoked user has
+open is closed by `Hub.revalidate` (`not_found`).
 """
 from __future__ import annotations
 
 import logging
+import time
 from typing import TYPE_CHECKING, Any
 
 from ..accounts.access import OWNER, SHARE_LEVELS, Access
@@ -39,18 +41,13 @@ def list_key(user_id: str) -> str:
     return LIST + user_id
 
 
-def marker_key(prefix: str, user_id: str) -> str:
-    """With Redis: the key saying some process has a list socket of this user open."""
-    return f"{prefix}lists:{user_id}"
-
-
 class DocumentLists:
     """Turns saved changes of documents into events on the list channels of the users who see them."""
 
     def __init__(self, hub: Hub, access: Access) -> None:
         self.hub = hub
         self.access = access
-        self.bus: Any = getattr(hub, "bus", None)  # RedisHub's: the marker keys live in Redis
+        self.bus: Any = getattr(hub, "bus", None)  # RedisHub's: who watches a list is known in Redis
 
     @classmethod
     def attach(cls, hub: Hub, state: AppState, access: Access) -> DocumentLists:
@@ -58,25 +55,15 @@ class DocumentLists:
         state.add_listener(lists.on_change)
         return lists
 
-    def watch(self, user_id: str) -> None:
-        """A list socket of `user_id` opens (before it subscribes): tell its changes from now on, in any process."""
-        if self.bus is None:
-            return
-        from .redis_bus import PREFIX
-        try:
-            self.bus.client.set(marker_key(PREFIX, user_id), "1", ex=self.bus.ttl)
-        except Exception as exc:  # the socket's subscribe answers Redis being away
-            log.error("document list of %s not watched: %s", user_id, exc)
-
     def listening(self, user_ids: list[str]) -> set[str]:
         """Those of `user_ids` with a list open (with Redis: in any process; one round trip for them all)."""
         if self.bus is None:
             return {uid for uid in user_ids if self.hub.has_channel(list_key(uid))}
         if not user_ids:
             return set()
-        from .redis_bus import PREFIX
-        found = self.bus.client.mget([marker_key(PREFIX, uid) for uid in user_ids])
-        return {uid for uid, mark in zip(user_ids, found, strict=True) if mark is not None}
+        from .redis_hub import LISTS_WATCHED, WATCH_SECONDS
+        watched = set(self.bus.watched(LISTS_WATCHED, time.time() - WATCH_SECONDS))
+        return {uid for uid in user_ids if list_key(uid) in watched}
 
     def audience(self, doc: Document | None) -> dict[str, str]:
         """{user id: access} of everyone whose list shows `doc`."""

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .connection import SessionConnection
-from .document_lists import DocumentLists, list_key
+from .document_lists import list_key
 from .hub import Hub
 
 
@@ -20,18 +20,13 @@ class ListConnection(SessionConnection):
 
     SYNC = "documents"
 
-    def __init__(self, ws: Any, user_id: str, hub: Hub, lists: DocumentLists, snapshot: Callable[[], dict[str, Any]],
-                 user: Any = None, *, parse: Callable[[str | bytes], Any], credential: Any = None,
+    def __init__(self, ws: Any, user_id: str, hub: Hub, snapshot: Callable[[], dict[str, Any]], user: Any = None, *,
+                 parse: Callable[[str | bytes], Any], credential: Any = None,
                  signed_in: Callable[[], bool] | None = None) -> None:
         # No engine: the parser knows only `resume` and `ping`, which the connection answers itself.
         super().__init__(ws, list_key(user_id), "", hub, None, snapshot, user, parse=parse, credential=credential,
                          signed_in=signed_in)
         self.user_id = user_id
-        self.lists = lists
-
-    def subscribe(self) -> int:
-        self.lists.watch(self.user_id)
-        return self.hub.subscribe(self.session_id, "", self.sub)
 
     def hello(self, seq: int) -> dict[str, Any]:
         return {"type": "hello", "local": True, "seq": seq, "epoch": self.hub.epoch, "user_id": self.user_id}

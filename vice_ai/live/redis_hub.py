@@ -66,6 +66,18 @@ def watch_key(document_id: str) -> str:
     return f"{PREFIX}watching:{document_id}"
 
 
+# The sorted set of the document-list channels some socket (in any process) watched, by when (document_lists.py).
+LISTS_WATCHED = f"{PREFIX}watching:lists"
+
+
+def watch_set(key: str, document_id: str) -> str | None:
+    """The watch set a socket on channel `key` is scored in: its document's (a chat), the lists' (a document list),
+    or none (a document's own channel)."""
+    if key.startswith(LIST):
+        return LISTS_WATCHED
+    return None if key.startswith(DOCUMENT) else watch_key(document_id)
+
+
 def stamped_text(payload: str, key: str, seq: int, epoch: str) -> str:
     """The JSON a socket gets: the event's wire JSON with seq, its id and the epoch added (as `stamp` does)."""
     extra = json.dumps({"seq": seq, **stamp(key), "epoch": epoch}, ensure_ascii=False)
@@ -235,8 +247,10 @@ class RedisHub(Hub):
                     self._delivered.setdefault(session_id, seq)
             if epoch:
                 self.epoch = epoch
-            if not session_id.startswith((DOCUMENT, LIST)):  # a chat's: notifications of its document reach it
-                self.bus.watch(watch_key(document_id), {session_id: time.time()}, WATCH_SECONDS)
+            # A chat's: notifications of its document reach it; a list's: saves of its user's documents do.
+            watched = watch_set(session_id, document_id)
+            if watched is not None:
+                self.bus.watch(watched, {session_id: time.time()}, WATCH_SECONDS)
         except Exception as exc:
             self.unsubscribe(session_id, sub)
             err = exc if isinstance(exc, Unavailable) else Unavailable("Redis is not reachable.", reason="redis")
@@ -361,7 +375,7 @@ class RedisHub(Hub):
         try:
             self.bus.keep([k for key, _ in watched for k in (seq_key(key), stream_key(key))])
             for key, document_id in watched:
-                if not key.startswith((DOCUMENT, LIST)):
-                    self.bus.watch(watch_key(document_id), {key: now}, WATCH_SECONDS)
+                if (into := watch_set(key, document_id)) is not None:
+                    self.bus.watch(into, {key: now}, WATCH_SECONDS)
         except Unavailable:
             pass
